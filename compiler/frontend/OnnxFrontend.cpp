@@ -1,0 +1,1 @@
+#include "compiler/frontend/OnnxFrontend.h"

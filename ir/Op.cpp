@@ -1,0 +1,44 @@
+// The op table, expanded from ir/Ops.def.
+#include "ir/Op.h"
+
+#include "ir/Epilogue.h"
+
+namespace kiln {
+
+namespace {
+struct OpRow {
+  const char *name;
+  OpClass cls;
+};
+const OpRow kOps[] = {
+#define KILN_OP(E, N, K) {N, OpClass::K},
+#include "ir/Ops.def"
+};
+} // namespace
+
+const char *opName(OpKind k) { return kOps[static_cast<unsigned>(k)].name; }
+OpClass opClass(OpKind k) { return kOps[static_cast<unsigned>(k)].cls; }
+unsigned numOps() { return sizeof(kOps) / sizeof(kOps[0]); }
+
+std::optional<OpKind> opFromName(const std::string &name) {
+  for (unsigned i = 0; i < numOps(); ++i)
+    if (name == kOps[i].name)
+      return static_cast<OpKind>(i);
+  return std::nullopt;
+}
+
+namespace {
+const char *const kActNames[] = {"relu", "clip", "leaky_relu", "sigmoid", "hard_sigmoid",
+                                 "hard_swish", "tanh", "silu", "gelu"};
+}
+const char *actName(ActKind k) { return kActNames[static_cast<unsigned>(k)]; }
+bool parseActKind(const std::string &s, ActKind &out) {
+  for (unsigned i = 0; i < sizeof(kActNames) / sizeof(kActNames[0]); ++i)
+    if (s == kActNames[i]) {
+      out = static_cast<ActKind>(i);
+      return true;
+    }
+  return false;
+}
+
+} // namespace kiln

@@ -1,0 +1,28 @@
+// The .kir text form: printer. Constants larger than a small size are printed as a reference
+// (name, dtype, shape, content hash) whose bytes live in a sidecar file next to the .kir, so dumps
+// of large models stay small and diffable.
+#pragma once
+
+#include "ir/Graph.h"
+
+#include <llvm/Support/Error.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <string>
+
+namespace kiln {
+
+/// Constants of at most this many bytes are printed inline.
+constexpr size_t kKirInlineConstantBytes = 64;
+
+/// Prints g. Large constants are printed as references by content hash; if `sidecarPath` is
+/// non-empty their bytes are written there (one sidecar per .kir), otherwise they are printed as
+/// references only (the reader then needs the sidecar the graph was read from).
+llvm::Error printGraph(const Graph &g, llvm::raw_ostream &os, const std::string &sidecarPath = "");
+
+/// Writes `kirPath` and its sidecar (kirSidecarPath(kirPath)).
+llvm::Error writeKirFile(const Graph &g, const std::string &kirPath);
+/// The sidecar that belongs to a .kir: "dir/x.kir" -> "dir/x.kir.bin".
+std::string kirSidecarPath(const std::string &kirPath);
+
+} // namespace kiln

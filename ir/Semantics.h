@@ -1,0 +1,30 @@
+// Reference semantics of every op in the table, written once: result-type inference and scalar
+// evaluation on constant tensors. The frontend uses them to type nodes and to resolve
+// shape-computing subgraphs; constant folding uses evaluate(); tests check evaluate() against
+// ONNX's own reference outputs. Both follow the canonical form documented in ir/Ops.def.
+#pragma once
+
+#include "ir/Graph.h"
+
+#include <llvm/Support/Error.h>
+
+#include <vector>
+
+namespace kiln {
+
+/// Result types of `op` applied to operands (whose constant data, for constant operands, may decide
+/// the shape: Reshape, Slice, Expand, ...). Fails with a message saying what was expected versus
+/// found (e.g. "Conv expects 4-D input, found f32[1,3,224]").
+llvm::Expected<std::vector<TensorType>>
+inferResultTypes(OpKind op, const std::vector<const Value *> &operands, const Attributes &attrs);
+
+/// Evaluates `op` on constant operands; results have the given types (from inferResultTypes).
+/// Floating point is evaluated in double and rounded to the result dtype.
+llvm::Expected<std::vector<Tensor>> evaluate(OpKind op, const std::vector<Tensor> &operands,
+                                             const Attributes &attrs,
+                                             const std::vector<TensorType> &resultTypes);
+
+/// Convenience: types then evaluates a node whose operands are all constants.
+llvm::Expected<std::vector<Tensor>> evaluateNode(const Node &n);
+
+} // namespace kiln
