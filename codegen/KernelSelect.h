@@ -1,0 +1,43 @@
+// Kernel selection ("decide"): for one node, which kernel templates it needs, how much arena
+// scratch, and the C++ statement that runs it. The emitter ("print") binds these names before the
+// statement, inside a block of its own:
+//   in0, in1, ...   const pointers to the operands   (const kiln_f32*, const kiln_i64*, ... by dtype;
+//                   const unsigned char* for data-movement kernels that ask for bytes)
+//   out0, out1, ... pointers to the results          (kiln_f32*, ...)
+//   scratch         unsigned char*, 64-byte aligned, scratchBytes long (nullptr when 0)
+//   epi             the node's epilogue as a functor: float epi(float v, long i, long c), v the
+//                   accumulated value, i the flat output index, c the output channel
+//                   (Conv: dim 1, Gemm/MatMul: last dim); an empty epilogue is kiln_epi_none.
+// Kernel templates live in codegen/kernels/*.h; trip counts are template arguments, so every loop
+// of the emitted code has compile-time bounds.
+#pragma once
+
+#include "ir/Graph.h"
+
+#include <llvm/Support/Error.h>
+
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+struct KernelCall {
+  std::vector<std::string> kernelFiles; // file names under codegen/kernels/, e.g. "conv.h"
+  int64_t scratchBytes = 0;
+  std::string statement; // C++ statement(s), may span lines
+  /// Operands the statement wants as raw bytes (const unsigned char*) rather than typed pointers.
+  bool bytePointers = false;
+};
+
+/// Fails with "node 'NAME' (OP): <what is unsupported: expected vs found>" when no kernel fits.
+llvm::Expected<KernelCall> selectKernel(const Node &n);
+
+/// Per-family selectors (codegen/select*.cpp); selectKernel dispatches on the op.
+llvm::Expected<KernelCall> selectConvKernel(const Node &n);          // Conv, ConvTranspose
+llvm::Expected<KernelCall> selectMatrixKernel(const Node &n);        // Gemm, MatMul
+llvm::Expected<KernelCall> selectPoolKernel(const Node &n);          // Max/AveragePool, Global*
+llvm::Expected<KernelCall> selectElementwiseKernel(const Node &n);   // unary/binary/variadic, Clip, Where, BatchNormalization, PRelu
+llvm::Expected<KernelCall> selectDataMovementKernel(const Node &n);  // Concat, Split, Reshape, Flatten, Transpose, (Un)Squeeze, Slice, Gather, Expand, Tile, Pad, Identity, Dropout, Cast
+llvm::Expected<KernelCall> selectReductionKernel(const Node &n);     // Softmax, LogSoftmax, Reduce*
+
+} // namespace kiln

@@ -1,0 +1,36 @@
+// kiln's tiny runtime, pasted verbatim at the top of every generated NAME.cpp (inside no namespace;
+// everything here is static or in an anonymous namespace, so several generated models link into one
+// program). Standard library only.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <cmath>
+
+// Tensors live in unsigned-char storage (the arena, the weight blob). They are read and written
+// through these may_alias views, never through plain casts that would break strict aliasing.
+#if defined(__GNUC__) || defined(__clang__)
+#define KILN_MAY_ALIAS __attribute__((__may_alias__))
+#define KILN_INLINE inline __attribute__((always_inline))
+#else
+#define KILN_MAY_ALIAS
+#define KILN_INLINE inline
+#endif
+
+typedef float KILN_MAY_ALIAS kiln_f32;
+typedef double KILN_MAY_ALIAS kiln_f64;
+typedef int64_t KILN_MAY_ALIAS kiln_i64;
+typedef int32_t KILN_MAY_ALIAS kiln_i32;
+typedef int16_t KILN_MAY_ALIAS kiln_i16;
+typedef int8_t KILN_MAY_ALIAS kiln_i8;
+typedef uint8_t KILN_MAY_ALIAS kiln_u8;
+typedef uint8_t KILN_MAY_ALIAS kiln_bool;
+
+namespace {
+
+/// The empty epilogue.
+struct kiln_epi_none {
+  KILN_INLINE float operator()(float v, long, long) const { return v; }
+};
+
+} // namespace
