@@ -16,7 +16,13 @@ namespace kiln {
 struct ImportOptions {
   /// --input-shape NAME=1x3x224x224: static shapes for inputs (required for symbolic dims).
   std::map<std::string, Shape> inputShapes;
+  /// Graph inputs bound to known data: they become constants (and everything computable from
+  /// constants is folded at import). Used to freeze inputs and by the ONNX reference-output tests.
+  std::map<std::string, Tensor> inputValues;
 };
+
+/// Reads a serialized onnx.TensorProto (the backend test data's input_N.pb / output_N.pb).
+llvm::Expected<Tensor> readTensorProtoFile(const std::string &path);
 
 /// Imports the model: checker, conversion up to opset 17, shape inference, one importer per
 /// opset-17 op, initializers as constants, shape-computing subgraphs resolved. On failure the error
