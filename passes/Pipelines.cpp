@@ -1,0 +1,80 @@
+// Optimization pipelines as data: each entry says why it sits where it does.
+#include "passes/PassManager.h"
+
+#include <fmt/format.h>
+
+namespace kiln {
+
+namespace {
+// -O1: cheap cleanups that only remove work.
+const char *const kO1[] = {
+    // Outputs of the importer can leave unused nodes (e.g. Dropout masks, shape branches).
+    "dead-node-elimination",
+};
+// -O2 (default of `kiln compile`): -O1 plus everything that reshapes the graph.
+const char *const kO2[] = {
+    "dead-node-elimination",
+};
+// -O3: -O2 plus passes that trade compile time for run time.
+const char *const kO3[] = {
+    "dead-node-elimination",
+};
+
+template <size_t N>
+llvm::Expected<std::vector<const PassInfo *>> resolve(const char *const (&names)[N]) {
+  std::vector<const PassInfo *> out;
+  for (const char *n : names) {
+    const PassInfo *p = findPass(n);
+    if (!p)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "pipeline names unknown pass '%s'", n);
+    out.push_back(p);
+  }
+  return out;
+}
+} // namespace
+
+llvm::Expected<std::vector<const PassInfo *>> pipelineForLevel(int level) {
+  switch (level) {
+  case 0:
+    return std::vector<const PassInfo *>{};
+  case 1:
+    return resolve(kO1);
+  case 2:
+    return resolve(kO2);
+  case 3:
+    return resolve(kO3);
+  default:
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "optimization level -O%d: expected 0, 1, 2 or 3", level);
+  }
+}
+
+llvm::Expected<std::vector<const PassInfo *>> parsePassList(const std::string &list) {
+  std::vector<const PassInfo *> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    std::string name = list.substr(start, comma == std::string::npos ? std::string::npos
+                                                                       : comma - start);
+    if (!name.empty()) {
+      const PassInfo *p = findPass(name);
+      if (!p) {
+        std::vector<std::string> valid;
+        for (const PassInfo &q : allPasses())
+          valid.push_back(q.name);
+        return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s",
+                                       fmt::format("unknown pass '{}'; expected one of: {}", name,
+                                                   fmt::join(valid, ", "))
+                                           .c_str());
+      }
+      out.push_back(p);
+    }
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+} // namespace kiln
