@@ -115,4 +115,29 @@ void Graph::eraseUnusedConstants() {
   constants_ = std::move(keep);
 }
 
+std::string Graph::freshName(const std::string &base) const {
+  auto taken = [&](const std::string &n) {
+    for (auto &v : values_)
+      if (v->name_ == n)
+        return true;
+    return false;
+  };
+  if (!taken(base))
+    return base;
+  for (unsigned i = 1;; ++i) {
+    std::string n = base + "." + std::to_string(i);
+    if (!taken(n))
+      return n;
+  }
+}
+
+void Graph::moveNodeBefore(Node *n, Node *before) {
+  auto it = std::find_if(nodes_.begin(), nodes_.end(), [&](auto &p) { return p.get() == n; });
+  assert(it != nodes_.end() && "node not in graph");
+  std::unique_ptr<Node> owned = std::move(*it);
+  nodes_.erase(it);
+  auto pos = std::find_if(nodes_.begin(), nodes_.end(), [&](auto &p) { return p.get() == before; });
+  nodes_.insert(pos, std::move(owned));
+}
+
 } // namespace kiln

@@ -115,6 +115,10 @@ public:
   void eraseNode(Node *n);
   /// Drops constants that no node and no output uses.
   void eraseUnusedConstants();
+  /// A value name not used yet in this graph, derived from `base` ("base", "base.1", ...).
+  std::string freshName(const std::string &base) const;
+  /// Moves `n` to just before `before` in the execution order (caller keeps the order valid).
+  void moveNodeBefore(Node *n, Node *before);
 
 private:
   std::string name_;
