@@ -8,16 +8,27 @@ namespace kiln {
 namespace {
 // -O1: cheap cleanups that only remove work.
 const char *const kO1[] = {
+    // Identity, Dropout and shape no-ops cost a copy each at run time.
+    "eliminate-noops",
     // Outputs of the importer can leave unused nodes (e.g. Dropout masks, shape branches).
     "dead-node-elimination",
 };
 // -O2 (default of `kiln compile`): -O1 plus everything that reshapes the graph.
 const char *const kO2[] = {
+    // Constant subgraphs left after import (e.g. weight transforms) become plain constants.
+    "fold-constants",
+    // Identity/Dropout/no-op reshapes would otherwise block the fusions below.
+    "eliminate-noops",
+    // BN into conv weights first: it must see the Conv before an activation is fused after it.
+    "fuse-conv-bn",
+    // Bias, residual and activations into the producer's epilogue: removes whole tensors.
+    "fuse-epilogue",
+    // Fusion leaves unused constants (the old weights) and dead branches.
     "dead-node-elimination",
 };
-// -O3: -O2 plus passes that trade compile time for run time.
+// -O3: -O2 plus passes that trade compile time for run time (none yet).
 const char *const kO3[] = {
-    "dead-node-elimination",
+    "fold-constants", "eliminate-noops", "fuse-conv-bn", "fuse-epilogue", "dead-node-elimination",
 };
 
 template <size_t N>
