@@ -19,8 +19,14 @@ const char *const kO2[] = {
     "fold-constants",
     // Identity/Dropout/no-op reshapes would otherwise block the fusions below.
     "eliminate-noops",
+    // Duplicated constants and subexpressions from exporters.
+    "cse",
+    // Multi-node spellings of HardSwish/Gelu become one op (and then fuse as activations).
+    "replace-ops",
     // BN into conv weights first: it must see the Conv before an activation is fused after it.
     "fuse-conv-bn",
+    // Whatever BN is left is a per-channel Mul/Add.
+    "decompose-batchnorm",
     // Bias, residual and activations into the producer's epilogue: removes whole tensors.
     "fuse-epilogue",
     // Fusion leaves unused constants (the old weights) and dead branches.
@@ -28,7 +34,8 @@ const char *const kO2[] = {
 };
 // -O3: -O2 plus passes that trade compile time for run time (none yet).
 const char *const kO3[] = {
-    "fold-constants", "eliminate-noops", "fuse-conv-bn", "fuse-epilogue", "dead-node-elimination",
+    "fold-constants", "eliminate-noops", "cse", "replace-ops", "fuse-conv-bn",
+    "decompose-batchnorm", "fuse-epilogue", "dead-node-elimination",
 };
 
 template <size_t N>
