@@ -122,9 +122,10 @@ class Case:
     """One model through the pipeline. Failures accumulate; a blocking failure (no pair, no binary)
     stops the later steps, a non-blocking one (determinism, IR round-trip) does not."""
 
-    def __init__(self, model, opset, batch, name=None):
+    def __init__(self, model, opset, batch, name=None, key=None):
         self.model, self.opset, self.batch = model, opset, batch
         self.name = name or c_ident(model)
+        self.key = key or self.name  # the case's directory under the work dir
         self.failures = []  # (status, detail)
         self.blocked = False
         self.row = {"model": model, "opset": opset, "batch": batch}
@@ -152,7 +153,7 @@ class Case:
 
 def prepare(case, kiln, work, cache_root, check_determinism=True, check_roundtrip=True):
     """Export, kiln compile, determinism and IR round-trip. Leaves gen/NAME.{h,cpp} for the build."""
-    d = os.path.join(work, case.name)
+    d = os.path.join(work, case.key)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     case.dir = d
