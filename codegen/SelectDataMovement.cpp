@@ -1,8 +1,564 @@
-// Temporary placeholder: replaced by the kernel family's real selector.
+// Kernel selection for data movement: Concat, Split, Reshape, Flatten, Squeeze, Unsqueeze,
+// Identity, Dropout, Transpose, Slice, Gather, Expand, Tile, Pad and Cast. Every choice instantiates
+// a template of codegen/kernels/movement.h on raw bytes. Before printing, the selector reduces each
+// op to the fewest dimensions that describe it (size-1 dims dropped, dims that stay adjacent merged,
+// a contiguous innermost run folded into the element size), so a few generic templates serve every
+// rank and the common cases end up as a handful of large memcpys.
 #include "codegen/KernelSelect.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
 namespace kiln {
-llvm::Expected<KernelCall> selectDataMovementKernel(const Node &n) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), "node '%s' (%s): no kernel yet",
-                                 n.name().c_str(), opName(n.op()));
+
+namespace {
+
+llvm::Error fail(const Node &n, const std::string &what) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), "node '%s' (%s): %s",
+                                 n.name().c_str(), opName(n.op()), what.c_str());
 }
+
+std::string list(const std::vector<int64_t> &v) {
+  return fmt::format("kiln_mv_list<{}>", fmt::join(v, ", "));
+}
+
+/// "in0" or "in0 + 96": a byte pointer plus a constant offset.
+std::string at(const char *base, int64_t offset) {
+  return offset == 0 ? std::string(base) : fmt::format("{} + {}", base, offset);
+}
+
+int64_t product(const Shape &s, size_t from, size_t to) {
+  int64_t p = 1;
+  for (size_t i = from; i < to && i < s.size(); ++i)
+    p *= s[i];
+  return p;
+}
+
+/// Row-major strides in elements.
+std::vector<int64_t> stridesOf(const Shape &s) {
+  std::vector<int64_t> st(s.size(), 1);
+  for (size_t i = s.size(); i-- > 1;)
+    st[i - 1] = st[i] * s[i];
+  return st;
+}
+
+/// Every operand and result must be dense row-major: the kernels address bytes by logical index.
+llvm::Error checkRowMajor(const Node &n) {
+  for (const auto *vals : {&n.operands(), &n.results()})
+    for (const Value *v : *vals)
+      if (!v->type().layout.isRowMajor())
+        return fail(n, fmt::format("expected row-major layout for '{}', found {}", v->name(),
+                                   typeString(v->type())));
+  return llvm::Error::success();
+}
+
+llvm::Expected<int> normalizeAxis(const Node &n, int64_t axis, int rank, const char *what) {
+  if (axis < -rank || axis >= std::max(rank, 1))
+    return fail(n, fmt::format("expected {} in [{}, {}), found {}", what, -rank,
+                               std::max(rank, 1), axis));
+  return static_cast<int>(axis < 0 ? axis + rank : axis);
+}
+
+llvm::Expected<std::vector<int64_t>> constantInts(const Node &n, unsigned i, const char *what) {
+  const Value *v = n.operand(i);
+  if (!v->isConstant())
+    return fail(n, fmt::format("expected {} to be a constant, found the computed value '{}'", what,
+                               v->name()));
+  return v->constant().toInts();
+}
+
+llvm::Error checkResultShape(const Node &n, unsigned r, const Shape &expected) {
+  const Shape &found = n.result(r)->type().shape;
+  if (found != expected)
+    return fail(n, fmt::format("expected result shape {}, found {}", shapeString(expected),
+                               shapeString(found)));
+  return llvm::Error::success();
+}
+
+KernelCall call(std::string statement) {
+  KernelCall k;
+  k.kernelFiles = {"movement.h"};
+  k.statement = std::move(statement);
+  k.bytePointers = true;
+  return k;
+}
+
+/// A result with no elements needs no code; the statement still names the pointers so that an
+/// emitter never sees them unused.
+KernelCall nothingToMove(const Node &n) {
+  std::string s = "// empty result: nothing to move";
+  for (unsigned i = 0; i < n.numResults(); ++i)
+    s += fmt::format("\n(void)out{};", i);
+  return call(s);
+}
+
+/// A dense result over `dims` whose element k reads the E-byte element at in + base + sum(ik *
+/// strides[k]). Collapses it to the fewest dimensions and prints one kiln_mv_view call.
+std::string viewCall(int64_t elemBytes, std::vector<int64_t> dims, std::vector<int64_t> strides,
+                     const std::string &out, const std::string &in) {
+  std::vector<int64_t> d, s;
+  for (size_t k = 0; k < dims.size(); ++k) {
+    if (dims[k] == 1)
+      continue; // index always 0: contributes nothing
+    if (!d.empty() && s.back() == strides[k] * dims[k]) {
+      d.back() *= dims[k]; // stays adjacent: one longer dimension
+      s.back() = strides[k];
+      continue;
+    }
+    d.push_back(dims[k]);
+    s.push_back(strides[k]);
+  }
+  // A contiguous innermost dimension becomes part of the element: one memcpy per row.
+  if (!d.empty() && s.back() == elemBytes) {
+    elemBytes *= d.back();
+    d.pop_back();
+    s.pop_back();
+  }
+  return fmt::format("kiln_mv_view<{}, {}, {}>({}, {});", elemBytes, list(d), list(s), out, in);
+}
+
+llvm::Expected<KernelCall> selectCopy(const Node &n) {
+  const TensorType &in = n.operand(0)->type(), &out = n.result(0)->type();
+  if (in.dtype() != out.dtype() || in.numElements() != out.numElements())
+    return fail(n, fmt::format("expected a result with the operand's dtype and element count ({}), "
+                               "found {}",
+                               typeString(in), typeString(out)));
+  std::string s = fmt::format("kiln_mv_copy<{}>(out0, in0);", in.byteSize());
+  if (n.op() == OpKind::Dropout) {
+    if (n.numOperands() > 2) {
+      const Value *training = n.operand(2);
+      if (!training->isConstant() || training->constant().numElements() != 1 ||
+          training->constant().getInt(0) != 0)
+        return fail(n, "expected training_mode to be a constant false, found '" +
+                           training->name() + "'");
+    }
+    // Inference-mode Dropout keeps everything: the optional mask is all true.
+    if (n.numResults() > 1)
+      s += fmt::format("\nkiln_mv_set<{}>(out1, 1);", n.result(1)->type().numElements());
+  }
+  return call(s);
+}
+
+llvm::Expected<KernelCall> selectConcat(const Node &n) {
+  const TensorType &out = n.result(0)->type();
+  auto axis = normalizeAxis(n, n.attrs().getInt("axis", 0), out.rank(), "axis");
+  if (!axis)
+    return axis.takeError();
+  const int64_t e = static_cast<int64_t>(dtypeSize(out.dtype()));
+  const int64_t outer = product(out.shape, 0, *axis);
+  const int64_t total = product(out.shape, *axis, out.shape.size()) * e;
+  std::string s;
+  int64_t offset = 0, axisSum = 0;
+  for (unsigned i = 0; i < n.numOperands(); ++i) {
+    const TensorType &t = n.operand(i)->type();
+    Shape expect = out.shape;
+    if (t.rank() == out.rank())
+      expect[*axis] = t.shape[*axis];
+    if (t.dtype() != out.dtype() || t.shape != expect)
+      return fail(n, fmt::format("expected operand {} to match the result {} except along axis {}, "
+                                 "found {}",
+                                 i, typeString(out), *axis, typeString(t)));
+    axisSum += t.shape[*axis];
+    const int64_t chunk = product(t.shape, *axis, t.shape.size()) * e;
+    if (chunk == 0 || outer == 0)
+      continue;
+    if (!s.empty())
+      s += "\n";
+    s += fmt::format("kiln_mv_rows<{}, {}, {}, {}>({}, in{});", outer, chunk, total, chunk,
+                     at("out0", offset), i);
+    offset += chunk;
+  }
+  if (axisSum != out.shape[*axis])
+    return fail(n, fmt::format("expected operand extents along axis {} to sum to {}, found {}",
+                               *axis, out.shape[*axis], axisSum));
+  if (s.empty())
+    return nothingToMove(n);
+  return call(s);
+}
+
+llvm::Expected<KernelCall> selectSplit(const Node &n) {
+  const TensorType &in = n.operand(0)->type();
+  auto axis = normalizeAxis(n, n.attrs().getInt("axis", 0), in.rank(), "axis");
+  if (!axis)
+    return axis.takeError();
+  // The result types already carry the split; the operand or attribute must agree with them.
+  std::vector<int64_t> sizes;
+  for (const Value *r : n.results())
+    sizes.push_back(r->type().rank() == in.rank() ? r->type().shape[*axis] : -1);
+  if (n.numOperands() > 1) {
+    auto split = constantInts(n, 1, "split");
+    if (!split)
+      return split.takeError();
+    if (*split != sizes)
+      return fail(n, fmt::format("expected result extents [{}] along axis {} to equal split [{}]",
+                                 fmt::join(sizes, ","), *axis, fmt::join(*split, ",")));
+  }
+  const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
+  const int64_t outer = product(in.shape, 0, *axis);
+  const int64_t total = product(in.shape, *axis, in.shape.size()) * e;
+  std::string s;
+  int64_t offset = 0, axisSum = 0;
+  for (unsigned i = 0; i < n.numResults(); ++i) {
+    const TensorType &t = n.result(i)->type();
+    Shape expect = in.shape;
+    if (t.rank() == in.rank())
+      expect[*axis] = t.shape[*axis];
+    if (t.dtype() != in.dtype() || t.shape != expect)
+      return fail(n, fmt::format("expected result {} to match the operand {} except along axis {}, "
+                                 "found {}",
+                                 i, typeString(in), *axis, typeString(t)));
+    axisSum += t.shape[*axis];
+    const int64_t chunk = product(t.shape, *axis, t.shape.size()) * e;
+    if (!s.empty())
+      s += "\n";
+    if (chunk == 0 || outer == 0)
+      s += fmt::format("(void)out{};", i);
+    else
+      s += fmt::format("kiln_mv_rows<{}, {}, {}, {}>(out{}, {});", outer, chunk, chunk, total, i,
+                       at("in0", offset));
+    offset += chunk;
+  }
+  if (axisSum != in.shape[*axis])
+    return fail(n, fmt::format("expected result extents along axis {} to sum to {}, found {}",
+                               *axis, in.shape[*axis], axisSum));
+  return call(s);
+}
+
+llvm::Expected<KernelCall> selectTranspose(const Node &n) {
+  const TensorType &in = n.operand(0)->type();
+  const int rank = in.rank();
+  std::vector<int64_t> perm = n.attrs().getInts("perm");
+  if (perm.empty())
+    for (int i = rank - 1; i >= 0; --i)
+      perm.push_back(i); // ONNX default: reverse the dimensions
+  std::vector<int64_t> sorted = perm;
+  std::sort(sorted.begin(), sorted.end());
+  bool isPerm = static_cast<int>(perm.size()) == rank;
+  for (int i = 0; isPerm && i < rank; ++i)
+    isPerm = sorted[i] == i;
+  if (!isPerm)
+    return fail(n, fmt::format("expected perm to be a permutation of 0..{}, found [{}]", rank - 1,
+                               fmt::join(perm, ",")));
+  const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
+  std::vector<int64_t> st = stridesOf(in.shape), dims, strides;
+  for (int64_t p : perm) {
+    dims.push_back(in.shape[p]);
+    strides.push_back(st[p] * e);
+  }
+  if (auto err = checkResultShape(n, 0, dims))
+    return err;
+  if (in.numElements() == 0)
+    return nothingToMove(n);
+  return call(viewCall(e, dims, strides, "out0", "in0"));
+}
+
+llvm::Expected<KernelCall> selectSlice(const Node &n) {
+  const TensorType &in = n.operand(0)->type();
+  const int rank = in.rank();
+  if (n.numOperands() < 3)
+    return fail(n, fmt::format("expected operands data, starts, ends, found {} operands",
+                               n.numOperands()));
+  auto starts = constantInts(n, 1, "starts");
+  if (!starts)
+    return starts.takeError();
+  auto ends = constantInts(n, 2, "ends");
+  if (!ends)
+    return ends.takeError();
+  std::vector<int64_t> axes, steps(starts->size(), 1);
+  for (size_t i = 0; i < starts->size(); ++i)
+    axes.push_back(static_cast<int64_t>(i));
+  if (n.numOperands() > 3) {
+    auto a = constantInts(n, 3, "axes");
+    if (!a)
+      return a.takeError();
+    axes = *a;
+  }
+  if (n.numOperands() > 4) {
+    auto s = constantInts(n, 4, "steps");
+    if (!s)
+      return s.takeError();
+    steps = *s;
+  }
+  if (ends->size() != starts->size() || axes.size() != starts->size() ||
+      steps.size() != starts->size())
+    return fail(n, fmt::format("expected starts, ends, axes and steps of one length, found {}, {}, "
+                               "{}, {}",
+                               starts->size(), ends->size(), axes.size(), steps.size()));
+  const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
+  std::vector<int64_t> st = stridesOf(in.shape);
+  std::vector<int64_t> dims = in.shape, strides(rank), first(rank, 0), step(rank, 1);
+  std::vector<bool> seen(rank, false);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    auto axis = normalizeAxis(n, axes[i], rank, "axes entry");
+    if (!axis)
+      return axis.takeError();
+    if (seen[*axis])
+      return fail(n, fmt::format("expected distinct axes, found axis {} twice", *axis));
+    seen[*axis] = true;
+    if (steps[i] == 0)
+      return fail(n, fmt::format("expected non-zero steps, found 0 for axis {}", *axis));
+    // ONNX clamping: negative positions count from the end, then starts and ends are clamped to
+    // [0, dim] for positive steps and to [0, dim-1] / [-1, dim-1] for negative ones.
+    const int64_t dim = in.shape[*axis];
+    int64_t s = (*starts)[i], en = (*ends)[i], k = steps[i], count;
+    if (s < 0)
+      s += dim;
+    if (en < 0)
+      en += dim;
+    if (k > 0) {
+      s = std::clamp<int64_t>(s, 0, dim);
+      en = std::clamp<int64_t>(en, 0, dim);
+      count = en > s ? (en - s + k - 1) / k : 0;
+    } else {
+      s = std::clamp<int64_t>(s, 0, dim - 1);
+      en = std::clamp<int64_t>(en, -1, dim - 1);
+      count = s > en ? (s - en - k - 1) / -k : 0;
+    }
+    dims[*axis] = count;
+    first[*axis] = s;
+    step[*axis] = k;
+  }
+  int64_t base = 0;
+  for (int d = 0; d < rank; ++d) {
+    strides[d] = st[d] * step[d] * e;
+    base += first[d] * st[d] * e;
+  }
+  if (auto err = checkResultShape(n, 0, dims))
+    return err;
+  if (numElements(dims) == 0)
+    return nothingToMove(n);
+  return call(viewCall(e, dims, strides, "out0", at("in0", base)));
+}
+
+llvm::Expected<KernelCall> selectGather(const Node &n) {
+  const TensorType &data = n.operand(0)->type(), &idx = n.operand(1)->type();
+  auto axis = normalizeAxis(n, n.attrs().getInt("axis", 0), data.rank(), "axis");
+  if (!axis)
+    return axis.takeError();
+  if (data.rank() == 0)
+    return fail(n, "expected data of rank >= 1, found a scalar");
+  const char *index = idx.dtype() == DType::I64   ? "int64_t"
+                      : idx.dtype() == DType::I32 ? "int32_t"
+                                                  : nullptr;
+  if (!index)
+    return fail(n, fmt::format("expected int64 or int32 indices, found {}", dtypeName(idx.dtype())));
+  Shape expect(data.shape.begin(), data.shape.begin() + *axis);
+  expect.insert(expect.end(), idx.shape.begin(), idx.shape.end());
+  expect.insert(expect.end(), data.shape.begin() + *axis + 1, data.shape.end());
+  if (auto err = checkResultShape(n, 0, expect))
+    return err;
+  const int64_t axisDim = data.shape[*axis];
+  // Constant indices are checked now; runtime ones are clamped by the kernel.
+  if (n.operand(1)->isConstant())
+    for (int64_t i : n.operand(1)->constant().toInts())
+      if (i < -axisDim || i >= axisDim)
+        return fail(n, fmt::format("expected indices in [{}, {}), found {}", -axisDim, axisDim, i));
+  if (numElements(expect) == 0)
+    return nothingToMove(n);
+  const int64_t e = static_cast<int64_t>(dtypeSize(data.dtype()));
+  return call(fmt::format("kiln_mv_gather<{}, {}, {}, {}, {}>(out0, in0, in1);",
+                          product(data.shape, 0, *axis), axisDim, idx.numElements(),
+                          product(data.shape, *axis + 1, data.shape.size()) * e, index));
+}
+
+llvm::Expected<KernelCall> selectExpand(const Node &n) {
+  const TensorType &in = n.operand(0)->type(), &out = n.result(0)->type();
+  if (in.rank() > out.rank())
+    return fail(n, fmt::format("expected a result of rank >= {}, found {}", in.rank(),
+                               typeString(out)));
+  const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
+  const int lead = out.rank() - in.rank();
+  std::vector<int64_t> st = stridesOf(in.shape), strides(out.rank(), 0);
+  for (int d = 0; d < in.rank(); ++d) {
+    const int64_t from = in.shape[d], to = out.shape[lead + d];
+    if (from != to && from != 1)
+      return fail(n, fmt::format("expected {} to broadcast to {}, found dim {} of size {} vs {}",
+                                 shapeString(in.shape), shapeString(out.shape), d, from, to));
+    strides[lead + d] = from == to ? st[d] * e : 0; // broadcast dims re-read the same element
+  }
+  if (in.dtype() != out.dtype())
+    return fail(n, fmt::format("expected result dtype {}, found {}", dtypeName(in.dtype()),
+                               dtypeName(out.dtype())));
+  if (out.numElements() == 0)
+    return nothingToMove(n);
+  return call(viewCall(e, out.shape, strides, "out0", "in0"));
+}
+
+llvm::Expected<KernelCall> selectTile(const Node &n) {
+  const TensorType &in = n.operand(0)->type();
+  auto reps = constantInts(n, 1, "repeats");
+  if (!reps)
+    return reps.takeError();
+  if (static_cast<int>(reps->size()) != in.rank())
+    return fail(n, fmt::format("expected {} repeats, found {}", in.rank(), reps->size()));
+  const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
+  // Each dimension d becomes (repeat, d): the repeat index re-reads the same block (stride 0).
+  std::vector<int64_t> st = stridesOf(in.shape), dims, strides;
+  Shape expect;
+  for (int d = 0; d < in.rank(); ++d) {
+    if ((*reps)[d] < 0)
+      return fail(n, fmt::format("expected non-negative repeats, found {}", (*reps)[d]));
+    dims.insert(dims.end(), {(*reps)[d], in.shape[d]});
+    strides.insert(strides.end(), {0, st[d] * e});
+    expect.push_back(in.shape[d] * (*reps)[d]);
+  }
+  if (auto err = checkResultShape(n, 0, expect))
+    return err;
+  if (numElements(expect) == 0)
+    return nothingToMove(n);
+  return call(viewCall(e, dims, strides, "out0", "in0"));
+}
+
+/// The bytes of `value` element 0 as dtype t, printed as a brace list.
+std::string valueBytes(const Tensor &value, DType t) {
+  Tensor conv = value.dtype == t ? value : Tensor::fromDoubles(t, {1}, {value.getDouble(0)});
+  std::vector<std::string> bytes;
+  for (size_t i = 0; i < dtypeSize(t); ++i)
+    bytes.push_back(fmt::format("0x{:02x}", conv.raw()[i]));
+  return fmt::format("{{{}}}", fmt::join(bytes, ", "));
+}
+
+llvm::Expected<KernelCall> selectPad(const Node &n) {
+  const TensorType &in = n.operand(0)->type();
+  const int rank = in.rank();
+  if (n.numOperands() < 2 || n.numOperands() > 3)
+    return fail(n, fmt::format("expected operands data, pads[, constant_value], found {} operands",
+                               n.numOperands()));
+  std::string modeName = n.attrs().getString("mode", "constant");
+  int mode = modeName == "constant" ? 0 : modeName == "reflect" ? 1 : modeName == "edge" ? 2 : -1;
+  if (mode < 0)
+    return fail(n, "expected mode constant, reflect or edge, found " + modeName);
+  auto pads = constantInts(n, 1, "pads");
+  if (!pads)
+    return pads.takeError();
+  if (static_cast<int>(pads->size()) != 2 * rank)
+    return fail(n, fmt::format("expected {} pads, found {}", 2 * rank, pads->size()));
+  std::vector<int64_t> outDims, begins, inDims;
+  Shape expect;
+  for (int d = 0; d < rank; ++d) {
+    const int64_t b = (*pads)[d], en = (*pads)[d + rank], dim = in.shape[d];
+    expect.push_back(dim + b + en);
+    if (expect.back() < 0)
+      return fail(n, fmt::format("expected pads that leave dim {} non-negative, found {} + {} + {}",
+                                 d, b, dim, en));
+    // Reflect and edge read the border of what remains after cropping: something must remain.
+    if (mode != 0 && expect.back() > 0 && dim + std::min<int64_t>(b, 0) + std::min<int64_t>(en, 0) <= 0)
+      return fail(n, fmt::format("expected a non-empty dim {} to {} from, found size {}", d,
+                                 modeName, dim));
+    outDims.push_back(expect.back());
+    begins.push_back(b);
+    inDims.push_back(dim);
+  }
+  if (auto err = checkResultShape(n, 0, expect))
+    return err;
+  if (numElements(expect) == 0)
+    return nothingToMove(n);
+  // A negative begin crops inside the kernel (result index o reads o - begin); a negative end
+  // needs no code, the result simply stops early.
+  int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
+  // Unpadded dims: drop size-1 ones, merge adjacent ones, fold a trailing run into the element.
+  std::vector<int64_t> od, bd, id;
+  for (int d = 0; d < rank; ++d) {
+    const bool unpadded = outDims[d] == inDims[d] && begins[d] == 0;
+    if (unpadded && inDims[d] == 1)
+      continue;
+    if (unpadded && !od.empty() && bd.back() == 0 && od.back() == id.back()) {
+      od.back() *= inDims[d];
+      id.back() *= inDims[d];
+      continue;
+    }
+    od.push_back(outDims[d]);
+    bd.push_back(begins[d]);
+    id.push_back(inDims[d]);
+  }
+  if (!od.empty() && bd.back() == 0 && od.back() == id.back()) {
+    e *= od.back();
+    od.pop_back();
+    bd.pop_back();
+    id.pop_back();
+  }
+  std::string kernel = fmt::format("kiln_mv_pad_run<{}, {}, {}, {}, {}>", mode, e, list(od),
+                                   list(bd), list(id));
+  if (mode != 0)
+    return call(kernel + "(out0, in0, nullptr);");
+  Tensor value = Tensor::fromDoubles(in.dtype(), {1}, {0.0});
+  if (n.numOperands() > 2) {
+    const Value *v = n.operand(2);
+    if (!v->isConstant() || v->constant().numElements() != 1)
+      return fail(n, fmt::format("expected constant_value to be a one-element constant, found '{}'",
+                                 v->name()));
+    value = v->constant();
+  }
+  if (in.dtype() == DType::Undefined)
+    return fail(n, "expected a defined dtype, found undefined");
+  return call(fmt::format("const unsigned char pad_value[{}] = {};\n{}(out0, in0, pad_value);",
+                          dtypeSize(in.dtype()), valueBytes(value, in.dtype()), kernel));
+}
+
+const char *castType(DType t) {
+  switch (t) {
+  case DType::F32: return "float";
+  case DType::F64: return "double";
+  case DType::F16: return "kiln_mv_f16";
+  case DType::I8: return "int8_t";
+  case DType::U8: return "uint8_t";
+  case DType::I16: return "int16_t";
+  case DType::I32: return "int32_t";
+  case DType::I64: return "int64_t";
+  case DType::Bool: return "kiln_mv_bool";
+  case DType::Undefined: return nullptr;
+  }
+  return nullptr;
+}
+
+llvm::Expected<KernelCall> selectCast(const Node &n) {
+  const TensorType &in = n.operand(0)->type(), &out = n.result(0)->type();
+  if (in.elem.isQuantized() || out.elem.isQuantized())
+    return fail(n, fmt::format("expected plain element types, found {} -> {}", typeString(in),
+                               typeString(out)));
+  if (in.shape != out.shape)
+    return fail(n, fmt::format("expected result shape {}, found {}", shapeString(in.shape),
+                               shapeString(out.shape)));
+  const char *from = castType(in.dtype()), *to = castType(out.dtype());
+  if (!from || !to)
+    return fail(n, fmt::format("expected a cast between f32, f64, f16, i8, u8, i16, i32, i64, "
+                               "bool, found {} -> {}",
+                               dtypeName(in.dtype()), dtypeName(out.dtype())));
+  if (in.dtype() == out.dtype())
+    return call(fmt::format("kiln_mv_copy<{}>(out0, in0);", in.byteSize()));
+  return call(
+      fmt::format("kiln_mv_cast<{}, {}, {}>(out0, in0);", from, to, in.numElements()));
+}
+
+} // namespace
+
+llvm::Expected<KernelCall> selectDataMovementKernel(const Node &n) {
+  if (n.numOperands() == 0 || n.numResults() == 0)
+    return fail(n, fmt::format("expected operands and results, found {} and {}", n.numOperands(),
+                               n.numResults()));
+  if (auto err = checkRowMajor(n))
+    return err;
+  switch (n.op()) {
+  case OpKind::Reshape:
+  case OpKind::Flatten:
+  case OpKind::Squeeze:
+  case OpKind::Unsqueeze:
+  case OpKind::Identity:
+  case OpKind::Dropout:
+    return selectCopy(n);
+  case OpKind::Concat: return selectConcat(n);
+  case OpKind::Split: return selectSplit(n);
+  case OpKind::Transpose: return selectTranspose(n);
+  case OpKind::Slice: return selectSlice(n);
+  case OpKind::Gather: return selectGather(n);
+  case OpKind::Expand: return selectExpand(n);
+  case OpKind::Tile: return selectTile(n);
+  case OpKind::Pad: return selectPad(n);
+  case OpKind::Cast: return selectCast(n);
+  default:
+    return fail(n, "expected a data-movement op, found one of another family");
+  }
+}
+
 } // namespace kiln
