@@ -1,8 +1,398 @@
-// Temporary placeholder: replaced by the kernel family's real selector.
+// Kernel selection for the elementwise family (codegen/kernels/elementwise.h): unary maps, binary
+// ops with numpy broadcasting, the variadic ops as a chain of in-place binary steps, Clip with
+// its constant bounds baked in, Where, PRelu and inference BatchNormalization.
+//
+// Broadcasting is decided here, at compile time: the output shape is collapsed into the fewest
+// dimensions that keep every operand's pattern (full extent or broadcast) and each operand gets a
+// stride per collapsed dimension (0 where broadcast). A same-shape op becomes one flat loop, a
+// scalar or per-channel operand a loop with a stride of 0, and all of it is template arguments.
+#include "codegen/CodegenUtil.h"
 #include "codegen/KernelSelect.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <vector>
+
 namespace kiln {
-llvm::Expected<KernelCall> selectElementwiseKernel(const Node &n) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), "node '%s' (%s): no kernel yet",
-                                 n.name().c_str(), opName(n.op()));
+namespace {
+
+template <class... Args>
+llvm::Error fail(const Node &n, fmt::format_string<Args...> f, Args &&...args) {
+  std::string what = fmt::format(f, std::forward<Args>(args)...);
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), "node '%s' (%s): %s",
+                                 n.name().c_str(), opName(n.op()), what.c_str());
 }
+
+std::string dtypeList(const std::vector<DType> &ts) {
+  std::string s;
+  size_t i = 0;
+  for (DType t : ts) {
+    if (i)
+      s += i + 1 == ts.size() ? " or " : ", ";
+    s += dtypeName(t);
+    ++i;
+  }
+  return s;
+}
+
+/// Checks the dtype of one operand or result; `what` names it in the message.
+llvm::Error expectDType(const Node &n, const char *what, DType t,
+                        std::vector<DType> allowed) {
+  for (DType a : allowed)
+    if (a == t)
+      return llvm::Error::success();
+  return fail(n, "{} dtype: expected {}, found {}", what, dtypeList(allowed), dtypeName(t));
+}
+
+/// Every elementwise kernel reads and writes dense row-major tensors and has one result.
+llvm::Error checkCommon(const Node &n) {
+  if (!n.epilogue().empty())
+    return fail(n, "expected no epilogue on an elementwise op, found {} step(s)",
+                n.epilogue().steps.size());
+  if (n.numResults() != 1)
+    return fail(n, "expected 1 result, found {}", n.numResults());
+  for (const Value *v : n.operands())
+    if (!v->type().layout.isRowMajor())
+      return fail(n, "expected row-major operands, found {} for '{}'", typeString(v->type()),
+                  v->name());
+  if (!n.result()->type().layout.isRowMajor())
+    return fail(n, "expected a row-major result, found {}", typeString(n.result()->type()));
+  return llvm::Error::success();
+}
+
+struct Collapsed {
+  std::vector<int64_t> dims;
+  std::vector<std::vector<int64_t>> strides; // per operand, one per dim
+};
+
+/// Collapses `out` with the operand shapes broadcast (numpy rules, right-aligned) onto it.
+llvm::Expected<Collapsed> collapse(const Node &n, const Shape &out,
+                                   const std::vector<Shape> &ins) {
+  const size_t rank = out.size(), k = ins.size();
+  std::vector<int64_t> dims;
+  std::vector<std::vector<bool>> has; // per collapsed dim, per operand: full extent there
+  for (size_t d = 0; d < rank; ++d) {
+    if (out[d] == 1)
+      continue; // size-1 dims change no address
+    std::vector<bool> mask(k, false);
+    for (size_t j = 0; j < k; ++j) {
+      const Shape &s = ins[j];
+      if (s.size() > rank)
+        return fail(n, "operand {} of rank {} does not broadcast to the result {}", j, s.size(),
+                    shapeString(out));
+      if (d + s.size() < rank)
+        continue; // missing leading dim: broadcast
+      int64_t e = s[d + s.size() - rank];
+      if (e == out[d])
+        mask[j] = true;
+      else if (e != 1)
+        return fail(n, "operand {} shape {} does not broadcast to the result shape {}", j,
+                    shapeString(s), shapeString(out));
+    }
+    if (!has.empty() && has.back() == mask)
+      dims.back() *= out[d];
+    else {
+      dims.push_back(out[d]);
+      has.push_back(mask);
+    }
+  }
+  Collapsed c;
+  if (dims.empty()) { // a single element
+    c.dims = {1};
+    c.strides.assign(k, std::vector<int64_t>{0});
+    return c;
+  }
+  c.dims = dims;
+  c.strides.assign(k, std::vector<int64_t>(dims.size(), 0));
+  for (size_t j = 0; j < k; ++j) {
+    int64_t acc = 1;
+    for (size_t d = dims.size(); d-- > 0;)
+      if (has[d][j]) {
+        c.strides[j][d] = acc;
+        acc *= dims[d];
+      }
+  }
+  return c;
+}
+
+std::string list(const std::vector<int64_t> &v) {
+  return fmt::format("kiln_ew_list<{}>", fmt::join(v, ", "));
+}
+
+KernelCall call(std::string statement) {
+  KernelCall k;
+  k.kernelFiles = {"elementwise.h"};
+  k.statement = std::move(statement);
+  return k;
+}
+
+std::vector<DType> arith() { return {DType::F32, DType::F64, DType::I32, DType::I64}; }
+std::vector<DType> f32Only() { return {DType::F32}; }
+
+/// One binary step out = f(a, b) over the result's shape.
+llvm::Expected<std::string> binaryStep(const Node &n, DType to, DType ta, DType tb,
+                                       const Shape &sa, const Shape &sb, const std::string &a,
+                                       const std::string &b, const std::string &functor) {
+  auto c = collapse(n, n.result()->type().shape, {sa, sb});
+  if (!c)
+    return c.takeError();
+  return fmt::format("kiln_ew_binary<{}, {}, {}, {}, {}, {}>(out0, {}, {}, {});",
+                     cElementType(to), cElementType(ta), cElementType(tb), list(c->dims),
+                     list(c->strides[0]), list(c->strides[1]), a, b, functor);
+}
+
+llvm::Expected<KernelCall> selectUnary(const Node &n) {
+  const DType ti = n.operand(0)->type().dtype(), to = n.result()->type().dtype();
+  const Attributes &at = n.attrs();
+  std::string f;
+  std::vector<DType> allowed = f32Only();
+  switch (n.op()) {
+  case OpKind::Relu: f = "kiln_ew_relu{}"; allowed = {DType::F32, DType::F64, DType::I32, DType::I64}; break;
+  case OpKind::LeakyRelu:
+    f = fmt::format("kiln_ew_leaky_relu{{{}}}", floatLiteral(at.getFloat("alpha", 0.01)));
+    break;
+  case OpKind::Sigmoid: f = "kiln_ew_sigmoid{}"; break;
+  case OpKind::HardSigmoid:
+    f = fmt::format("kiln_ew_hard_sigmoid{{{}, {}}}", floatLiteral(at.getFloat("alpha", 0.2)),
+                    floatLiteral(at.getFloat("beta", 0.5)));
+    break;
+  case OpKind::HardSwish: f = "kiln_ew_hard_swish{}"; break;
+  case OpKind::Tanh: f = "kiln_ew_tanh{}"; break;
+  case OpKind::Elu:
+    f = fmt::format("kiln_ew_elu{{{}}}", floatLiteral(at.getFloat("alpha", 1.0)));
+    break;
+  case OpKind::Selu:
+    f = fmt::format("kiln_ew_selu{{{}, {}}}",
+                    floatLiteral(at.getFloat("alpha", 1.67326319217681884765625)),
+                    floatLiteral(at.getFloat("gamma", 1.05070102214813232421875)));
+    break;
+  case OpKind::Softplus: f = "kiln_ew_softplus{}"; break;
+  case OpKind::Gelu: {
+    std::string approx = at.getString("approximate", "none");
+    if (approx == "none")
+      f = "kiln_ew_gelu{}";
+    else if (approx == "tanh")
+      f = "kiln_ew_gelu_tanh{}";
+    else
+      return fail(n, "attribute approximate: expected \"none\" or \"tanh\", found \"{}\"", approx);
+    break;
+  }
+  case OpKind::Sqrt: f = "kiln_ew_sqrt{}"; break;
+  case OpKind::Exp: f = "kiln_ew_exp{}"; break;
+  case OpKind::Log: f = "kiln_ew_log{}"; break;
+  case OpKind::Abs: f = "kiln_ew_abs{}"; allowed = arith(); break;
+  case OpKind::Neg: f = "kiln_ew_neg{}"; allowed = arith(); break;
+  case OpKind::Reciprocal: f = "kiln_ew_reciprocal{}"; break;
+  case OpKind::Erf: f = "kiln_ew_erf{}"; break;
+  case OpKind::Floor: f = "kiln_ew_floor{}"; break;
+  case OpKind::Ceil: f = "kiln_ew_ceil{}"; break;
+  case OpKind::Not: f = "kiln_ew_not{}"; allowed = {DType::Bool}; break;
+  default:
+    return fail(n, "not a unary elementwise op");
+  }
+  if (auto e = expectDType(n, "operand", ti, allowed))
+    return std::move(e);
+  if (to != ti)
+    return fail(n, "result dtype: expected {} (the operand's), found {}", dtypeName(ti),
+                dtypeName(to));
+  if (n.operand(0)->type().shape != n.result()->type().shape)
+    return fail(n, "result shape: expected {}, found {}", shapeString(n.operand(0)->type().shape),
+                shapeString(n.result()->type().shape));
+  return call(fmt::format("kiln_ew_unary<{}, {}, {}>(out0, in0, {});", cElementType(to),
+                          cElementType(ti), n.result()->type().numElements(), f));
+}
+
+llvm::Expected<KernelCall> selectBinary(const Node &n) {
+  if (n.numOperands() != 2)
+    return fail(n, "expected 2 operands, found {}", n.numOperands());
+  const TensorType &a = n.operand(0)->type(), &b = n.operand(1)->type(), &o = n.result()->type();
+  std::string f;
+  DType expectOut = a.dtype();
+  bool sameOperandTypes = true;
+  std::vector<DType> allowed = arith();
+  switch (n.op()) {
+  case OpKind::Add: f = "kiln_ew_add{}"; break;
+  case OpKind::Sub: f = "kiln_ew_sub{}"; break;
+  case OpKind::Mul: f = "kiln_ew_mul{}"; break;
+  case OpKind::Div: f = "kiln_ew_div{}"; break;
+  case OpKind::Pow:
+    f = "kiln_ew_pow{}";
+    allowed = f32Only();
+    sameOperandTypes = false;
+    if (auto e = expectDType(n, "exponent", b.dtype(), {DType::F32, DType::I32, DType::I64}))
+      return std::move(e);
+    break;
+  case OpKind::PRelu: f = "kiln_ew_prelu{}"; allowed = f32Only(); break;
+  case OpKind::Equal:
+    f = "kiln_ew_equal{}";
+    expectOut = DType::Bool;
+    allowed = {DType::F32, DType::F64, DType::I32, DType::I64, DType::Bool};
+    break;
+  case OpKind::Less: f = "kiln_ew_less{}"; expectOut = DType::Bool; break;
+  case OpKind::Greater: f = "kiln_ew_greater{}"; expectOut = DType::Bool; break;
+  default:
+    return fail(n, "not a binary elementwise op");
+  }
+  if (auto e = expectDType(n, "operand", a.dtype(), allowed))
+    return std::move(e);
+  if (sameOperandTypes && b.dtype() != a.dtype())
+    return fail(n, "operand dtypes: expected equal, found {} and {}", dtypeName(a.dtype()),
+                dtypeName(b.dtype()));
+  if (o.dtype() != expectOut)
+    return fail(n, "result dtype: expected {}, found {}", dtypeName(expectOut),
+                dtypeName(o.dtype()));
+  auto s = binaryStep(n, o.dtype(), a.dtype(), b.dtype(), a.shape, b.shape, "in0", "in1", f);
+  if (!s)
+    return s.takeError();
+  return call(*s);
+}
+
+llvm::Expected<KernelCall> selectVariadic(const Node &n) {
+  const TensorType &o = n.result()->type();
+  const DType t = o.dtype();
+  std::string f;
+  std::vector<DType> allowed = arith();
+  switch (n.op()) {
+  case OpKind::Max: f = "kiln_ew_max{}"; break;
+  case OpKind::Min: f = "kiln_ew_min{}"; break;
+  case OpKind::Sum: f = "kiln_ew_add{}"; break;
+  case OpKind::Mean: f = "kiln_ew_add{}"; allowed = f32Only(); break;
+  default:
+    return fail(n, "not a variadic elementwise op");
+  }
+  if (n.numOperands() == 0)
+    return fail(n, "expected at least 1 operand, found none");
+  if (auto e = expectDType(n, "result", t, allowed))
+    return std::move(e);
+  for (const Value *v : n.operands())
+    if (v->type().dtype() != t)
+      return fail(n, "operand '{}' dtype: expected {} (the result's), found {}", v->name(),
+                  dtypeName(t), dtypeName(v->type().dtype()));
+  std::string stmt;
+  if (n.numOperands() == 1) {
+    if (n.operand(0)->type().shape != o.shape)
+      return fail(n, "result shape: expected {}, found {}",
+                  shapeString(n.operand(0)->type().shape), shapeString(o.shape));
+    stmt = fmt::format("std::memcpy(out0, in0, {});", o.byteSize());
+  } else {
+    // Accumulate in the result buffer: each step reads it back at the same index it writes.
+    for (unsigned k = 1; k < n.numOperands(); ++k) {
+      bool first = k == 1;
+      auto s = binaryStep(n, t, t, t, first ? n.operand(0)->type().shape : o.shape,
+                          n.operand(k)->type().shape, first ? "in0" : "out0",
+                          fmt::format("in{}", k), f);
+      if (!s)
+        return s.takeError();
+      stmt += (stmt.empty() ? "" : "\n") + *s;
+    }
+  }
+  if (n.op() == OpKind::Mean)
+    stmt += fmt::format("\nkiln_ew_unary<float, float, {}>(out0, out0, kiln_ew_div_by{{{}}});",
+                        o.numElements(), floatLiteral(n.numOperands()));
+  return call(stmt);
+}
+
+llvm::Expected<KernelCall> selectClip(const Node &n) {
+  const TensorType &x = n.operand(0)->type(), &o = n.result()->type();
+  if (auto e = expectDType(n, "operand", x.dtype(), f32Only()))
+    return std::move(e);
+  if (o.dtype() != x.dtype() || o.shape != x.shape)
+    return fail(n, "result: expected {}, found {}", typeString(x), typeString(o));
+  double bounds[2] = {-HUGE_VAL, HUGE_VAL};
+  const char *names[2] = {"min", "max"};
+  for (unsigned i = 1; i < n.numOperands() && i < 3; ++i) {
+    const Value *v = n.operand(i);
+    if (!v->isConstant())
+      return fail(n, "operand {}: expected a constant, found a value computed at run time",
+                  names[i - 1]);
+    if (v->constant().numElements() != 1)
+      return fail(n, "operand {}: expected a scalar, found {} elements", names[i - 1],
+                  v->constant().numElements());
+    bounds[i - 1] = v->constant().getDouble(0);
+  }
+  if (n.numOperands() > 3)
+    return fail(n, "expected at most 3 operands, found {}", n.numOperands());
+  return call(fmt::format("kiln_ew_unary<float, float, {}>(out0, in0, kiln_ew_clip<float>{{{}, {}}});",
+                          o.numElements(), floatLiteral(bounds[0]), floatLiteral(bounds[1])));
+}
+
+llvm::Expected<KernelCall> selectWhere(const Node &n) {
+  if (n.numOperands() != 3)
+    return fail(n, "expected 3 operands, found {}", n.numOperands());
+  const TensorType &c = n.operand(0)->type(), &x = n.operand(1)->type(),
+                   &y = n.operand(2)->type(), &o = n.result()->type();
+  if (auto e = expectDType(n, "condition", c.dtype(), {DType::Bool}))
+    return std::move(e);
+  const char *t = cElementType(o.dtype());
+  if (!t || x.dtype() != o.dtype() || y.dtype() != o.dtype())
+    return fail(n, "dtypes: expected X, Y and the result of one supported dtype, found {}, {} "
+                   "and {}",
+                dtypeName(x.dtype()), dtypeName(y.dtype()), dtypeName(o.dtype()));
+  auto col = collapse(n, o.shape, {c.shape, x.shape, y.shape});
+  if (!col)
+    return col.takeError();
+  return call(fmt::format("kiln_ew_where<{}, {}, {}, {}, {}>(out0, in0, in1, in2);", t,
+                          list(col->dims), list(col->strides[0]), list(col->strides[1]),
+                          list(col->strides[2])));
+}
+
+llvm::Expected<KernelCall> selectBatchNorm(const Node &n) {
+  if (n.numOperands() != 5)
+    return fail(n, "expected 5 operands (X, scale, B, mean, var), found {}", n.numOperands());
+  if (n.attrs().getInt("training_mode", 0) != 0)
+    return fail(n, "attribute training_mode: expected 0 (inference), found {}",
+                n.attrs().getInt("training_mode", 0));
+  const TensorType &x = n.operand(0)->type(), &o = n.result()->type();
+  if (x.rank() < 2)
+    return fail(n, "X: expected rank >= 2 (N x C x ...), found {}", typeString(x));
+  for (const Value *v : n.operands())
+    if (auto e = expectDType(n, "operand", v->type().dtype(), f32Only()))
+      return std::move(e);
+  const int64_t C = x.shape[1];
+  for (unsigned i = 1; i < 5; ++i)
+    if (n.operand(i)->type().shape != Shape{C})
+      return fail(n, "operand {}: expected shape {}, found {}", i, C,
+                  shapeString(n.operand(i)->type().shape));
+  if (o != x)
+    return fail(n, "result: expected {}, found {}", typeString(x), typeString(o));
+  int64_t inner = 1;
+  for (int d = 2; d < x.rank(); ++d)
+    inner *= x.shape[d];
+  return call(fmt::format("kiln_ew_batchnorm<{}, {}, {}>(out0, in0, in1, in2, in3, in4, {});",
+                          x.shape[0], C, inner,
+                          floatLiteral(n.attrs().getFloat("epsilon", 1e-5))));
+}
+
+} // namespace
+
+llvm::Expected<KernelCall> selectElementwiseKernel(const Node &n) {
+  if (auto e = checkCommon(n))
+    return std::move(e);
+  switch (n.op()) {
+  case OpKind::Clip:
+    return selectClip(n);
+  case OpKind::Where:
+    return selectWhere(n);
+  case OpKind::BatchNormalization:
+    return selectBatchNorm(n);
+  case OpKind::PRelu:
+    return selectBinary(n);
+  default:
+    break;
+  }
+  switch (opClass(n.op())) {
+  case OpClass::Unary:
+    if (n.numOperands() != 1)
+      return fail(n, "expected 1 operand, found {}", n.numOperands());
+    return selectUnary(n);
+  case OpClass::Binary:
+    return selectBinary(n);
+  case OpClass::Variadic:
+    return selectVariadic(n);
+  default:
+    return fail(n, "not an elementwise op");
+  }
+}
+
 } // namespace kiln

@@ -28,6 +28,19 @@ typedef uint8_t KILN_MAY_ALIAS kiln_bool;
 
 namespace {
 
+/// The may_alias view of a plain element type, for kernels templated on the element type:
+/// a view typedef used directly as a template argument loses its attribute (g++ says
+/// -Wignored-attributes), so kernels take `typename kiln_view<T>::type *` and the emitter names the
+/// plain type (float, int64_t, ...) explicitly.
+template <class T> struct kiln_view;
+template <> struct kiln_view<float> { typedef kiln_f32 type; };
+template <> struct kiln_view<double> { typedef kiln_f64 type; };
+template <> struct kiln_view<int64_t> { typedef kiln_i64 type; };
+template <> struct kiln_view<int32_t> { typedef kiln_i32 type; };
+template <> struct kiln_view<int16_t> { typedef kiln_i16 type; };
+template <> struct kiln_view<int8_t> { typedef kiln_i8 type; };
+template <> struct kiln_view<uint8_t> { typedef kiln_u8 type; };
+
 /// The empty epilogue.
 struct kiln_epi_none {
   KILN_INLINE float operator()(float v, long, long) const { return v; }

@@ -1,0 +1,62 @@
+// selectKernel: dispatch from an op to the selector of its kernel family. One switch over the op
+// table (no string-keyed registry), so go-to-definition leads from an op to its selector.
+#include "codegen/KernelSelect.h"
+
+namespace kiln {
+
+llvm::Expected<KernelCall> selectKernel(const Node &n) {
+  switch (n.op()) {
+  case OpKind::Conv:
+  case OpKind::ConvTranspose:
+    return selectConvKernel(n);
+  case OpKind::Gemm:
+  case OpKind::MatMul:
+    return selectMatrixKernel(n);
+  case OpKind::MaxPool:
+  case OpKind::AveragePool:
+  case OpKind::GlobalAveragePool:
+  case OpKind::GlobalMaxPool:
+    return selectPoolKernel(n);
+  case OpKind::Concat:
+  case OpKind::Split:
+  case OpKind::Reshape:
+  case OpKind::Flatten:
+  case OpKind::Transpose:
+  case OpKind::Squeeze:
+  case OpKind::Unsqueeze:
+  case OpKind::Slice:
+  case OpKind::Gather:
+  case OpKind::Expand:
+  case OpKind::Tile:
+  case OpKind::Pad:
+  case OpKind::Identity:
+  case OpKind::Dropout:
+  case OpKind::Cast:
+    return selectDataMovementKernel(n);
+  case OpKind::Softmax:
+  case OpKind::LogSoftmax:
+  case OpKind::ReduceMean:
+  case OpKind::ReduceSum:
+  case OpKind::ReduceMax:
+  case OpKind::ReduceMin:
+    return selectReductionKernel(n);
+  case OpKind::Shape:
+  case OpKind::ConstantOfShape:
+  case OpKind::Range:
+    // Static shapes make these compile-time facts: the frontend folds them into constants.
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "node '%s' (%s): expected to be folded into a constant at "
+                                   "import (static shapes), found a node at code generation",
+                                   n.name().c_str(), opName(n.op()));
+  default:
+    break;
+  }
+  if (opClass(n.op()) != OpClass::Other || n.op() == OpKind::Clip || n.op() == OpKind::Where ||
+      n.op() == OpKind::BatchNormalization || n.op() == OpKind::PRelu)
+    return selectElementwiseKernel(n);
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "node '%s' (%s): no kernel family handles this op",
+                                 n.name().c_str(), opName(n.op()));
+}
+
+} // namespace kiln

@@ -1,0 +1,249 @@
+// Elementwise kernels of kiln's generated code: unary maps, binary and ternary maps with numpy
+// broadcasting, and inference BatchNormalization. Element types are template arguments spelled as
+// plain types (float, int64_t, ...) and accessed through the may_alias views of kiln_view.
+// Broadcasting is decided at compile time: the selector (codegen/SelectElementwise.cpp) collapses
+// the output shape into as few dimensions as the operands' broadcast patterns allow and passes the
+// dimensions and each operand's strides (0 where it is broadcast) as kiln_ew_list arguments, so a
+// same-shape operation is one flat loop, a per-channel or scalar operand a loop with stride 0, and
+// every trip count a constant. `out` may be the same buffer as an operand of the same shape (the
+// variadic ops accumulate in place); it must not partially overlap one.
+#pragma once
+
+#include "runtime_stub/kiln_runtime.h"
+
+/// A compile-time list of dimensions or strides.
+template <long... V> struct kiln_ew_list {};
+
+template <class T> using kiln_ew_ptr = typename kiln_view<T>::type *;
+template <class T> using kiln_ew_cptr = const typename kiln_view<T>::type *;
+
+// ---- unary ----------------------------------------------------------------------------------
+
+template <class TO, class TI, long N, class F>
+inline void kiln_ew_unary(kiln_ew_ptr<TO> out, kiln_ew_cptr<TI> in, F f) {
+  for (long i = 0; i < N; ++i)
+    out[i] = f(in[i]);
+}
+
+// Math functors. NaN propagates as in ONNX's reference (comparisons are written so that a NaN
+// input takes the branch returning it).
+struct kiln_ew_relu {
+  template <class T> KILN_INLINE T operator()(T x) const { return x < T(0) ? T(0) : x; }
+};
+struct kiln_ew_leaky_relu {
+  float alpha;
+  KILN_INLINE float operator()(float x) const { return x < 0.0f ? alpha * x : x; }
+};
+struct kiln_ew_sigmoid {
+  KILN_INLINE float operator()(float x) const { return 1.0f / (1.0f + std::exp(-x)); }
+};
+struct kiln_ew_hard_sigmoid {
+  float alpha, beta;
+  KILN_INLINE float operator()(float x) const {
+    float y = alpha * x + beta;
+    return y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
+  }
+};
+struct kiln_ew_hard_swish {
+  KILN_INLINE float operator()(float x) const {
+    float y = x * (1.0f / 6.0f) + 0.5f;
+    return x * (y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y));
+  }
+};
+struct kiln_ew_tanh {
+  KILN_INLINE float operator()(float x) const { return std::tanh(x); }
+};
+struct kiln_ew_elu {
+  float alpha;
+  KILN_INLINE float operator()(float x) const { return x < 0.0f ? alpha * (std::exp(x) - 1.0f) : x; }
+};
+struct kiln_ew_selu {
+  float alpha, gamma;
+  KILN_INLINE float operator()(float x) const {
+    return gamma * (x <= 0.0f ? alpha * (std::exp(x) - 1.0f) : x);
+  }
+};
+struct kiln_ew_softplus {
+  // log(1 + e^x) without overflow for large x.
+  KILN_INLINE float operator()(float x) const {
+    return x > 20.0f ? x : std::log1p(std::exp(x));
+  }
+};
+struct kiln_ew_gelu {
+  KILN_INLINE float operator()(float x) const {
+    return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
+  }
+};
+struct kiln_ew_gelu_tanh {
+  KILN_INLINE float operator()(float x) const {
+    return 0.5f * x * (1.0f + std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+  }
+};
+struct kiln_ew_sqrt {
+  KILN_INLINE float operator()(float x) const { return std::sqrt(x); }
+};
+struct kiln_ew_exp {
+  KILN_INLINE float operator()(float x) const { return std::exp(x); }
+};
+struct kiln_ew_log {
+  KILN_INLINE float operator()(float x) const { return std::log(x); }
+};
+struct kiln_ew_abs {
+  template <class T> KILN_INLINE T operator()(T x) const { return x < T(0) ? T(-x) : x; }
+};
+struct kiln_ew_neg {
+  template <class T> KILN_INLINE T operator()(T x) const { return T(-x); }
+};
+struct kiln_ew_reciprocal {
+  KILN_INLINE float operator()(float x) const { return 1.0f / x; }
+};
+struct kiln_ew_erf {
+  KILN_INLINE float operator()(float x) const { return std::erf(x); }
+};
+struct kiln_ew_floor {
+  KILN_INLINE float operator()(float x) const { return std::floor(x); }
+};
+struct kiln_ew_ceil {
+  KILN_INLINE float operator()(float x) const { return std::ceil(x); }
+};
+struct kiln_ew_not {
+  KILN_INLINE uint8_t operator()(uint8_t x) const { return x ? 0 : 1; }
+};
+/// Clip with compile-time bounds (the selector reads the constant min/max operands).
+template <class T> struct kiln_ew_clip {
+  T lo, hi;
+  KILN_INLINE T operator()(T x) const { return x < lo ? lo : (x > hi ? hi : x); }
+};
+/// Division by a constant (Mean divides the sum by the operand count, as the reference does).
+struct kiln_ew_div_by {
+  float d;
+  KILN_INLINE float operator()(float x) const { return x / d; }
+};
+
+// ---- binary with broadcasting ---------------------------------------------------------------
+
+/// Loop nest over dimensions D, operand strides SA / SB (in elements; 0 = broadcast).
+template <class TO, class TA, class TB, class D, class SA, class SB> struct kiln_ew_bin;
+
+template <class TO, class TA, class TB, long D, long A, long B>
+struct kiln_ew_bin<TO, TA, TB, kiln_ew_list<D>, kiln_ew_list<A>, kiln_ew_list<B>> {
+  template <class F>
+  static KILN_INLINE void run(kiln_ew_ptr<TO> out, kiln_ew_cptr<TA> a, kiln_ew_cptr<TB> b, F f) {
+    for (long i = 0; i < D; ++i)
+      out[i] = f(a[i * A], b[i * B]);
+  }
+};
+
+template <class TO, class TA, class TB, long D, long D2, long... Ds, long A, long... As, long B,
+          long... Bs>
+struct kiln_ew_bin<TO, TA, TB, kiln_ew_list<D, D2, Ds...>, kiln_ew_list<A, As...>,
+                   kiln_ew_list<B, Bs...>> {
+  static constexpr long inner = (D2 * ... * Ds);
+  template <class F>
+  static KILN_INLINE void run(kiln_ew_ptr<TO> out, kiln_ew_cptr<TA> a, kiln_ew_cptr<TB> b, F f) {
+    for (long i = 0; i < D; ++i)
+      kiln_ew_bin<TO, TA, TB, kiln_ew_list<D2, Ds...>, kiln_ew_list<As...>,
+                  kiln_ew_list<Bs...>>::run(out + i * inner, a + i * A, b + i * B, f);
+  }
+};
+
+template <class TO, class TA, class TB, class D, class SA, class SB, class F>
+inline void kiln_ew_binary(kiln_ew_ptr<TO> out, kiln_ew_cptr<TA> a, kiln_ew_cptr<TB> b, F f) {
+  kiln_ew_bin<TO, TA, TB, D, SA, SB>::run(out, a, b, f);
+}
+
+struct kiln_ew_add {
+  template <class T> KILN_INLINE T operator()(T a, T b) const { return T(a + b); }
+};
+struct kiln_ew_sub {
+  template <class T> KILN_INLINE T operator()(T a, T b) const { return T(a - b); }
+};
+struct kiln_ew_mul {
+  template <class T> KILN_INLINE T operator()(T a, T b) const { return T(a * b); }
+};
+struct kiln_ew_div {
+  // Integer division truncates toward zero, as ONNX's reference does.
+  template <class T> KILN_INLINE T operator()(T a, T b) const { return T(a / b); }
+};
+struct kiln_ew_pow {
+  template <class B> KILN_INLINE float operator()(float a, B b) const {
+    return std::pow(a, static_cast<float>(b));
+  }
+};
+struct kiln_ew_prelu {
+  KILN_INLINE float operator()(float x, float slope) const { return x < 0.0f ? slope * x : x; }
+};
+/// NaN test that is simply false for integers (a self-comparison there draws warnings).
+template <class T> KILN_INLINE bool kiln_ew_isnan(T) { return false; }
+KILN_INLINE bool kiln_ew_isnan(float v) { return v != v; }
+KILN_INLINE bool kiln_ew_isnan(double v) { return v != v; }
+// Max / Min propagate NaN like numpy's maximum / minimum (the ONNX reference).
+struct kiln_ew_max {
+  template <class T> KILN_INLINE T operator()(T a, T b) const {
+    return b > a || kiln_ew_isnan(b) ? b : a;
+  }
+};
+struct kiln_ew_min {
+  template <class T> KILN_INLINE T operator()(T a, T b) const {
+    return b < a || kiln_ew_isnan(b) ? b : a;
+  }
+};
+struct kiln_ew_equal {
+  template <class T> KILN_INLINE uint8_t operator()(T a, T b) const { return a == b; }
+};
+struct kiln_ew_less {
+  template <class T> KILN_INLINE uint8_t operator()(T a, T b) const { return a < b; }
+};
+struct kiln_ew_greater {
+  template <class T> KILN_INLINE uint8_t operator()(T a, T b) const { return a > b; }
+};
+
+// ---- Where ----------------------------------------------------------------------------------
+
+template <class T, class D, class SC, class SX, class SY> struct kiln_ew_sel;
+
+template <class T, long D, long C, long X, long Y>
+struct kiln_ew_sel<T, kiln_ew_list<D>, kiln_ew_list<C>, kiln_ew_list<X>, kiln_ew_list<Y>> {
+  static KILN_INLINE void run(kiln_ew_ptr<T> out, const kiln_bool *c, kiln_ew_cptr<T> x,
+                              kiln_ew_cptr<T> y) {
+    for (long i = 0; i < D; ++i)
+      out[i] = c[i * C] ? x[i * X] : y[i * Y];
+  }
+};
+
+template <class T, long D, long D2, long... Ds, long C, long... Cs, long X, long... Xs, long Y,
+          long... Ys>
+struct kiln_ew_sel<T, kiln_ew_list<D, D2, Ds...>, kiln_ew_list<C, Cs...>, kiln_ew_list<X, Xs...>,
+                   kiln_ew_list<Y, Ys...>> {
+  static constexpr long inner = (D2 * ... * Ds);
+  static KILN_INLINE void run(kiln_ew_ptr<T> out, const kiln_bool *c, kiln_ew_cptr<T> x,
+                              kiln_ew_cptr<T> y) {
+    for (long i = 0; i < D; ++i)
+      kiln_ew_sel<T, kiln_ew_list<D2, Ds...>, kiln_ew_list<Cs...>, kiln_ew_list<Xs...>,
+                  kiln_ew_list<Ys...>>::run(out + i * inner, c + i * C, x + i * X, y + i * Y);
+  }
+};
+
+template <class T, class D, class SC, class SX, class SY>
+inline void kiln_ew_where(kiln_ew_ptr<T> out, const kiln_bool *c, kiln_ew_cptr<T> x,
+                          kiln_ew_cptr<T> y) {
+  kiln_ew_sel<T, D, SC, SX, SY>::run(out, c, x, y);
+}
+
+// ---- BatchNormalization (inference) ---------------------------------------------------------
+
+/// y = (x - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c] over an N x C x S tensor, folded
+/// into one multiply-add per element; the per-channel factors are computed as each channel starts.
+template <long N, long C, long S>
+inline void kiln_ew_batchnorm(kiln_f32 *y, const kiln_f32 *x, const kiln_f32 *scale,
+                              const kiln_f32 *bias, const kiln_f32 *mean, const kiln_f32 *var,
+                              float eps) {
+  for (long n = 0; n < N; ++n)
+    for (long c = 0; c < C; ++c) {
+      const float s = scale[c] / std::sqrt(var[c] + eps);
+      const float t = bias[c] - mean[c] * s;
+      const long base = (n * C + c) * S;
+      for (long i = 0; i < S; ++i)
+        y[base + i] = x[base + i] * s + t;
+    }
+}
