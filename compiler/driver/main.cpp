@@ -1,1 +1,64 @@
-int main() { return 0; }
+// Entry point of the `kiln` command: the command line (CLI11) of `kiln compile` and `kiln opt`.
+// Every failure, from the command line or from a command, is printed as `kiln: error: <message>`
+// on stderr with exit status 1.
+#include "compiler/driver/Driver.h"
+
+#include <CLI/CLI.hpp>
+
+#include <llvm/Support/raw_ostream.h>
+
+using namespace kiln::driver;
+
+static int fail(const std::string &msg) {
+  llvm::outs().flush();
+  llvm::errs() << "kiln: error: " << msg << "\n";
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  CLI::App app{"kiln: ahead-of-time compiler from ONNX models to standalone C++"};
+  app.require_subcommand(1);
+
+  CompileOptions copts;
+  CLI::App *compile = app.add_subcommand("compile", "compile a model into NAME.h / NAME.cpp");
+  compile->add_option("model", copts.model, "the .onnx model")->required();
+  compile->add_option("-o,--output", copts.outDir, "output directory (created if missing)")
+      ->required();
+  compile->add_option("--name", copts.name,
+                      "C identifier prefixing the generated API (default: the model's file stem)");
+  compile->add_option("--input-shape", copts.inputShapes,
+                      "static shape of an input, NAME=1x3x224x224 (repeatable)");
+  compile
+      ->add_option("--emit", copts.emit,
+                   "comma-separated outputs: cpp (NAME.h, NAME.cpp), ir (NAME.kir + sidecar)")
+      ->delimiter(',');
+
+  OptOptions oopts;
+  CLI::App *opt = app.add_subcommand("opt", "read .kir or .onnx, run passes, print the IR");
+  opt->add_option("input", oopts.input, "a .kir or .onnx file")->required();
+  opt->add_option("-o,--output", oopts.output, "write this .kir (and its sidecar) instead of "
+                                               "printing");
+  opt->add_option("--input-shape", oopts.inputShapes,
+                  "static shape of an input of an .onnx model, NAME=1x3x224x224 (repeatable)");
+  opt->add_option("--passes", oopts.passes, "comma-separated passes to run in order")
+      ->delimiter(',');
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp &e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError &e) {
+    return fail(e.what());
+  }
+
+  llvm::Error err = llvm::Error::success();
+  if (*compile)
+    err = runCompile(copts);
+  else
+    err = runOpt(oopts);
+  if (err)
+    return fail(llvm::toString(std::move(err)));
+  return 0;
+}

@@ -1,0 +1,173 @@
+// `kiln compile MODEL.onnx -o OUTDIR`: import, optimize, verify, generate, and only then write the
+// outputs. Every file is first written under a temporary name inside OUTDIR and renamed into place
+// at the very end, so a failing compilation leaves nothing behind (not even OUTDIR, when kiln
+// created it).
+#include "codegen/Codegen.h"
+#include "compiler/driver/Driver.h"
+#include "compiler/frontend/OnnxFrontend.h"
+#include "ir/Printer.h"
+#include "ir/Verifier.h"
+#include "passes/Pass.h"
+
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/Path.h>
+#include <llvm/Support/Process.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <fmt/format.h>
+
+namespace kiln {
+namespace driver {
+
+static llvm::Error error(const std::string &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+namespace {
+
+const std::vector<std::string> kEmitKinds = {"cpp", "ir"};
+
+/// Files staged under temporary names in the output directory, renamed together by commit() or
+/// removed by the destructor (together with the directory, if this stage created it).
+class StagedOutput {
+public:
+  explicit StagedOutput(std::string dir) : dir_(std::move(dir)) {}
+  StagedOutput(const StagedOutput &) = delete;
+  StagedOutput &operator=(const StagedOutput &) = delete;
+  ~StagedOutput() {
+    if (committed_)
+      return;
+    for (auto &[tmp, final] : files_)
+      llvm::sys::fs::remove(tmp);
+    if (createdDir_)
+      llvm::sys::fs::remove(dir_);
+  }
+
+  llvm::Error open() {
+    if (!llvm::sys::fs::exists(dir_)) {
+      if (std::error_code ec = llvm::sys::fs::create_directories(dir_))
+        return error(fmt::format("cannot create output directory '{}': {}", dir_, ec.message()));
+      createdDir_ = true;
+    } else if (!llvm::sys::fs::is_directory(dir_)) {
+      return error(fmt::format("output '{}': expected a directory, found a file", dir_));
+    }
+    return llvm::Error::success();
+  }
+
+  /// A temporary path in the directory that commit() renames to `fileName`.
+  std::string stage(const std::string &fileName) {
+    llvm::SmallString<256> tmp(dir_);
+    llvm::sys::path::append(tmp, fmt::format(".kiln-tmp-{}-{}", llvm::sys::Process::getProcessId(),
+                                             fileName));
+    llvm::SmallString<256> final(dir_);
+    llvm::sys::path::append(final, fileName);
+    files_.emplace_back(tmp.str().str(), final.str().str());
+    return files_.back().first;
+  }
+
+  llvm::Error write(const std::string &fileName, const std::string &contents) {
+    std::string tmp = stage(fileName);
+    std::error_code ec;
+    llvm::raw_fd_ostream os(tmp, ec);
+    if (!ec) {
+      os << contents;
+      os.close();
+      ec = os.error();
+    }
+    if (ec)
+      return error(fmt::format("cannot write '{}': {}", files_.back().second, ec.message()));
+    return llvm::Error::success();
+  }
+
+  llvm::Error commit() {
+    for (auto &[tmp, final] : files_)
+      if (std::error_code ec = llvm::sys::fs::rename(tmp, final))
+        return error(fmt::format("cannot write '{}': {}", final, ec.message()));
+    committed_ = true;
+    return llvm::Error::success();
+  }
+
+private:
+  std::string dir_;
+  bool createdDir_ = false;
+  bool committed_ = false;
+  std::vector<std::pair<std::string, std::string>> files_;
+};
+
+} // namespace
+
+llvm::Error runCompile(const CompileOptions &opts) {
+  // Cheap checks of the command line first.
+  std::string name = opts.name.empty() ? identifierFromPath(opts.model) : opts.name;
+  if (!isCIdentifier(name))
+    return error(fmt::format("--name '{}': expected a C identifier ([A-Za-z_][A-Za-z0-9_]*, not a "
+                             "keyword), found invalid text",
+                             name));
+  bool emitCpp = false, emitIr = false;
+  for (const std::string &e : opts.emit) {
+    if (e == "cpp")
+      emitCpp = true;
+    else if (e == "ir")
+      emitIr = true;
+    else
+      return error(fmt::format("--emit: expected a comma-separated list of {}, found '{}'",
+                               fmt::join(kEmitKinds, ", "), e));
+  }
+  if (!emitCpp && !emitIr)
+    return error(fmt::format("--emit: expected at least one of {}, found none",
+                             fmt::join(kEmitKinds, ", ")));
+  ImportOptions io;
+  auto shapes = parseInputShapes(opts.inputShapes);
+  if (!shapes)
+    return shapes.takeError();
+  io.inputShapes = std::move(*shapes);
+
+  auto g = importOnnx(opts.model, io);
+  if (!g)
+    return g.takeError();
+  // A real pass manager and -O pipelines replace this single pass later.
+  const PassInfo *dne = findPass("dead-node-elimination");
+  if (!dne)
+    return error("internal: pass 'dead-node-elimination' is not in the pass table");
+  PassContext pctx;
+  dne->run(**g, pctx);
+  if (auto e = verifyGraph(**g))
+    return error(fmt::format("{}: invalid IR after optimization: {}", opts.model,
+                             llvm::toString(std::move(e))));
+
+  GeneratedPair pair;
+  if (emitCpp) {
+    CodegenOptions co;
+    co.name = name;
+    co.sourceName = llvm::sys::path::filename(opts.model).str();
+    auto gen = generateCpp(**g, co);
+    if (!gen)
+      return gen.takeError();
+    pair = std::move(*gen);
+  }
+
+  StagedOutput out(opts.outDir);
+  if (auto e = out.open())
+    return e;
+  if (emitCpp) {
+    if (auto e = out.write(name + ".h", pair.header))
+      return e;
+    if (auto e = out.write(name + ".cpp", pair.source))
+      return e;
+  }
+  if (emitIr) {
+    std::string kir = out.stage(name + ".kir");
+    if (auto e = writeKirFile(**g, kir))
+      return e;
+    std::string sidecar = kirSidecarPath(kir);
+    if (llvm::sys::fs::exists(sidecar)) {
+      std::string staged = out.stage(llvm::sys::path::filename(kirSidecarPath(name + ".kir")).str());
+      if (std::error_code ec = llvm::sys::fs::rename(sidecar, staged))
+        return error(fmt::format("cannot write '{}': {}", staged, ec.message()));
+    }
+  }
+  return out.commit();
+}
+
+} // namespace driver
+} // namespace kiln

@@ -1,0 +1,44 @@
+// The `kiln` driver's commands and the small helpers they share. main.cpp turns the command line
+// (CLI11) into these option structs; each command returns an llvm::Error whose text main.cpp prints
+// as `kiln: error: <message>`.
+#pragma once
+
+#include "ir/Types.h"
+
+#include <llvm/Support/Error.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace kiln {
+namespace driver {
+
+struct CompileOptions {
+  std::string model;
+  std::string outDir;
+  std::string name;                      // empty: derived from the model file's stem
+  std::vector<std::string> inputShapes;  // raw NAME=DIMS entries
+  std::vector<std::string> emit{"cpp"};  // entries of --emit
+};
+
+struct OptOptions {
+  std::string input;                     // .kir or .onnx
+  std::string output;                    // empty: print to stdout
+  std::vector<std::string> inputShapes;  // .onnx only
+  std::vector<std::string> passes;       // run in order; empty runs none
+};
+
+llvm::Error runCompile(const CompileOptions &opts);
+llvm::Error runOpt(const OptOptions &opts);
+
+/// Parses repeated `--input-shape NAME=1x3x224x224` entries (an empty DIMS is a scalar).
+llvm::Expected<std::map<std::string, Shape>>
+parseInputShapes(const std::vector<std::string> &entries);
+/// True for [A-Za-z_][A-Za-z0-9_]* that is not a C or C++ keyword.
+bool isCIdentifier(const std::string &s);
+/// The model file's stem made into a C identifier: "my-net.v2.onnx" -> "my_net_v2".
+std::string identifierFromPath(const std::string &path);
+
+} // namespace driver
+} // namespace kiln

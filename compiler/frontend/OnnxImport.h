@@ -1,0 +1,56 @@
+// Internal interface between the pieces of the ONNX frontend: element-type and tensor conversion
+// (OnnxTensor.cpp), attribute conversion and canonicalization to kiln's opset-17 form
+// (OnnxAttributes.cpp), and the model importer (OnnxFrontend.cpp). Only files in
+// compiler/frontend/ include this header, so ONNX and protobuf types stay inside the frontend.
+#pragma once
+
+#include "ir/Graph.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <llvm/Support/Error.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kiln {
+namespace onnxfe {
+
+/// A frontend failure as an llvm::Error carrying the complete diagnostic text.
+llvm::Error makeError(const std::string &msg);
+
+/// Kiln element type of an ONNX TensorProto_DataType; nullopt for types kiln does not support
+/// (string, complex, bfloat16, unsigned 16/32/64-bit, ...).
+std::optional<DType> dtypeFromOnnx(int onnxType);
+/// ONNX spelling of a data type ("FLOAT", "STRING", ...), for diagnostics.
+std::string onnxTypeName(int onnxType);
+
+/// Converts an initializer / Constant value / attribute tensor into a kiln Tensor. `what`
+/// describes the tensor in diagnostics ("initializer 'w'"); the message does not start with the
+/// file name (the caller adds its context).
+llvm::Expected<Tensor> tensorFromProto(const onnx::TensorProto &tp, const std::string &what);
+
+/// Everything attribute conversion needs to know about the node being lowered.
+struct NodeContext {
+  const onnx::NodeProto *node = nullptr;
+  std::string name;                    // the node's (possibly generated) name
+  OpKind op = OpKind::Identity;
+  std::vector<const Value *> operands; // kiln operands, absent optional ones as nullptr
+};
+
+/// Converts the node's ONNX attributes to kiln attributes in canonical opset-17 form (see
+/// ir/Ops.def): schema defaults filled in, auto_pad resolved into explicit pads, kernel_shape /
+/// strides / dilations / pads explicit, ConvTranspose output_shape resolved, Cast `to` and
+/// ConstantOfShape `value` translated to kiln dtypes. `numOutputs` is the node's output count (Split
+/// without a split operand records it as num_outputs). Messages say what was expected versus
+/// found, without the node context.
+llvm::Expected<Attributes> convertAttributes(const NodeContext &ctx, unsigned numOutputs);
+
+/// The constant an absent optional operand stands for when a later operand is present
+/// (Clip min/max, Slice axes/steps, Pad constant_value, Dropout ratio); fails for operands with
+/// no known default.
+llvm::Expected<Tensor> defaultOperand(const NodeContext &ctx, unsigned index);
+
+} // namespace onnxfe
+} // namespace kiln
