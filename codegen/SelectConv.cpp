@@ -1,8 +1,216 @@
-// Temporary placeholder: replaced by the kernel family's real selector.
+// Kernel selection for Conv and ConvTranspose (kernels in codegen/kernels/conv.h and gemm.h).
+// Decides from the node's static types and canonical attributes: 1-D convolutions run as 2-D ones
+// with H = 1; a depthwise convolution (one input channel per group) gets the direct depthwise
+// kernel; every other Conv is im2col + blocked GEMM whose im2col chunk is sized to stay in cache;
+// ConvTranspose scatters into a scratch image. Output sizes come from the result type, which the
+// reference semantics computed.
 #include "codegen/KernelSelect.h"
+
+#include <fmt/format.h>
+
 namespace kiln {
-llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), "node '%s' (%s): no kernel yet",
-                                 n.name().c_str(), opName(n.op()));
+namespace {
+
+llvm::Error fail(const Node &n, const std::string &what) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), "node '%s' (%s): %s",
+                                 n.name().c_str(), opName(n.op()), what.c_str());
 }
+
+/// True when operand i belongs to the epilogue (a fused bias or residual) rather than to the op.
+bool isEpilogueOperand(const Node &n, unsigned i) {
+  for (const EpilogueStep &s : n.epilogue().steps)
+    if (s.operand == static_cast<int>(i))
+      return true;
+  return false;
+}
+
+/// The kernels read dense row-major float32 without quantization.
+llvm::Error checkF32(const Node &n, const Value *v, const char *role) {
+  const TensorType &t = v->type();
+  if (t.dtype() != DType::F32 || t.elem.isQuantized() || !t.layout.isRowMajor())
+    return fail(n, fmt::format("expected {} of type f32 (row-major, not quantized), found {}",
+                               role, typeString(t)));
+  return llvm::Error::success();
+}
+
+/// Im2col chunk (output pixels per packed chunk): as many as keep the K x NC chunk within 256 KiB
+/// (an L2 share on the targets we care about), at least one 16-column panel, at most all pixels
+/// rounded up to whole panels (16 covers every vector width of gemm.h).
+int64_t chunkColumns(int64_t k, int64_t cols) {
+  const int64_t budget = 256 * 1024;
+  int64_t nc = budget / (k * 4) / 16 * 16;
+  int64_t all = (cols + 15) / 16 * 16;
+  if (nc < 16)
+    nc = 16;
+  return nc < all ? nc : all;
+}
+
+/// Spatial geometry normalized to 2-D (a 1-D window gets H = KH = SH = DH = 1, PT = 0).
+struct Geometry {
+  int64_t n = 0, c = 0, h = 1, w = 0, oc = 0, oh = 1, ow = 0;
+  int64_t kh = 1, kw = 0, sh = 1, sw = 0, dh = 1, dw = 0, pt = 0, pl = 0, group = 1;
+};
+
+} // namespace
+
+llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
+  const bool transpose = n.op() == OpKind::ConvTranspose;
+  if (n.op() != OpKind::Conv && !transpose)
+    return fail(n, "expected Conv or ConvTranspose, found another op");
+  if (n.numOperands() < 2 || n.numResults() != 1)
+    return fail(n, fmt::format("expected operands X, W[, B] and one result, found {} operands and "
+                               "{} results",
+                               n.numOperands(), n.numResults()));
+  const Value *x = n.operand(0), *wt = n.operand(1), *y = n.result(0);
+  const bool hasBias = n.numOperands() >= 3 && !isEpilogueOperand(n, 2);
+  if (auto e = checkF32(n, x, "input X"))
+    return e;
+  if (auto e = checkF32(n, wt, "weight W"))
+    return e;
+  if (hasBias)
+    if (auto e = checkF32(n, n.operand(2), "bias B"))
+      return e;
+  if (auto e = checkF32(n, y, "result"))
+    return e;
+
+  const Shape &xs = x->type().shape, &ws = wt->type().shape, &ys = y->type().shape;
+  const int rank = x->type().rank();
+  if (rank != 3 && rank != 4)
+    return fail(n, fmt::format("expected a 1-D or 2-D convolution (input of rank 3 or 4), found "
+                               "input {}",
+                               typeString(x->type())));
+  if (wt->type().rank() != rank || y->type().rank() != rank)
+    return fail(n, fmt::format("expected weight and result of rank {}, found {} and {}", rank,
+                               typeString(wt->type()), typeString(y->type())));
+  const size_t nsp = static_cast<size_t>(rank - 2);
+  const Attributes &at = n.attrs();
+  std::vector<int64_t> kernel = at.getInts("kernel_shape", Shape(ws.begin() + 2, ws.end()));
+  std::vector<int64_t> strides = at.getInts("strides", std::vector<int64_t>(nsp, 1));
+  std::vector<int64_t> dil = at.getInts("dilations", std::vector<int64_t>(nsp, 1));
+  std::vector<int64_t> pads = at.getInts("pads", std::vector<int64_t>(2 * nsp, 0));
+  if (kernel.size() != nsp || strides.size() != nsp || dil.size() != nsp ||
+      pads.size() != 2 * nsp)
+    return fail(n, fmt::format("expected kernel_shape, strides, dilations with {} entries and pads "
+                               "with {}, found {}, {}, {} and {}",
+                               nsp, 2 * nsp, kernel.size(), strides.size(), dil.size(),
+                               pads.size()));
+
+  Geometry g;
+  g.group = at.getInt("group", 1);
+  g.n = xs[0];
+  g.c = xs[1];
+  g.oc = ys[1];
+  const size_t sp = nsp - 1; // index of the innermost spatial dim in the attribute lists
+  g.w = xs[rank - 1];
+  g.ow = ys[rank - 1];
+  g.kw = kernel[sp];
+  g.sw = strides[sp];
+  g.dw = dil[sp];
+  g.pl = pads[sp];
+  if (nsp == 2) {
+    g.h = xs[2];
+    g.oh = ys[2];
+    g.kh = kernel[0];
+    g.sh = strides[0];
+    g.dh = dil[0];
+    g.pt = pads[0];
+  }
+  if (g.group < 1 || g.c % g.group != 0 || g.oc % g.group != 0)
+    return fail(n, fmt::format("expected group dividing {} input and {} output channels, found "
+                               "group={}",
+                               g.c, g.oc, g.group));
+  if (ys[0] != g.n)
+    return fail(n, fmt::format("expected result batch {}, found {}", g.n, typeString(y->type())));
+  for (int64_t v : {g.kh, g.kw, g.sh, g.sw, g.dh, g.dw})
+    if (v < 1)
+      return fail(n, fmt::format("expected positive kernel_shape, strides and dilations, found "
+                                 "kernel {}x{}, strides {}x{}, dilations {}x{}",
+                                 g.kh, g.kw, g.sh, g.sw, g.dh, g.dw));
+  if (g.oh < 1 || g.ow < 1)
+    return fail(n, fmt::format("expected a positive output size, found {}",
+                               typeString(y->type())));
+  if (hasBias && n.operand(2)->type().shape != Shape{g.oc})
+    return fail(n, fmt::format("expected bias of shape [{}], found {}", g.oc,
+                               typeString(n.operand(2)->type())));
+
+  const char *bias = hasBias ? "in2" : "nullptr";
+  const char *hasB = hasBias ? "true" : "false";
+  KernelCall call;
+  call.kernelFiles = {"gemm.h", "conv.h"};
+
+  if (transpose) {
+    const Shape want{g.c, g.oc / g.group, g.kh, g.kw};
+    Shape got = ws;
+    if (nsp == 1)
+      got.insert(got.begin() + 2, 1);
+    if (got != want)
+      return fail(n, fmt::format("expected weight of shape [{},{},{}] for input {}, found {}",
+                                 g.c, g.oc / g.group,
+                                 nsp == 1 ? fmt::format("{}", g.kw)
+                                          : fmt::format("{},{}", g.kh, g.kw),
+                                 typeString(x->type()), typeString(wt->type())));
+    // With output_shape the reference semantics re-derive the pads (extra padding at the
+    // begin); the kernel needs only the begins, so derive them the same way from the result.
+    std::vector<int64_t> outPad = at.getInts("output_padding", std::vector<int64_t>(nsp, 0));
+    if (outPad.size() != nsp)
+      return fail(n, fmt::format("expected output_padding with {} entries, found {}", nsp,
+                                 outPad.size()));
+    if (at.has("output_shape")) {
+      std::vector<int64_t> in{g.h, g.w}, out{g.oh, g.ow}, k{g.kh, g.kw}, s{g.sh, g.sw},
+          d{g.dh, g.dw};
+      int64_t *begins[2] = {&g.pt, &g.pl};
+      for (size_t i = nsp == 1 ? 1 : 0; i < 2; ++i) {
+        size_t a = nsp == 1 ? 0 : i; // index into the attribute lists
+        int64_t full = s[i] * (in[i] - 1) + outPad[a] + d[i] * (k[i] - 1) + 1;
+        int64_t total = full - out[i];
+        if (pads[a] + pads[a + nsp] != total) {
+          int64_t end = total >= 0 ? total / 2 : -((-total + 1) / 2);
+          *begins[i] = total - end;
+        }
+      }
+    }
+    call.scratchBytes = g.oc * g.oh * g.ow * 4;
+    call.statement = fmt::format(
+        "kiln_f32_conv_transpose2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
+        "{}>(in0, in1, {}, out0, scratch, epi);",
+        g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl,
+        g.group, hasB, bias);
+    return call;
+  }
+
+  const int64_t cg = g.c / g.group;
+  Shape got = ws;
+  if (nsp == 1)
+    got.insert(got.begin() + 2, 1);
+  if (got != Shape{g.oc, cg, g.kh, g.kw})
+    return fail(n, fmt::format("expected weight of shape [{},{},{}] for input {}, found {}", g.oc,
+                               cg,
+                               nsp == 1 ? fmt::format("{}", g.kw)
+                                        : fmt::format("{},{}", g.kh, g.kw),
+                               typeString(x->type()), typeString(wt->type())));
+  if (cg == 1 && g.group > 1) {
+    // Depthwise: a GEMM would have a single reduction row per group; the direct kernel keeps a
+    // block of output columns in registers over a zero-padded copy of the channel.
+    const int64_t ph = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1;
+    const int64_t pw = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+    call.scratchBytes = ph * pw * 4;
+    call.statement = fmt::format(
+        "kiln_f32_conv2d_dw<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}>(in0, "
+        "in1, {}, out0, scratch, epi);",
+        g.n, g.c, g.oc / g.c, g.h, g.w, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl,
+        hasB, bias);
+    return call;
+  }
+
+  const int64_t k = cg * g.kh * g.kw;
+  const int64_t nc = chunkColumns(k, g.oh * g.ow);
+  call.scratchBytes = k * nc * 4;
+  call.statement = fmt::format(
+      "kiln_f32_conv2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}>(in0, "
+      "in1, {}, out0, scratch, epi);",
+      g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.group,
+      nc, hasB, bias);
+  return call;
+}
+
 } // namespace kiln

@@ -1,8 +1,220 @@
-// Temporary placeholder: replaced by the kernel family's real selector.
+// Kernel selection for Gemm and MatMul (kernels in codegen/kernels/gemm.h). Decides from static
+// types: transposes become strides, Gemm's C broadcast becomes a pair of strides (0 broadcasts),
+// MatMul's 1-D operands become a row / column matrix and its broadcast batch dims become one
+// stride per operand when regular (an A-only batch over a shared B is folded into the rows of one
+// product) or per-batch offset tables otherwise. Products with fewer rows than one register block
+// skip packing (chunk 0); others pack B in chunks sized to stay in cache.
 #include "codegen/KernelSelect.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
 namespace kiln {
-llvm::Expected<KernelCall> selectMatrixKernel(const Node &n) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), "node '%s' (%s): no kernel yet",
-                                 n.name().c_str(), opName(n.op()));
+namespace {
+
+llvm::Error fail(const Node &n, const std::string &what) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), "node '%s' (%s): %s",
+                                 n.name().c_str(), opName(n.op()), what.c_str());
 }
+
+/// True when operand i belongs to the epilogue (a fused bias or residual) rather than to the op.
+bool isEpilogueOperand(const Node &n, unsigned i) {
+  for (const EpilogueStep &s : n.epilogue().steps)
+    if (s.operand == static_cast<int>(i))
+      return true;
+  return false;
+}
+
+llvm::Error checkF32(const Node &n, const Value *v, const char *role) {
+  const TensorType &t = v->type();
+  if (t.dtype() != DType::F32 || t.elem.isQuantized() || !t.layout.isRowMajor())
+    return fail(n, fmt::format("expected {} of type f32 (row-major, not quantized), found {}",
+                               role, typeString(t)));
+  return llvm::Error::success();
+}
+
+/// Rows below one register block (gemm.h's MR = 4) take the unpacked path.
+constexpr int64_t kMinPackedRows = 4;
+
+/// Columns of B packed per chunk: K x NC floats within 256 KiB, whole 16-column panels, at least
+/// one panel, at most all columns. 0 selects the unpacked path for short products.
+int64_t chunkColumns(int64_t m, int64_t k, int64_t cols) {
+  if (m < kMinPackedRows)
+    return 0;
+  const int64_t budget = 256 * 1024;
+  int64_t nc = budget / (k * 4) / 16 * 16;
+  int64_t all = (cols + 15) / 16 * 16;
+  if (nc < 16)
+    nc = 16;
+  return nc < all ? nc : all;
+}
+
+/// A C++ float literal that reads back as float(v).
+std::string floatLiteral(float v) {
+  std::string s = fmt::format("{:.9g}", v);
+  if (s.find_first_of(".e") == std::string::npos)
+    s += ".0";
+  return s + "f";
+}
+
+std::string joinInts(const std::vector<int64_t> &v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(v[i]);
+  return s;
+}
+
+llvm::Expected<KernelCall> selectGemm(const Node &n) {
+  if (n.numOperands() < 2 || n.numResults() != 1)
+    return fail(n, fmt::format("expected operands A, B[, C] and one result, found {} operands "
+                               "and {} results",
+                               n.numOperands(), n.numResults()));
+  const Value *a = n.operand(0), *b = n.operand(1), *y = n.result(0);
+  const bool hasC = n.numOperands() >= 3 && !isEpilogueOperand(n, 2);
+  for (auto [v, role] : {std::pair<const Value *, const char *>{a, "A"}, {b, "B"}, {y, "result"}})
+    if (auto e = checkF32(n, v, role))
+      return e;
+  if (hasC)
+    if (auto e = checkF32(n, n.operand(2), "C"))
+      return e;
+  if (a->type().rank() != 2 || b->type().rank() != 2 || y->type().rank() != 2)
+    return fail(n, fmt::format("expected 2-D A, B and result, found {}, {} and {}",
+                               typeString(a->type()), typeString(b->type()),
+                               typeString(y->type())));
+  const Attributes &at = n.attrs();
+  const bool ta = at.getInt("transA", 0) != 0, tb = at.getInt("transB", 0) != 0;
+  const double alpha = at.getFloat("alpha", 1.0), beta = at.getFloat("beta", 1.0);
+  if (!std::isfinite(alpha) || !std::isfinite(beta))
+    return fail(n, fmt::format("expected finite alpha and beta, found {} and {}", alpha, beta));
+  const Shape &as = a->type().shape, &bs = b->type().shape, &ys = y->type().shape;
+  const int64_t m = ta ? as[1] : as[0], k = ta ? as[0] : as[1];
+  const int64_t kb = tb ? bs[1] : bs[0], nn = tb ? bs[0] : bs[1];
+  if (k != kb || ys != Shape{m, nn})
+    return fail(n, fmt::format("expected A' [M,K], B' [K,N] and result [M,N] (transA={}, "
+                               "transB={}), found {}, {} and {}",
+                               int(ta), int(tb), typeString(a->type()), typeString(b->type()),
+                               typeString(y->type())));
+  int64_t csm = 0, csn = 0;
+  if (hasC) {
+    const Shape &cs = n.operand(2)->type().shape;
+    const int64_t cm = cs.size() == 2 ? cs[0] : 1, cn = cs.empty() ? 1 : cs.back();
+    if (cs.size() > 2 || (cm != 1 && cm != m) || (cn != 1 && cn != nn))
+      return fail(n, fmt::format("expected C unidirectionally broadcastable to [{},{}], found {}",
+                                 m, nn, typeString(n.operand(2)->type())));
+    csn = cn == 1 ? 0 : 1;
+    csm = cm == 1 ? 0 : cn;
+  }
+  KernelCall call;
+  call.kernelFiles = {"gemm.h"};
+  const int64_t nc = chunkColumns(m, k, nn);
+  call.scratchBytes = k * nc * 4;
+  call.statement = fmt::format(
+      "kiln_f32_gemm<{}, {}, {}, {}, {}, {}, {}, {}, {}>(in0, in1, {}, out0, {}, {}, scratch, "
+      "epi);",
+      m, nn, k, nc, ta, tb, hasC, csm, csn, hasC ? "in2" : "nullptr",
+      floatLiteral(static_cast<float>(alpha)), floatLiteral(static_cast<float>(beta)));
+  return call;
+}
+
+llvm::Expected<KernelCall> selectMatMul(const Node &n) {
+  if (n.numOperands() < 2 || n.numResults() != 1)
+    return fail(n, fmt::format("expected operands A, B and one result, found {} operands and {} "
+                               "results",
+                               n.numOperands(), n.numResults()));
+  const Value *a = n.operand(0), *b = n.operand(1), *y = n.result(0);
+  for (auto [v, role] : {std::pair<const Value *, const char *>{a, "A"}, {b, "B"}, {y, "result"}})
+    if (auto e = checkF32(n, v, role))
+      return e;
+  Shape as = a->type().shape, bs = b->type().shape;
+  if (as.empty() || bs.empty())
+    return fail(n, fmt::format("expected A and B of rank >= 1, found {} and {}",
+                               typeString(a->type()), typeString(b->type())));
+  // numpy: a 1-D A is a row [1,K], a 1-D B a column [K,1]; the added dim is not in the result.
+  const bool bVector = bs.size() == 1;
+  if (as.size() == 1)
+    as.insert(as.begin(), 1);
+  if (bVector)
+    bs.push_back(1);
+  const int64_t m = as[as.size() - 2], k = as.back(), nn = bs.back();
+  if (bs[bs.size() - 2] != k)
+    return fail(n, fmt::format("expected B with {} rows to match A, found {} and {}", k,
+                               typeString(a->type()), typeString(b->type())));
+  Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
+  const size_t nb = std::max(ab.size(), bb.size());
+  ab.insert(ab.begin(), nb - ab.size(), 1);
+  bb.insert(bb.begin(), nb - bb.size(), 1);
+  Shape ob(nb);
+  for (size_t d = 0; d < nb; ++d) {
+    if (ab[d] != bb[d] && ab[d] != 1 && bb[d] != 1)
+      return fail(n, fmt::format("expected broadcastable batch dims, found {} and {}",
+                                 typeString(a->type()), typeString(b->type())));
+    ob[d] = std::max(ab[d], bb[d]);
+  }
+  const int64_t batch = numElements(ob);
+  if (y->type().numElements() != batch * m * nn)
+    return fail(n, fmt::format("expected a result of {} elements ({} batches of {}x{}), found {}",
+                               batch * m * nn, batch, m, nn, typeString(y->type())));
+
+  // Per-batch element offsets of A and B in row-major order of the broadcast batch dims.
+  std::vector<int64_t> aoff(batch), boff(batch);
+  for (int64_t bi = 0; bi < batch; ++bi) {
+    int64_t rest = bi, ao = 0, bo = 0, astr = m * k, bstr = k * nn;
+    for (size_t d = nb; d-- > 0;) {
+      const int64_t idx = rest % ob[d];
+      rest /= ob[d];
+      if (ab[d] != 1)
+        ao += idx * astr;
+      if (bb[d] != 1)
+        bo += idx * bstr;
+      astr *= ab[d];
+      bstr *= bb[d];
+    }
+    aoff[bi] = ao;
+    boff[bi] = bo;
+  }
+  const int64_t sa = batch > 1 ? aoff[1] : 0, sb = batch > 1 ? boff[1] : 0;
+  bool regular = true;
+  for (int64_t bi = 0; bi < batch; ++bi)
+    regular = regular && aoff[bi] == bi * sa && boff[bi] == bi * sb;
+
+  KernelCall call;
+  call.kernelFiles = {"gemm.h"};
+  const char *crow = bVector ? "true" : "false";
+  if (regular && batch > 1 && sb == 0 && sa == m * k && !bVector) {
+    // Dense A batches over one shared B are a single product with batch * M rows.
+    const int64_t rows = batch * m, nc = chunkColumns(rows, k, nn);
+    call.scratchBytes = k * nc * 4;
+    call.statement = fmt::format("kiln_f32_matmul<1, {}, {}, {}, {}, 0, 0, false>(in0, in1, out0, "
+                                 "scratch, epi);",
+                                 rows, nn, k, nc);
+    return call;
+  }
+  const int64_t nc = chunkColumns(m, k, nn);
+  call.scratchBytes = k * nc * 4;
+  if (regular) {
+    call.statement = fmt::format("kiln_f32_matmul<{}, {}, {}, {}, {}, {}, {}, {}>(in0, in1, out0, "
+                                 "scratch, epi);",
+                                 batch, m, nn, k, nc, sa, sb, crow);
+    return call;
+  }
+  call.statement = fmt::format(
+      "static const long kiln_aoff[{}] = {{{}}};\n"
+      "static const long kiln_boff[{}] = {{{}}};\n"
+      "kiln_f32_matmul_bcast<{}, {}, {}, {}, {}, {}>(in0, in1, out0, kiln_aoff, kiln_boff, "
+      "scratch, epi);",
+      batch, joinInts(aoff), batch, joinInts(boff), batch, m, nn, k, nc, crow);
+  return call;
+}
+
+} // namespace
+
+llvm::Expected<KernelCall> selectMatrixKernel(const Node &n) {
+  if (n.op() == OpKind::Gemm)
+    return selectGemm(n);
+  if (n.op() == OpKind::MatMul)
+    return selectMatMul(n);
+  return fail(n, "expected Gemm or MatMul, found another op");
+}
+
 } // namespace kiln

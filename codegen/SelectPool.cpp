@@ -1,8 +1,114 @@
-// Temporary placeholder: replaced by the kernel family's real selector.
+// Kernel selection for MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool (kernels in
+// codegen/kernels/pool.h). Windowed pools are 1-D or 2-D (1-D runs as 2-D with H = 1) and take
+// their output size from the result type, which is where ceil_mode took effect; global pools
+// reduce all spatial dims of any rank >= 3 as one plane per (batch, channel).
 #include "codegen/KernelSelect.h"
+
+#include <fmt/format.h>
+
 namespace kiln {
-llvm::Expected<KernelCall> selectPoolKernel(const Node &n) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), "node '%s' (%s): no kernel yet",
-                                 n.name().c_str(), opName(n.op()));
+namespace {
+
+llvm::Error fail(const Node &n, const std::string &what) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), "node '%s' (%s): %s",
+                                 n.name().c_str(), opName(n.op()), what.c_str());
 }
+
+llvm::Error checkF32(const Node &n, const Value *v, const char *role) {
+  const TensorType &t = v->type();
+  if (t.dtype() != DType::F32 || t.elem.isQuantized() || !t.layout.isRowMajor())
+    return fail(n, fmt::format("expected {} of type f32 (row-major, not quantized), found {}",
+                               role, typeString(t)));
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Expected<KernelCall> selectPoolKernel(const Node &n) {
+  const OpKind op = n.op();
+  if (op != OpKind::MaxPool && op != OpKind::AveragePool && op != OpKind::GlobalAveragePool &&
+      op != OpKind::GlobalMaxPool)
+    return fail(n, "expected a pooling op, found another op");
+  if (n.numOperands() != 1)
+    return fail(n, fmt::format("expected one operand, found {}", n.numOperands()));
+  if (n.numResults() != 1)
+    return fail(n, fmt::format("expected one result (no Indices output), found {} results",
+                               n.numResults()));
+  const Value *x = n.operand(0), *y = n.result(0);
+  if (auto e = checkF32(n, x, "input X"))
+    return e;
+  if (auto e = checkF32(n, y, "result"))
+    return e;
+  const Shape &xs = x->type().shape, &ys = y->type().shape;
+  const int rank = x->type().rank();
+  if (rank < 3 || y->type().rank() != rank || ys[0] != xs[0] || ys[1] != xs[1])
+    return fail(n, fmt::format("expected input of rank >= 3 and a result with the same batch and "
+                               "channels, found {} and {}",
+                               typeString(x->type()), typeString(y->type())));
+  const int64_t planes = xs[0] * xs[1];
+  KernelCall call;
+  call.kernelFiles = {"pool.h"};
+
+  if (op == OpKind::GlobalAveragePool || op == OpKind::GlobalMaxPool) {
+    const int64_t spatial = x->type().numElements() / (planes ? planes : 1);
+    call.statement = fmt::format("{}<{}, {}>(in0, out0);",
+                                 op == OpKind::GlobalAveragePool ? "kiln_f32_global_avgpool"
+                                                                 : "kiln_f32_global_maxpool",
+                                 planes, spatial);
+    return call;
+  }
+
+  if (rank != 3 && rank != 4)
+    return fail(n, fmt::format("expected a 1-D or 2-D pool (input of rank 3 or 4), found input {}",
+                               typeString(x->type())));
+  const size_t nsp = static_cast<size_t>(rank - 2);
+  const Attributes &at = n.attrs();
+  std::vector<int64_t> kernel = at.getInts("kernel_shape");
+  std::vector<int64_t> strides = at.getInts("strides", std::vector<int64_t>(nsp, 1));
+  std::vector<int64_t> dil = at.getInts("dilations", std::vector<int64_t>(nsp, 1));
+  std::vector<int64_t> pads = at.getInts("pads", std::vector<int64_t>(2 * nsp, 0));
+  if (kernel.size() != nsp || strides.size() != nsp || dil.size() != nsp ||
+      pads.size() != 2 * nsp)
+    return fail(n, fmt::format("expected kernel_shape, strides, dilations with {} entries and pads "
+                               "with {}, found {}, {}, {} and {}",
+                               nsp, 2 * nsp, kernel.size(), strides.size(), dil.size(),
+                               pads.size()));
+  for (size_t i = 0; i < nsp; ++i)
+    if (kernel[i] < 1 || strides[i] < 1 || dil[i] < 1 || pads[i] < 0 || pads[i + nsp] < 0)
+      return fail(n, "expected positive kernel_shape, strides and dilations and non-negative "
+                     "pads, found " +
+                         fmt::format("kernel_shape [{}], strides [{}], dilations [{}], pads [{}]",
+                                     fmt::join(kernel, ","), fmt::join(strides, ","),
+                                     fmt::join(dil, ","), fmt::join(pads, ",")));
+  // Normalized to 2-D: {H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR}.
+  int64_t h = 1, oh = 1, kh = 1, sh = 1, dh = 1, pt = 0, pb = 0;
+  const size_t sp = nsp - 1;
+  const int64_t w = xs[rank - 1], ow = ys[rank - 1], kw = kernel[sp], sw = strides[sp],
+                dw = dil[sp], pl = pads[sp], pr = pads[sp + nsp];
+  if (nsp == 2) {
+    h = xs[2];
+    oh = ys[2];
+    kh = kernel[0];
+    sh = strides[0];
+    dh = dil[0];
+    pt = pads[0];
+    pb = pads[2];
+  }
+  if (oh < 1 || ow < 1)
+    return fail(n, fmt::format("expected a positive output size, found {}",
+                               typeString(y->type())));
+  if (op == OpKind::MaxPool) {
+    call.statement = fmt::format("kiln_f32_maxpool2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
+                                 "{}, {}>(in0, out0);",
+                                 planes, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl);
+    return call;
+  }
+  const bool includePad = at.getInt("count_include_pad", 0) != 0;
+  call.statement = fmt::format("kiln_f32_avgpool2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
+                               "{}, {}, {}, {}>(in0, out0);",
+                               planes, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr,
+                               includePad);
+  return call;
+}
+
 } // namespace kiln

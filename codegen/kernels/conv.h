@@ -1,0 +1,195 @@
+// Single-precision convolution kernels over NCHW tensors (1-D convolutions arrive as H = 1):
+// - kiln_f32_conv2d: im2col straight into the GEMM core's packed panels (gemm.h), one chunk of
+//   output pixels at a time, so the im2col buffer is bounded by K x NC floats of scratch and stays
+//   in cache while every block of output channels passes over it; 1x1 stride-1 convolutions pack
+//   with plain copies.
+// - kiln_f32_conv2d_dw: depthwise (one input channel per group) as a direct convolution over a
+//   zero-padded copy of the channel, a block of output columns in registers.
+// - kiln_f32_conv_transpose2d: scatter-accumulate into a scratch image, then bias and epilogue.
+// Every shape is a template argument. The epilogue runs on each output value after the bias, as
+// the last step before the single store of that element.
+#pragma once
+
+#include "codegen/kernels/gemm.h"
+#include "runtime_stub/kiln_runtime.h"
+
+/// Packs columns [n0, n0+nc) of the im2col matrix of one group (rows k = (ic, kh, kw) over the
+/// group's C channels, columns n = (oh, ow)) as K x NR panels for kiln_gemm_packed.
+template <long C, long H, long W, long OW, long KH, long KW, long SH, long SW, long DH, long DW,
+          long PT, long PL>
+void kiln_conv_pack(const kiln_f32 *x, long n0, long nc, kiln_f32 *dst) {
+  constexpr long NR = kiln_gemm_cfg::nr, K = C * KH * KW;
+  const long panels = (nc + NR - 1) / NR;
+  constexpr bool direct = KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OW == W;
+  for (long k = 0; k < K; ++k) {
+    const long ic = k / (KH * KW), kh = k / KW % KH, kw = k % KW;
+    const kiln_f32 *xc = x + ic * H * W;
+    if constexpr (direct) {
+      // Column n of a 1x1 stride-1 convolution is input pixel n: whole panels are copies.
+      const kiln_f32 *src = xc + n0;
+      long t = 0;
+      for (; t + NR <= nc; t += NR)
+        for (long j = 0; j < NR; ++j)
+          dst[(t / NR) * K * NR + k * NR + j] = src[t + j];
+      for (; t < panels * NR; ++t)
+        dst[(t / NR) * K * NR + k * NR + t % NR] = t < nc ? src[t] : 0.0f;
+    } else {
+      long oh = n0 / OW, ow = n0 % OW;
+      for (long t = 0; t < nc; ++t) {
+        const long ih = oh * SH - PT + kh * DH, iw = ow * SW - PL + kw * DW;
+        const bool in = ih >= 0 && ih < H && iw >= 0 && iw < W;
+        dst[(t / NR) * K * NR + k * NR + t % NR] = in ? xc[ih * W + iw] : 0.0f;
+        if (++ow == OW) {
+          ow = 0;
+          ++oh;
+        }
+      }
+      for (long t = nc; t < panels * NR; ++t)
+        dst[(t / NR) * K * NR + k * NR + t % NR] = 0.0f;
+    }
+  }
+}
+
+/// Conv of X [N, C, H, W] with W [OC, C/G, KH, KW] into Y [N, OC, OH, OW]; pads PT/PL are the
+/// begins (the ends are implied by OH/OW). NC: output pixels per im2col chunk, a multiple of the
+/// GEMM's NR; scratch holds (C/G)*KH*KW*NC floats.
+template <long N, long C, long H, long W, long OC, long OH, long OW, long KH, long KW, long SH,
+          long SW, long DH, long DW, long PT, long PL, long G, long NC, bool HAS_B, class Epi>
+void kiln_f32_conv2d(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias, kiln_f32 *y,
+                     unsigned char *scratch, Epi epi) {
+  constexpr long CG = C / G, OCG = OC / G, K = CG * KH * KW, P = OH * OW;
+  static_assert(CG * G == C && OCG * G == OC, "groups must divide the channels");
+  kiln_f32 *packed = reinterpret_cast<kiln_f32 *>(scratch);
+  for (long b = 0; b < N; ++b)
+    for (long g = 0; g < G; ++g) {
+      const kiln_f32 *xg = x + (b * C + g * CG) * H * W;
+      auto pack = [xg](long n0, long nc, kiln_f32 *dst) {
+        kiln_conv_pack<CG, H, W, OW, KH, KW, SH, SW, DH, DW, PT, PL>(xg, n0, nc, dst);
+      };
+      const long oc0 = g * OCG;
+      kiln_f32 *yg = y + (b * OC + oc0) * P;
+      const long base = (b * OC + oc0) * P;
+      auto store = [=, &epi](long m, long n, float v) {
+        if constexpr (HAS_B)
+          v += bias[oc0 + m];
+        yg[m * P + n] = epi(v, base + m * P + n, oc0 + m);
+      };
+      kiln_gemm_packed<OCG, P, K, NC, K, 1>(w + oc0 * K, packed, pack, store);
+    }
+}
+
+/// Depthwise Conv: G == C groups of one input channel, MULT = OC / C output channels each.
+/// scratch holds one zero-padded input channel: PHxPW floats, PH = (OH-1)*SH + (KH-1)*DH + 1 and
+/// PW likewise (the rows and columns the windows read).
+template <long N, long C, long MULT, long H, long W, long OH, long OW, long KH, long KW, long SH,
+          long SW, long DH, long DW, long PT, long PL, bool HAS_B, class Epi>
+void kiln_f32_conv2d_dw(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias, kiln_f32 *y,
+                        unsigned char *scratch, Epi epi) {
+  constexpr long PH = (OH - 1) * SH + (KH - 1) * DH + 1, PW = (OW - 1) * SW + (KW - 1) * DW + 1;
+  constexpr long OB = 8; // output columns kept in registers
+  kiln_f32 *plane = reinterpret_cast<kiln_f32 *>(scratch);
+  for (long b = 0; b < N; ++b)
+    for (long c = 0; c < C; ++c) {
+      const kiln_f32 *xc = x + (b * C + c) * H * W;
+      for (long r = 0; r < PH; ++r) {
+        const long ih = r - PT;
+        kiln_f32 *dst = plane + r * PW;
+        if (ih < 0 || ih >= H) {
+          for (long q = 0; q < PW; ++q)
+            dst[q] = 0.0f;
+          continue;
+        }
+        for (long q = 0; q < PW; ++q) {
+          const long iw = q - PL;
+          dst[q] = iw >= 0 && iw < W ? xc[ih * W + iw] : 0.0f;
+        }
+      }
+      for (long mi = 0; mi < MULT; ++mi) {
+        const long oc = c * MULT + mi;
+        const kiln_f32 *wc = w + oc * KH * KW;
+        const float bv = HAS_B ? bias[oc] : 0.0f;
+        kiln_f32 *yc = y + (b * C * MULT + oc) * OH * OW;
+        const long base = (b * C * MULT + oc) * OH * OW;
+        for (long oh = 0; oh < OH; ++oh) {
+          const kiln_f32 *prow = plane + oh * SH * PW;
+          long ow0 = 0;
+          for (; ow0 + OB <= OW; ow0 += OB) {
+            float acc[OB];
+            for (long j = 0; j < OB; ++j)
+              acc[j] = bv;
+            for (long kh = 0; kh < KH; ++kh)
+              for (long kw = 0; kw < KW; ++kw) {
+                const float wv = wc[kh * KW + kw];
+                const kiln_f32 *src = prow + kh * DH * PW + ow0 * SW + kw * DW;
+                for (long j = 0; j < OB; ++j)
+                  acc[j] += wv * src[j * SW];
+              }
+            for (long j = 0; j < OB; ++j) {
+              const long i = oh * OW + ow0 + j;
+              yc[i] = epi(acc[j], base + i, oc);
+            }
+          }
+          for (; ow0 < OW; ++ow0) {
+            float s = bv;
+            for (long kh = 0; kh < KH; ++kh)
+              for (long kw = 0; kw < KW; ++kw)
+                s += wc[kh * KW + kw] * prow[kh * DH * PW + ow0 * SW + kw * DW];
+            const long i = oh * OW + ow0;
+            yc[i] = epi(s, base + i, oc);
+          }
+        }
+      }
+    }
+}
+
+/// ConvTranspose of X [N, C, H, W] with W [C, OC/G, KH, KW] into Y [N, OC, OH, OW]: input pixel
+/// (ih, iw) feeds output (ih*SH - PT + kh*DH, iw*SW - PL + kw*DW). Output padding and the end pads
+/// only decide OH/OW. scratch holds one output image (OC*OH*OW floats) of accumulators.
+template <long N, long C, long H, long W, long OC, long OH, long OW, long KH, long KW, long SH,
+          long SW, long DH, long DW, long PT, long PL, long G, bool HAS_B, class Epi>
+void kiln_f32_conv_transpose2d(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias,
+                               kiln_f32 *y, unsigned char *scratch, Epi epi) {
+  constexpr long CG = C / G, OCG = OC / G;
+  static_assert(CG * G == C && OCG * G == OC, "groups must divide the channels");
+  kiln_f32 *acc = reinterpret_cast<kiln_f32 *>(scratch);
+  for (long b = 0; b < N; ++b) {
+    for (long i = 0; i < OC * OH * OW; ++i)
+      acc[i] = 0.0f;
+    for (long ic = 0; ic < C; ++ic) {
+      const long g = ic / CG;
+      const kiln_f32 *xc = x + (b * C + ic) * H * W;
+      for (long m = 0; m < OCG; ++m) {
+        const long oc = g * OCG + m;
+        const kiln_f32 *wk = w + (ic * OCG + m) * KH * KW;
+        kiln_f32 *ac = acc + oc * OH * OW;
+        for (long kh = 0; kh < KH; ++kh)
+          for (long kw = 0; kw < KW; ++kw) {
+            const float wv = wk[kh * KW + kw];
+            // Input columns whose output column lands inside [0, OW).
+            const long off = kw * DW - PL;
+            long lo = off >= 0 ? 0 : (-off + SW - 1) / SW;
+            long hi = (OW - 1 - off) >= 0 ? (OW - 1 - off) / SW + 1 : 0;
+            if (hi > W)
+              hi = W;
+            for (long ih = 0; ih < H; ++ih) {
+              const long oh = ih * SH - PT + kh * DH;
+              if (oh < 0 || oh >= OH)
+                continue;
+              kiln_f32 *arow = ac + oh * OW;
+              const kiln_f32 *xrow = xc + ih * W;
+              for (long iw = lo; iw < hi; ++iw)
+                arow[iw * SW + off] += wv * xrow[iw];
+            }
+          }
+      }
+    }
+    const long base = b * OC * OH * OW;
+    for (long oc = 0; oc < OC; ++oc) {
+      const float bv = HAS_B ? bias[oc] : 0.0f;
+      for (long p = 0; p < OH * OW; ++p) {
+        const long i = oc * OH * OW + p;
+        y[base + i] = epi(acc[i] + bv, base + i, oc);
+      }
+    }
+  }
+}

@@ -1,0 +1,230 @@
+// Single-precision matrix kernels: the blocked GEMM core shared by Gemm, MatMul and the im2col
+// convolution, and the Gemm / MatMul entry points the selectors instantiate. Every shape is a
+// template argument, so trip counts are compile-time constants and the C++ compiler unrolls and
+// vectorizes the register-blocked micro-kernel. B is packed into `scratch` a chunk of columns at a
+// time (panels of K x NR, zero-padded), so that the micro-kernel reads it contiguously and the
+// chunk stays in cache while every row block of A passes over it. Matrices with fewer rows than
+// one register block (batch-1 fully connected layers) skip packing: there it would cost as much
+// as the product itself. Each output element is stored exactly once, after the epilogue, so an
+// epilogue may read a residual that shares the output's buffer.
+#pragma once
+
+#include "runtime_stub/kiln_runtime.h"
+
+// The micro-kernel keeps its accumulators in GNU vector-extension registers (g++ and clang++):
+// plain arrays are left in memory by g++ -O2 and scalarized by clang. Targets without SIMD
+// (Cortex-M4) get the same code lowered to scalar operations.
+#if defined(__AVX__)
+typedef float kiln_gemm_vec __attribute__((vector_size(32)));
+#else
+typedef float kiln_gemm_vec __attribute__((vector_size(16)));
+#endif
+
+/// Register block of the micro-kernel: MR rows by NR = 2 vectors of columns. 4 x 2 vectors keeps
+/// 8 accumulator registers plus the B loads and the A broadcast well inside 16 SSE/AVX or 32 NEON
+/// registers. The selector sizes column chunks in multiples of 16, a whole number of panels for
+/// every vector width; a struct keeps the constants free of unused-variable warnings.
+struct kiln_gemm_cfg {
+  static constexpr long vl = static_cast<long>(sizeof(kiln_gemm_vec) / sizeof(float));
+  static constexpr long mr = 4;
+  static constexpr long nr = 2 * vl;
+};
+
+/// Multiplies R rows of A (element (i, k) at a[i*ASM + k*ASK]) by one packed K x NR panel and
+/// hands the nv valid columns (starting at column n) of row m0 + i to store(m0 + i, n + j, value).
+template <long R, long K, long ASM, long ASK, class Store>
+KILN_INLINE void kiln_gemm_block(const kiln_f32 *a, const kiln_f32 *panel, long m0, long n, long nv,
+                                 Store &store) {
+  constexpr long NR = kiln_gemm_cfg::nr, VL = kiln_gemm_cfg::vl;
+  const kiln_f32 *am = a + m0 * ASM;
+  kiln_gemm_vec acc[R][2];
+  // g++ -O2 does not fully unroll the row loops by itself, and only fully unrolled loops keep the
+  // accumulators in registers.
+#pragma GCC unroll 8
+  for (long i = 0; i < R; ++i)
+    acc[i][0] = acc[i][1] = kiln_gemm_vec{};
+  for (long k = 0; k < K; ++k) {
+    kiln_gemm_vec b0, b1;
+    std::memcpy(&b0, panel + k * NR, sizeof b0);
+    std::memcpy(&b1, panel + k * NR + VL, sizeof b1);
+#pragma GCC unroll 8
+    for (long i = 0; i < R; ++i) {
+      const float av = am[i * ASM + k * ASK];
+      acc[i][0] += av * b0;
+      acc[i][1] += av * b1;
+    }
+  }
+  if (nv == NR) {
+    for (long i = 0; i < R; ++i)
+      for (long j = 0; j < NR; ++j)
+        store(m0 + i, n + j, acc[i][j / VL][j % VL]);
+  } else {
+    for (long i = 0; i < R; ++i)
+      for (long j = 0; j < nv; ++j)
+        store(m0 + i, n + j, acc[i][j / VL][j % VL]);
+  }
+}
+
+/// C = A * B for an M x K matrix A (element (m, k) at a[m*ASM + k*ASK]) and a K x N matrix B
+/// that pack(n0, nc, dst) writes, nc columns from n0 at a time (nc <= NC), as ceil(nc / NR)
+/// zero-padded panels of K x NR into `packed` (K * NC floats). store(m, n, v) receives every
+/// element of C exactly once.
+template <long M, long N, long K, long NC, long ASM, long ASK, class Pack, class Store>
+void kiln_gemm_packed(const kiln_f32 *a, kiln_f32 *packed, Pack &pack, Store &store) {
+  constexpr long NR = kiln_gemm_cfg::nr, MR = kiln_gemm_cfg::mr;
+  static_assert(NC % NR == 0 && NC > 0, "column chunk must be whole panels");
+  for (long n0 = 0; n0 < N; n0 += NC) {
+    const long nc = N - n0 < NC ? N - n0 : NC;
+    const long panels = (nc + NR - 1) / NR;
+    pack(n0, nc, packed);
+    for (long m0 = 0; m0 + MR <= M; m0 += MR)
+      for (long p = 0; p < panels; ++p) {
+        const long nv = nc - p * NR < NR ? nc - p * NR : NR;
+        kiln_gemm_block<MR, K, ASM, ASK>(a, packed + p * K * NR, m0, n0 + p * NR, nv, store);
+      }
+    if constexpr (M % MR != 0) {
+      for (long p = 0; p < panels; ++p) {
+        const long nv = nc - p * NR < NR ? nc - p * NR : NR;
+        kiln_gemm_block<M % MR, K, ASM, ASK>(a, packed + p * K * NR, M - M % MR, n0 + p * NR, nv,
+                                             store);
+      }
+    }
+  }
+}
+
+/// Packs columns [n0, n0+nc) of a K x N matrix B (element (k, n) at b[k*BSK + n*BSN]).
+template <long K, long BSK, long BSN>
+void kiln_gemm_pack_b(const kiln_f32 *b, long n0, long nc, kiln_f32 *dst) {
+  constexpr long NR = kiln_gemm_cfg::nr;
+  for (long p = 0; p * NR < nc; ++p) {
+    const long nv = nc - p * NR < NR ? nc - p * NR : NR;
+    const kiln_f32 *src = b + (n0 + p * NR) * BSN;
+    kiln_f32 *d = dst + p * K * NR;
+    if (nv == NR) {
+      for (long k = 0; k < K; ++k)
+        for (long j = 0; j < NR; ++j)
+          d[k * NR + j] = src[k * BSK + j * BSN];
+    } else {
+      for (long k = 0; k < K; ++k)
+        for (long j = 0; j < NR; ++j)
+          d[k * NR + j] = j < nv ? src[k * BSK + j * BSN] : 0.0f;
+    }
+  }
+}
+
+/// Unpacked product for a few rows (M < MR): one output row at a time, B read in place.
+template <long M, long N, long K, long ASM, long ASK, long BSK, long BSN, class Store>
+void kiln_gemm_rows(const kiln_f32 *a, const kiln_f32 *b, Store &store) {
+  constexpr long NB = 16;
+  for (long m = 0; m < M; ++m) {
+    const kiln_f32 *am = a + m * ASM;
+    if constexpr (BSN == 1) {
+      // Row-major B: broadcast A(m, k) and stream NB contiguous columns of row k.
+      long n0 = 0;
+      for (; n0 + NB <= N; n0 += NB) {
+        float acc[NB];
+        for (long j = 0; j < NB; ++j)
+          acc[j] = 0.0f;
+        for (long k = 0; k < K; ++k) {
+          const float av = am[k * ASK];
+          const kiln_f32 *bk = b + k * BSK + n0;
+          for (long j = 0; j < NB; ++j)
+            acc[j] += av * bk[j];
+        }
+        for (long j = 0; j < NB; ++j)
+          store(m, n0 + j, acc[j]);
+      }
+      for (; n0 < N; ++n0) {
+        float s = 0.0f;
+        for (long k = 0; k < K; ++k)
+          s += am[k * ASK] * b[k * BSK + n0];
+        store(m, n0, s);
+      }
+    } else {
+      // B stored with k contiguous (transposed): a dot product per column, split into NL
+      // independent lanes so it vectorizes without reassociating a single sum.
+      constexpr long NL = 8;
+      for (long n = 0; n < N; ++n) {
+        const kiln_f32 *bn = b + n * BSN;
+        float lane[NL];
+        for (long l = 0; l < NL; ++l)
+          lane[l] = 0.0f;
+        long k = 0;
+        for (; k + NL <= K; k += NL)
+          for (long l = 0; l < NL; ++l)
+            lane[l] += am[(k + l) * ASK] * bn[(k + l) * BSK];
+        float s = 0.0f;
+        for (long l = 0; l < NL; ++l)
+          s += lane[l];
+        for (; k < K; ++k)
+          s += am[k * ASK] * bn[k * BSK];
+        store(m, n, s);
+      }
+    }
+  }
+}
+
+/// C = A * B with strided A and B; packs B through scratch unless NC == 0 (the unpacked row path,
+/// chosen by the selector for M < MR).
+template <long M, long N, long K, long NC, long ASM, long ASK, long BSK, long BSN, class Store>
+void kiln_gemm_strided(const kiln_f32 *a, const kiln_f32 *b, unsigned char *scratch,
+                       Store &store) {
+  if constexpr (NC == 0) {
+    (void)scratch;
+    kiln_gemm_rows<M, N, K, ASM, ASK, BSK, BSN>(a, b, store);
+  } else {
+    auto pack = [b](long n0, long nc, kiln_f32 *dst) {
+      kiln_gemm_pack_b<K, BSK, BSN>(b, n0, nc, dst);
+    };
+    kiln_gemm_packed<M, N, K, NC, ASM, ASK>(a, reinterpret_cast<kiln_f32 *>(scratch), pack,
+                                            store);
+  }
+}
+
+/// ONNX Gemm: Y = alpha * A' * B' + beta * C, A' = transA ? A^T : A (M x K), B' likewise (K x N).
+/// C (when HAS_C) is read at c[m*CSM + n*CSN]: strides of 0 broadcast a scalar, a row or a column.
+/// The epilogue sees flat index m*N + n and channel n.
+template <long M, long N, long K, long NC, bool TA, bool TB, bool HAS_C, long CSM, long CSN,
+          class Epi>
+void kiln_f32_gemm(const kiln_f32 *a, const kiln_f32 *b, const kiln_f32 *c, kiln_f32 *y,
+                   float alpha, float beta, unsigned char *scratch, Epi epi) {
+  auto store = [=](long m, long n, float v) {
+    float r = alpha * v;
+    if constexpr (HAS_C)
+      r += beta * c[m * CSM + n * CSN];
+    const long i = m * N + n;
+    y[i] = epi(r, i, n);
+  };
+  kiln_gemm_strided<M, N, K, NC, TA ? 1 : K, TA ? M : 1, TB ? 1 : N, TB ? K : 1>(a, b, scratch,
+                                                                                  store);
+}
+
+/// One M x K by K x N row-major product of a MatMul, its output at y + base.
+template <long M, long N, long K, long NC, bool CROW, class Epi>
+void kiln_matmul_one(const kiln_f32 *a, const kiln_f32 *b, kiln_f32 *y, long base,
+                     unsigned char *scratch, Epi &epi) {
+  auto store = [=, &epi](long m, long n, float v) {
+    const long i = base + m * N + n;
+    y[i] = epi(v, i, CROW ? m : n);
+  };
+  kiln_gemm_strided<M, N, K, NC, K, 1, N, 1>(a, b, scratch, store);
+}
+
+/// ONNX MatMul over BATCH row-major products whose batch b reads A at a + b*ABS and B at
+/// b + b*BBS (a stride of 0 broadcasts). CROW: the channel the epilogue sees is the row (the
+/// output's last dim is M because B was a 1-D vector), else the column.
+template <long BATCH, long M, long N, long K, long NC, long ABS, long BBS, bool CROW, class Epi>
+void kiln_f32_matmul(const kiln_f32 *a, const kiln_f32 *b, kiln_f32 *y, unsigned char *scratch,
+                     Epi epi) {
+  for (long bi = 0; bi < BATCH; ++bi)
+    kiln_matmul_one<M, N, K, NC, CROW>(a + bi * ABS, b + bi * BBS, y, bi * M * N, scratch, epi);
+}
+
+/// MatMul whose broadcast batch dims are not a single stride: per-batch element offsets of A and
+/// B come from tables the selector computes.
+template <long BATCH, long M, long N, long K, long NC, bool CROW, class Epi>
+void kiln_f32_matmul_bcast(const kiln_f32 *a, const kiln_f32 *b, kiln_f32 *y, const long *aoff,
+                           const long *boff, unsigned char *scratch, Epi epi) {
+  for (long bi = 0; bi < BATCH; ++bi)
+    kiln_matmul_one<M, N, K, NC, CROW>(a + aoff[bi], b + boff[bi], y, bi * M * N, scratch, epi);
+}
