@@ -69,8 +69,7 @@ def main():
             rows.append((model, onnx_w, None, None, k_s, k_mb, None, None, None))
             continue
         cpp = os.path.join(d, f"{name}.cpp")
-        sidecar = os.path.join(d, f"{name}.kir.bin")
-        emitted_w = os.path.getsize(sidecar) if os.path.exists(sidecar) else onnx_w
+        emitted_w = run_zoo.kir_stats(os.path.join(d, f"{name}.kir"))[1] or onnx_w
         cpp_b = os.path.getsize(cpp)
         obj = os.path.join(d, f"{name}.o")
         rc, g_s, g_mb, out = timed(["g++"] + CXXFLAGS + ["-c", cpp, "-o", obj])
@@ -91,8 +90,8 @@ def main():
         print(f"{model:12} {f(mb(onnx_w), '8.1f')} {f(mb(w), '8.1f')} {f(mb(cpp_b), '8.1f')} "
               f"{f(ratio, '8.2f')} {f(k_s, '7.2f')} {f(k_mb, '7.0f')} {f(g_s, '7.2f')} "
               f"{f(g_mb, '7.0f')} {f(mb(rodata), '9.1f')}")
-    print("\nwMB: weight megabytes (ONNX initializers; kiln's .kir sidecar after folding); "
-          "src B/wB: NAME.cpp bytes per sidecar weight byte; times wall-clock, RSS peak")
+    print("\nwMB: weight megabytes (ONNX initializers; kiln's emitted .kir, large constants after folding); "
+          "src B/wB: NAME.cpp bytes per .kir weight byte; times wall-clock, RSS peak")
     return 0
 
 
