@@ -1,6 +1,619 @@
+// The C++ emitter: turns a typed, static-shape graph into the NAME.h / NAME.cpp pair.
+//
+// Decide, then print. First every node gets its kernel choice (selectKernel) and its epilogue is
+// checked, and all failures are reported together before anything is printed. Then memory is
+// decided: graph inputs and outputs are the caller's buffers, constants are 64-aligned slices of
+// one read-only blob, and every intermediate and all kernel scratch share one static arena planned
+// by planArena over the execution order. Only then is text printed, through the indenting Writer:
+// banner, hoisted standard includes, the runtime stub, and inside an anonymous namespace the
+// kernel headers the model uses, the weights, the arena and the epilogue functors; last the one
+// extern "C" entry point that runs the nodes in order, each in a block binding the names the
+// kernel statement expects (see codegen/KernelSelect.h).
 #include "codegen/Codegen.h"
+
+#include "codegen/ArenaPlan.h"
+#include "codegen/CodegenUtil.h"
+#include "codegen/EmbeddedFiles.h"
+#include "codegen/KernelSelect.h"
+#include "codegen/WeightBlob.h"
+#include "codegen/Writer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+
 namespace kiln {
-llvm::Expected<GeneratedPair> generateCpp(const Graph &, const CodegenOptions &) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), "codegen: not built yet");
+namespace {
+
+constexpr int64_t kAlign = 64;
+const char *const kRuntimeStub = "runtime_stub/kiln_runtime.h";
+
+llvm::Error makeError(const std::string &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s", msg.c_str());
 }
+
+bool isCIdentifier(const std::string &s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0])))
+    return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+std::string upper(std::string s) {
+  for (char &c : s)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+/// Text safe inside both // and /* */ comments: no newlines, no trailing backslash, no "*/".
+std::string commentSafe(const std::string &s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c > 0x7e || c == '\\')
+      out += fmt::format("\\x{:02x}", c);
+    else if (c == '*' && i + 1 < s.size() && s[i + 1] == '/')
+      out += "* ";
+    else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
+/// A C string literal holding s.
+std::string cString(const std::string &s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\' || c == '?')
+      out += fmt::format("\\{:03o}", c);
+    else if (c >= 0x20 && c <= 0x7e)
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("\\{:03o}", c);
+  }
+  return out + "\"";
+}
+
+std::string intLiteral(int64_t v) {
+  return v > 2147483647 ? fmt::format("{}LL", v) : fmt::format("{}", v);
+}
+
+/// Whether `ident` occurs in `text` as a whole identifier.
+bool mentions(const std::string &text, const std::string &ident) {
+  auto isId = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (size_t pos = text.find(ident); pos != std::string::npos;
+       pos = text.find(ident, pos + 1)) {
+    bool before = pos > 0 && isId(text[pos - 1]);
+    bool after = pos + ident.size() < text.size() && isId(text[pos + ident.size()]);
+    if (!before && !after)
+      return true;
+  }
+  return false;
+}
+
+/// Where a value's bytes live at run time.
+struct Location {
+  enum Kind { Input, Output, Weight, Arena } kind = Arena;
+  int64_t at = 0; // input / output index, or byte offset into the blob / arena
+};
+
+/// Pastes embedded headers: project includes are resolved (dependencies first) and dropped,
+/// `#pragma once` is dropped, standard includes are collected for hoisting.
+class Paster {
+public:
+  std::set<std::string> stdIncludes;
+  std::set<std::string> done;
+
+  llvm::Error paste(const std::string &path, std::string &out) {
+    if (!done.insert(path).second)
+      return llvm::Error::success();
+    std::optional<std::string> text = embeddedFileText(path);
+    if (!text)
+      return makeError(fmt::format("internal: kernel file '{}' is not embedded in kiln", path));
+    std::string body;
+    size_t pos = 0;
+    while (pos < text->size()) {
+      size_t nl = text->find('\n', pos);
+      size_t end = nl == std::string::npos ? text->size() : nl;
+      std::string line = text->substr(pos, end - pos);
+      pos = end + 1;
+      size_t first = line.find_first_not_of(" \t");
+      std::string trimmed = first == std::string::npos ? "" : line.substr(first);
+      if (trimmed.rfind("#pragma once", 0) == 0)
+        continue;
+      if (trimmed.rfind("#include <", 0) == 0) {
+        stdIncludes.insert(trimmed.substr(0, trimmed.find('>') + 1));
+        continue;
+      }
+      if (trimmed.rfind("#include \"", 0) == 0) {
+        std::string inc = trimmed.substr(10, trimmed.find('"', 10) - 10);
+        std::string dir = path.substr(0, path.rfind('/') + 1);
+        std::string target = embeddedFileText(inc) ? inc : dir + inc;
+        if (auto e = paste(target, out))
+          return e;
+        continue;
+      }
+      body += line;
+      body += '\n';
+    }
+    out += fmt::format("// ---- {} ----\n", path);
+    out += body;
+    return llvm::Error::success();
+  }
+};
+
+class Emitter {
+public:
+  Emitter(const Graph &g, const CodegenOptions &o) : g_(g), opts_(o), up_(upper(o.name)) {}
+  llvm::Expected<GeneratedPair> run();
+
+private:
+  llvm::Error decide();
+  void checkEpilogue(const Node &n, const KernelCall &k, std::vector<std::string> &errs) const;
+  void planMemory();
+  std::string pointerExpr(const Value *v) const;
+  std::string bind(const std::string &name, const Value *v, bool isResult, bool bytes) const;
+  std::string epilogueStruct(const Node &n) const;
+  std::string epilogueInit(const Node &n) const;
+  std::string source();
+  std::string header() const;
+
+  const Graph &g_;
+  const CodegenOptions &opts_;
+  std::string up_;
+  std::vector<Node *> nodes_;
+  std::vector<KernelCall> calls_;
+  std::map<const Value *, Location> loc_; // looked up only, never iterated
+  std::vector<std::pair<size_t, const Value *>> outputCopies_;
+  std::vector<int64_t> scratchOffset_;
+  std::vector<std::string> epiName_; // per node; empty when the node has no epilogue
+  WeightBlob blob_;
+  ArenaPlan arena_;
+};
+
+void Emitter::checkEpilogue(const Node &n, const KernelCall &k,
+                            std::vector<std::string> &errs) const {
+  std::string prefix = fmt::format("node '{}' ({}): ", n.name(), opName(n.op()));
+  for (const EpilogueStep &s : n.epilogue().steps) {
+    if (s.kind == EpilogueStep::Kind::Requantize) {
+      errs.push_back(prefix + "epilogue step Requantize is not supported by code generation yet");
+      continue;
+    }
+    if (s.kind == EpilogueStep::Kind::BiasAdd || s.kind == EpilogueStep::Kind::ResidualAdd) {
+      if (s.operand < 0 || unsigned(s.operand) >= n.numOperands()) {
+        errs.push_back(prefix + fmt::format("epilogue operand index {} out of range (node has {} "
+                                            "operands)",
+                                            s.operand, n.numOperands()));
+        continue;
+      }
+      const TensorType &t = n.operand(unsigned(s.operand))->type();
+      if (t.dtype() != DType::F32 || !t.layout.isRowMajor())
+        errs.push_back(prefix + fmt::format("epilogue operand {}: expected row-major f32, found {}",
+                                            s.operand, typeString(t)));
+    }
+  }
+  if (!n.epilogue().empty() && !mentions(k.statement, "epi"))
+    errs.push_back(prefix + "internal: the selected kernel does not apply the node's epilogue");
+}
+
+llvm::Error Emitter::decide() {
+  std::vector<std::string> errs;
+  if (!isCIdentifier(opts_.name))
+    errs.push_back(fmt::format("model name '{}' is not a C identifier (letters, digits, "
+                               "underscores; not starting with a digit)",
+                               opts_.name));
+  auto checkBoundary = [&](const Value *v, const char *what) {
+    if (!cElementType(v->type().dtype()))
+      errs.push_back(fmt::format("graph {} '{}': dtype {} is not supported by generated code",
+                                 what, v->name(), dtypeName(v->type().dtype())));
+    else if (!v->type().layout.isRowMajor())
+      errs.push_back(fmt::format("graph {} '{}': expected a row-major layout at the model "
+                                 "boundary, found {}",
+                                 what, v->name(), typeString(v->type())));
+  };
+  for (const Value *v : g_.inputs())
+    checkBoundary(v, "input");
+  for (const Value *v : g_.outputs())
+    checkBoundary(v, "output");
+
+  nodes_ = g_.nodes();
+  for (const Node *n : nodes_) {
+    llvm::Expected<KernelCall> k = selectKernel(*n);
+    if (!k) {
+      errs.push_back(llvm::toString(k.takeError()));
+      calls_.emplace_back();
+      continue;
+    }
+    checkEpilogue(*n, *k, errs);
+    // Typed bindings need a view type for every operand and result the statement names.
+    if (!k->bytePointers) {
+      auto checkTyped = [&](const Value *v, const std::string &bindName) {
+        if (mentions(k->statement, bindName) && !viewType(v->type().dtype()))
+          errs.push_back(fmt::format("node '{}' ({}): dtype {} of '{}' is not supported by "
+                                     "generated code",
+                                     n->name(), opName(n->op()), dtypeName(v->type().dtype()),
+                                     v->name()));
+      };
+      for (unsigned i = 0; i < n->numOperands(); ++i)
+        checkTyped(n->operand(i), fmt::format("in{}", i));
+      for (unsigned i = 0; i < n->numResults(); ++i)
+        checkTyped(n->result(i), fmt::format("out{}", i));
+    }
+    for (const std::string &f : k->kernelFiles)
+      if (!embeddedFileText("codegen/kernels/" + f))
+        errs.push_back(fmt::format("node '{}' ({}): internal: kernel file '{}' is not embedded",
+                                   n->name(), opName(n->op()), f));
+    calls_.push_back(std::move(*k));
+  }
+  if (errs.empty())
+    return llvm::Error::success();
+  std::string msg = fmt::format("cannot generate code for '{}': {} problem(s)", g_.name(),
+                                errs.size());
+  for (const std::string &e : errs)
+    msg += "\n  " + e;
+  return makeError(msg);
+}
+
+void Emitter::planMemory() {
+  for (size_t i = 0; i < g_.inputs().size(); ++i)
+    loc_[g_.inputs()[i]] = {Location::Input, int64_t(i)};
+  // A node result that is a graph output is written straight into the caller's buffer; a second
+  // listing of it, or an output that is an input or a constant, is copied at the end.
+  for (size_t j = 0; j < g_.outputs().size(); ++j) {
+    const Value *v = g_.outputs()[j];
+    if (v->def() == Value::Def::Result && !loc_.count(v))
+      loc_[v] = {Location::Output, int64_t(j)};
+    else
+      outputCopies_.push_back({j, v});
+  }
+  // Weights: every constant a node or an output uses, in creation order.
+  std::set<const Value *> used;
+  for (const Node *n : nodes_)
+    for (const Value *v : n->operands())
+      used.insert(v);
+  for (const Value *v : g_.outputs())
+    used.insert(v);
+  for (const Value *c : g_.constants())
+    if (used.count(c))
+      loc_[c] = {Location::Weight, blob_.add(c->constant().raw(), c->constant().byteSize(), kAlign)};
+
+  // Arena: intermediates live from their producer's step to their last user's; scratch only
+  // during its node's step.
+  std::map<const Value *, int> lastUse;
+  for (size_t s = 0; s < nodes_.size(); ++s)
+    for (const Value *v : nodes_[s]->operands())
+      lastUse[v] = int(s);
+  std::vector<ArenaBuffer> buffers;
+  std::vector<const Value *> bufferValue;
+  for (size_t s = 0; s < nodes_.size(); ++s) {
+    for (const Value *r : nodes_[s]->results()) {
+      if (loc_.count(r))
+        continue;
+      auto it = lastUse.find(r);
+      int last = it == lastUse.end() ? int(s) : std::max(it->second, int(s));
+      buffers.push_back({r->type().byteSize(), int(s), last});
+      bufferValue.push_back(r);
+    }
+    buffers.push_back({calls_[s].scratchBytes, int(s), int(s)});
+    bufferValue.push_back(nullptr);
+  }
+  arena_ = planArena(buffers, kAlign);
+  scratchOffset_.assign(nodes_.size(), -1);
+  size_t step = 0;
+  for (size_t b = 0; b < buffers.size(); ++b) {
+    if (bufferValue[b]) {
+      loc_[bufferValue[b]] = {Location::Arena, arena_.offsets[b]};
+    } else {
+      if (calls_[step].scratchBytes > 0)
+        scratchOffset_[step] = arena_.offsets[b];
+      ++step;
+    }
+  }
+}
+
+/// The buffer of v as an untyped expression (const void*, void*, or unsigned char*).
+std::string Emitter::pointerExpr(const Value *v) const {
+  const Location &l = loc_.at(v);
+  switch (l.kind) {
+  case Location::Input:
+    return fmt::format("inputs[{}]", l.at);
+  case Location::Output:
+    return fmt::format("outputs[{}]", l.at);
+  case Location::Weight:
+    return l.at ? fmt::format("{}_weights + {}", opts_.name, l.at) : opts_.name + "_weights";
+  case Location::Arena:
+    return l.at ? fmt::format("{}_arena + {}", opts_.name, l.at) : opts_.name + "_arena";
+  }
+  return "";
+}
+
+std::string Emitter::bind(const std::string &name, const Value *v, bool isResult,
+                          bool bytes) const {
+  const Location &l = loc_.at(v);
+  const bool isVoid = l.kind == Location::Input || l.kind == Location::Output;
+  std::string type = bytes ? "unsigned char" : viewType(v->type().dtype());
+  std::string qual = isResult ? "" : "const ";
+  std::string expr = pointerExpr(v);
+  if (bytes && !isVoid)
+    return fmt::format("{}{} *{} = {};", qual, type, name, expr);
+  return fmt::format("{}{} *{} = {}<{}{} *>({});", qual, type, name,
+                     isVoid ? "static_cast" : "reinterpret_cast", qual, type, expr);
+}
+
+std::string Emitter::epilogueStruct(const Node &n) const {
+  Writer w;
+  std::vector<std::string> code;
+  bool usesI = false, usesC = false;
+  for (size_t s = 0; s < n.epilogue().steps.size(); ++s) {
+    const EpilogueStep &st = n.epilogue().steps[s];
+    std::string a = floatLiteral(st.alpha), b = floatLiteral(st.beta);
+    switch (st.kind) {
+    case EpilogueStep::Kind::BiasAdd:
+      code.push_back(fmt::format("v += p{}[c];", s));
+      usesC = true;
+      break;
+    case EpilogueStep::Kind::ResidualAdd:
+      code.push_back(fmt::format("v += p{}[i];", s));
+      usesI = true;
+      break;
+    case EpilogueStep::Kind::Requantize:
+      break; // rejected in decide()
+    case EpilogueStep::Kind::Activation:
+      switch (st.act) {
+      case ActKind::Relu: code.push_back("v = v < 0.0f ? 0.0f : v;"); break;
+      case ActKind::Clip:
+        code.push_back(fmt::format("v = v < {0} ? {0} : (v > {1} ? {1} : v);", a, b));
+        break;
+      case ActKind::LeakyRelu: code.push_back(fmt::format("v = v < 0.0f ? {} * v : v;", a)); break;
+      case ActKind::Sigmoid: code.push_back("v = 1.0f / (1.0f + std::exp(-v));"); break;
+      case ActKind::HardSigmoid:
+        code.push_back(fmt::format("v = {} * v + {};", a, b));
+        code.push_back("v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);");
+        break;
+      case ActKind::HardSwish:
+        code.push_back("{\n  const float h = v * (1.0f / 6.0f) + 0.5f;\n"
+                       "  v = v * (h < 0.0f ? 0.0f : (h > 1.0f ? 1.0f : h));\n}");
+        break;
+      case ActKind::Tanh: code.push_back("v = std::tanh(v);"); break;
+      case ActKind::SiLU: code.push_back("v = v / (1.0f + std::exp(-v));"); break;
+      case ActKind::Gelu:
+        code.push_back("v = 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));");
+        break;
+      }
+      break;
+    }
+  }
+  w.open("struct @NAME@");
+  for (size_t s = 0; s < n.epilogue().steps.size(); ++s) {
+    auto k = n.epilogue().steps[s].kind;
+    if (k == EpilogueStep::Kind::BiasAdd || k == EpilogueStep::Kind::ResidualAdd)
+      w.line("const kiln_f32 *p{};", s);
+  }
+  w.open(fmt::format("KILN_INLINE float operator()(float v, long{}, long{}) const",
+                     usesI ? " i" : "", usesC ? " c" : ""));
+  for (const std::string &c : code)
+    w.raw(c);
+  w.line("return v;");
+  w.close();
+  w.close(";");
+  return w.take();
+}
+
+std::string Emitter::epilogueInit(const Node &n) const {
+  std::vector<std::string> fields;
+  for (const EpilogueStep &st : n.epilogue().steps)
+    if (st.kind == EpilogueStep::Kind::BiasAdd || st.kind == EpilogueStep::Kind::ResidualAdd) {
+      const Value *v = n.operand(unsigned(st.operand));
+      const Location &l = loc_.at(v);
+      bool isVoid = l.kind == Location::Input || l.kind == Location::Output;
+      fields.push_back(fmt::format("{}<const kiln_f32 *>({})",
+                                   isVoid ? "static_cast" : "reinterpret_cast", pointerExpr(v)));
+    }
+  return fmt::format("{{{}}}", fmt::join(fields, ", "));
+}
+
+std::string Emitter::source() {
+  // Kernel headers and the runtime stub, dependencies first, in a fixed order.
+  Paster paster;
+  std::string runtime, kernels;
+  llvm::Error e = paster.paste(kRuntimeStub, runtime);
+  std::set<std::string> files;
+  for (const KernelCall &k : calls_)
+    files.insert(k.kernelFiles.begin(), k.kernelFiles.end());
+  for (const std::string &f : files)
+    if (!e)
+      e = paster.paste("codegen/kernels/" + f, kernels);
+  // decide() verified that every file is embedded, so pasting cannot fail here.
+  llvm::consumeError(std::move(e));
+
+  // Epilogue functors: identical bodies share one struct, named in node order.
+  std::map<std::string, std::string> structByBody;
+  std::vector<std::string> structs;
+  epiName_.assign(nodes_.size(), "");
+  for (size_t s = 0; s < nodes_.size(); ++s) {
+    if (nodes_[s]->epilogue().empty())
+      continue;
+    std::string body = epilogueStruct(*nodes_[s]);
+    auto it = structByBody.find(body);
+    if (it == structByBody.end()) {
+      std::string name = fmt::format("kiln_epi_{}", structs.size());
+      it = structByBody.emplace(body, name).first;
+      std::string text = body;
+      text.replace(text.find("@NAME@"), 6, name);
+      structs.push_back(text);
+    }
+    epiName_[s] = it->second;
+  }
+
+  Writer w;
+  w.line("// {}.cpp: generated by kiln from {}; do not edit.", commentSafe(opts_.name),
+         commentSafe(opts_.sourceName));
+  w.line("// Inference of graph '{}': {} node(s), {} weight bytes, {} arena bytes.",
+         commentSafe(g_.name()), nodes_.size(), blob_.bytes.size(), arena_.size);
+  w.line("// Entry point and shapes: {}.h. Needs only the C++17 standard library.",
+         commentSafe(opts_.name));
+  w.blank();
+  for (const std::string &inc : paster.stdIncludes)
+    w.raw(inc);
+  w.blank();
+  w.verbatim(runtime);
+  w.blank();
+  w.line("namespace {");
+  w.blank();
+  w.verbatim(kernels);
+  if (!blob_.bytes.empty()) {
+    w.blank();
+    w.line("// Weights: every constant 64-byte aligned, read through the may_alias views.");
+    w.line("alignas(64) static const unsigned char {}_weights[{}] =", opts_.name,
+           blob_.bytes.size() + 1); // + the literal's terminating NUL
+    std::string lit = encodeStringLiteral(blob_.bytes.data(), blob_.bytes.size());
+    lit.back() = ';';
+    w.verbatim(lit);
+    w.verbatim("\n");
+  }
+  if (arena_.size > 0) {
+    w.blank();
+    w.line("// Arena: intermediates and kernel scratch, planned over the execution order "
+           "(lower bound {} bytes).",
+           arena_.lowerBound);
+    w.line("alignas(64) static unsigned char {}_arena[{}];", opts_.name, arena_.size);
+  }
+  for (const std::string &s : structs) {
+    w.blank();
+    w.raw(s.substr(0, s.size() - 1));
+  }
+  w.blank();
+  w.line("} // namespace");
+  w.blank();
+
+  w.open(fmt::format("extern \"C\" int {}_run(const void *const *inputs, void *const *outputs)",
+                     opts_.name));
+  bool usedInputs = false, usedOutputs = false;
+  auto note = [&](const std::string &line) {
+    usedInputs |= mentions(line, "inputs");
+    usedOutputs |= mentions(line, "outputs");
+    w.raw(line);
+  };
+  for (size_t s = 0; s < nodes_.size(); ++s) {
+    const Node &n = *nodes_[s];
+    const KernelCall &k = calls_[s];
+    w.line("{{ // node '{}' ({})", commentSafe(n.name()), opName(n.op()));
+    w.indent();
+    for (unsigned i = 0; i < n.numOperands(); ++i)
+      if (mentions(k.statement, fmt::format("in{}", i)))
+        note(bind(fmt::format("in{}", i), n.operand(i), false, k.bytePointers));
+    for (unsigned i = 0; i < n.numResults(); ++i)
+      if (mentions(k.statement, fmt::format("out{}", i)))
+        note(bind(fmt::format("out{}", i), n.result(i), true, k.bytePointers));
+    if (mentions(k.statement, "scratch")) {
+      if (scratchOffset_[s] >= 0)
+        w.line("unsigned char *scratch = {}_arena + {};", opts_.name, scratchOffset_[s]);
+      else
+        w.line("unsigned char *scratch = nullptr;");
+    }
+    if (mentions(k.statement, "epi")) {
+      if (epiName_[s].empty())
+        w.line("const kiln_epi_none epi{};");
+      else
+        note(fmt::format("const {} epi{};", epiName_[s], epilogueInit(n)));
+    }
+    w.raw(k.statement);
+    w.close();
+  }
+  for (auto &[j, v] : outputCopies_) {
+    const Location &l = loc_.at(v);
+    w.line("// output {} ('{}') is {}: copied", j, commentSafe(v->name()),
+           l.kind == Location::Input    ? "a graph input"
+           : l.kind == Location::Weight ? "a constant"
+                                        : "listed twice");
+    note(fmt::format("std::memcpy(outputs[{}], {}, {});", j, pointerExpr(v), v->type().byteSize()));
+  }
+  if (!usedInputs)
+    w.line("(void)inputs;");
+  if (!usedOutputs)
+    w.line("(void)outputs;");
+  w.line("return 0;");
+  w.close();
+  return w.take();
+}
+
+std::string Emitter::header() const {
+  const std::string &N = opts_.name;
+  const std::string guard = "KILN_GENERATED_" + up_ + "_H";
+  Writer w;
+  w.line("/* {}.h: generated by kiln from {}; do not edit. */", commentSafe(N),
+         commentSafe(opts_.sourceName));
+  w.line("/* C and C++ interface of the inference code in {}.cpp (graph '{}'). */", commentSafe(N),
+         commentSafe(g_.name()));
+  w.line("#ifndef {}", guard);
+  w.line("#define {}", guard);
+  w.blank();
+  w.line("#ifdef __cplusplus");
+  w.line("extern \"C\" {");
+  w.line("#endif");
+  w.blank();
+  w.line("/* Runs the model. inputs[i] / outputs[i]: the buffers of input / output i in the order");
+  w.line(" * below, dense row-major, in the listed dtypes. Returns 0 on success.");
+  w.line(" * Not reentrant: intermediates live in one static arena of {}_ARENA_SIZE bytes inside", up_);
+  w.line(" * {}.cpp, so do not run this model from two threads at once. */", commentSafe(N));
+  w.line("int {}_run(const void *const *inputs, void *const *outputs);", N);
+  w.blank();
+  w.line("#define {}_NUM_INPUTS {}", up_, g_.inputs().size());
+  w.line("#define {}_NUM_OUTPUTS {}", up_, g_.outputs().size());
+  w.line("#define {}_ARENA_SIZE {}", up_, intLiteral(arena_.size));
+  w.line("#define {}_ARENA_ALIGN {}", up_, kAlign);
+  w.blank();
+  w.line("/* dtype codes of the *_DTYPE macros */");
+  const DType all[] = {DType::F32, DType::F64, DType::F16, DType::I8, DType::U8,
+                       DType::I16, DType::I32, DType::I64, DType::Bool};
+  for (DType t : all)
+    w.line("#define {}_DTYPE_{} {}", up_, upper(dtypeName(t)), int(t));
+  auto describe = [&](const char *kind, size_t i, const Value *v) {
+    const TensorType &t = v->type();
+    std::string p = fmt::format("{}_{}{}", up_, kind, i);
+    w.blank();
+    w.line("/* {} {}: '{}' {} */", kind[0] == 'I' ? "input" : "output", i, commentSafe(v->name()),
+           typeString(t));
+    w.line("#define {}_NAME {}", p, cString(v->name()));
+    w.line("#define {}_RANK {}", p, t.rank());
+    if (t.rank() > 0) // C has no empty initializer: a scalar has no SHAPE macro
+      w.line("#define {}_SHAPE {{{}}}", p, fmt::join(t.shape, ", "));
+    w.line("#define {}_DTYPE {}_DTYPE_{}", p, up_, upper(dtypeName(t.dtype())));
+    w.line("#define {}_DTYPE_NAME \"{}\"", p, dtypeName(t.dtype()));
+    w.line("#define {}_NUM_ELEMENTS {}", p, intLiteral(t.numElements()));
+    w.line("#define {}_SIZE_BYTES {}", p, intLiteral(t.byteSize()));
+  };
+  for (size_t i = 0; i < g_.inputs().size(); ++i)
+    describe("INPUT", i, g_.inputs()[i]);
+  for (size_t i = 0; i < g_.outputs().size(); ++i)
+    describe("OUTPUT", i, g_.outputs()[i]);
+  w.blank();
+  w.line("#ifdef __cplusplus");
+  w.line("} /* extern \"C\" */");
+  w.line("#endif");
+  w.blank();
+  w.line("#endif /* {} */", guard);
+  return w.take();
+}
+
+llvm::Expected<GeneratedPair> Emitter::run() {
+  if (auto e = decide())
+    return std::move(e);
+  planMemory();
+  GeneratedPair p;
+  p.source = source();
+  p.header = header();
+  return p;
+}
+
+} // namespace
+
+llvm::Expected<GeneratedPair> generateCpp(const Graph &g, const CodegenOptions &opts) {
+  return Emitter(g, opts).run();
+}
+
 } // namespace kiln

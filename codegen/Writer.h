@@ -16,9 +16,11 @@ public:
 
   /// Appends one line at the current indentation; a format string with no arguments is printed
   /// as is. Embedded newlines start new lines at the same indentation.
-  template <class... Args> void line(fmt::format_string<Args...> f, Args &&...args) {
-    raw(fmt::format(f, std::forward<Args>(args)...));
+  template <class Arg, class... Args>
+  void line(fmt::format_string<Arg, Args...> f, Arg &&arg, Args &&...args) {
+    raw(fmt::format(f, std::forward<Arg>(arg), std::forward<Args>(args)...));
   }
+  void line(const std::string &text) { raw(text); }
   /// Appends already formatted text (possibly several lines) at the current indentation.
   void raw(const std::string &text);
   /// An empty line (no trailing spaces).

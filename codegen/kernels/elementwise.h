@@ -173,19 +173,27 @@ struct kiln_ew_pow {
 struct kiln_ew_prelu {
   KILN_INLINE float operator()(float x, float slope) const { return x < 0.0f ? slope * x : x; }
 };
-/// NaN test that is simply false for integers (a self-comparison there draws warnings).
-template <class T> KILN_INLINE bool kiln_ew_isnan(T) { return false; }
-KILN_INLINE bool kiln_ew_isnan(float v) { return v != v; }
-KILN_INLINE bool kiln_ew_isnan(double v) { return v != v; }
+/// NaN test that is simply false for integers (a self-comparison there draws warnings). Class
+/// members rather than free functions: clang flags unused inline functions of an anonymous
+/// namespace, and a model pastes this header whole.
+template <class T> struct kiln_ew_nan {
+  static KILN_INLINE bool is(T) { return false; }
+};
+template <> struct kiln_ew_nan<float> {
+  static KILN_INLINE bool is(float v) { return v != v; }
+};
+template <> struct kiln_ew_nan<double> {
+  static KILN_INLINE bool is(double v) { return v != v; }
+};
 // Max / Min propagate NaN like numpy's maximum / minimum (the ONNX reference).
 struct kiln_ew_max {
   template <class T> KILN_INLINE T operator()(T a, T b) const {
-    return b > a || kiln_ew_isnan(b) ? b : a;
+    return b > a || kiln_ew_nan<T>::is(b) ? b : a;
   }
 };
 struct kiln_ew_min {
   template <class T> KILN_INLINE T operator()(T a, T b) const {
-    return b < a || kiln_ew_isnan(b) ? b : a;
+    return b < a || kiln_ew_nan<T>::is(b) ? b : a;
   }
 };
 struct kiln_ew_equal {
