@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <regex>
 #include <set>
 
 namespace kiln {
@@ -65,9 +66,16 @@ private:
   }
   llvm::Error nodeError(const onnx::NodeProto &n, const std::string &msg) const {
     std::string op = isDefaultDomain(n.domain()) ? n.op_type() : n.domain() + "." + n.op_type();
-    return makeError(
-        fmt::format("{}: node '{}' ({}, opset {}): {}", path_, n.name(), op, opset_, msg));
+    return nodeError(n.name(), op, msg);
   }
+  llvm::Error nodeError(const std::string &name, const std::string &op,
+                        const std::string &msg) const {
+    return makeError(fmt::format("{}: node '{}' ({}, opset {}): {}", path_, name, op, opset_, msg));
+  }
+  /// A libonnx failure as a diagnostic, attributed to the node its message names when it names
+  /// one (checker: "Bad node spec for node. Name: N OpType: T", inference: "(op_type:T, node
+  /// name: N): ...").
+  llvm::Error libraryError(const std::string &stage, const std::string &what) const;
   /// A value name not used by the model nor generated before.
   std::string uniqueName(const std::string &base) {
     std::string name = base;
@@ -88,6 +96,19 @@ private:
   std::set<std::string> names_;
   bool foldAll_ = false;
 };
+
+llvm::Error Importer::libraryError(const std::string &stage, const std::string &what) const {
+  std::string msg = oneLine(what);
+  static const std::regex checkerNode(
+      R"((.*?)\s*==> Context: Bad node spec for node\. Name: (.*) OpType: (\S+))");
+  static const std::regex inferenceNode(R"(\(op_type:([^,]+), node name: ([^)]*)\): (.*))");
+  std::smatch m;
+  if (std::regex_search(msg, m, checkerNode))
+    return nodeError(m[2].str(), m[3].str(), fmt::format("{}: {}", stage, m[1].str()));
+  if (std::regex_search(msg, m, inferenceNode))
+    return nodeError(m[2].str(), m[1].str(), fmt::format("{}: {}", stage, m[3].str()));
+  return fileError(fmt::format("{}: {}", stage, msg));
+}
 
 llvm::Error Importer::load() {
   auto buf = llvm::MemoryBuffer::getFile(path_, /*IsText=*/false,
@@ -277,9 +298,7 @@ llvm::Error Importer::convertAndInfer() {
                                        onnx::ShapeInferenceOptions(/*check_type=*/false,
                                                                    /*strict_mode=*/1));
   } catch (const std::exception &e) {
-    return fileError(fmt::format("ONNX shape inference: expected consistent types and shapes, "
-                                 "found: {}",
-                                 oneLine(e.what())));
+    return libraryError("ONNX shape inference", e.what());
   }
   return llvm::Error::success();
 }
@@ -513,13 +532,12 @@ llvm::Expected<std::unique_ptr<Graph>> Importer::run() {
     return e;
   if (auto e = checkOpset())
     return e;
+  nameNodes(); // first, so that even checker diagnostics name every node
   try {
     onnx::checker::check_model(model_);
   } catch (const std::exception &e) {
-    return fileError(fmt::format("ONNX checker: expected a valid model, found: {}",
-                                 oneLine(e.what())));
+    return libraryError("ONNX checker", e.what());
   }
-  nameNodes();
   if (auto e = findUnsupported())
     return e;
   if (auto e = checkInputOptions())
@@ -547,6 +565,8 @@ llvm::Expected<std::unique_ptr<Graph>> Importer::run() {
     return e;
   if (auto e = lowerOutputs())
     return e;
+  // Folding leaves the intermediate constants of resolved shape computations behind.
+  g_->eraseUnusedConstants();
   return std::move(g_);
 }
 
