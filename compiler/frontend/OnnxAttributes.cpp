@@ -161,9 +161,8 @@ llvm::Error resolvePadding(const NodeContext &ctx, Attributes &attrs) {
 llvm::Expected<int64_t> kilnDTypeAttr(int onnxType, const char *attrName) {
   std::optional<DType> dt = dtypeFromOnnx(onnxType);
   if (!dt)
-    return makeError(fmt::format("attribute '{}': expected one of FLOAT, DOUBLE, FLOAT16, INT8, "
-                                 "UINT8, INT16, INT32, INT64, BOOL, found {}",
-                                 attrName, onnxTypeName(onnxType)));
+    return makeError(fmt::format("attribute '{}': expected element type {}, found {}", attrName,
+                                 kSupportedOnnxTypes, onnxTypeName(onnxType)));
   return static_cast<int64_t>(*dt);
 }
 

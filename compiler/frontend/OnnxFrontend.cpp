@@ -319,9 +319,9 @@ llvm::Error Importer::lowerInputs() {
     const auto &tt = in->type().tensor_type();
     std::optional<DType> dt = onnxfe::dtypeFromOnnx(tt.elem_type());
     if (!dt)
-      return fileError(fmt::format("input '{}': expected element type FLOAT, DOUBLE, FLOAT16, "
-                                   "INT8, UINT8, INT16, INT32, INT64 or BOOL, found {}",
-                                   name, onnxfe::onnxTypeName(tt.elem_type())));
+      return fileError(fmt::format("input '{}': expected element type {}, found {}", name,
+                                   onnxfe::kSupportedOnnxTypes,
+                                   onnxfe::onnxTypeName(tt.elem_type())));
     if (auto vt = opts_.inputValues.find(name); vt != opts_.inputValues.end()) {
       values_[name] = g_->addConstant(name, vt->second);
       continue;
@@ -532,6 +532,12 @@ llvm::Expected<std::unique_ptr<Graph>> Importer::run() {
     return e;
   if (auto e = checkOpset())
     return e;
+  // Before the checker, which would look for the external files relative to the working directory.
+  for (const auto &t : model_.graph().initializer())
+    if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+      auto r = onnxfe::tensorFromProto(t, fmt::format("initializer '{}'", t.name()));
+      return fileError(r ? std::string("external data") : llvm::toString(r.takeError()));
+    }
   nameNodes(); // first, so that even checker diagnostics name every node
   try {
     onnx::checker::check_model(model_);

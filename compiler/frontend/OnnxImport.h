@@ -23,6 +23,9 @@ llvm::Error makeError(const std::string &msg);
 /// Kiln element type of an ONNX TensorProto_DataType; nullopt for types kiln does not support
 /// (string, complex, bfloat16, unsigned 16/32/64-bit, ...).
 std::optional<DType> dtypeFromOnnx(int onnxType);
+/// The ONNX element types kiln imports, spelled for diagnostics.
+constexpr const char *kSupportedOnnxTypes =
+    "FLOAT, DOUBLE, FLOAT16, INT8, UINT8, INT16, INT32, INT64 or BOOL";
 /// ONNX spelling of a data type ("FLOAT", "STRING", ...), for diagnostics.
 std::string onnxTypeName(int onnxType);
 

@@ -55,17 +55,22 @@ template <class Elem, class Field> std::vector<uint8_t> packField(const Field &f
 } // namespace
 
 llvm::Expected<Tensor> tensorFromProto(const TensorProto &tp, const std::string &what) {
-  if (tp.data_location() == TensorProto::EXTERNAL)
-    return makeError(fmt::format("{}: expected data stored in the model, found external data "
-                                 "(load the model with its external data and save it inline)",
-                                 what));
+  if (tp.data_location() == TensorProto::EXTERNAL) {
+    std::string where;
+    for (const auto &e : tp.external_data())
+      if (e.key() == "location")
+        where = fmt::format(" in '{}'", e.value());
+    return makeError(fmt::format("{}: expected data stored in the model, found external data{} "
+                                 "(load the model with its external data and save it as one "
+                                 "file)",
+                                 what, where));
+  }
   if (tp.has_segment())
     return makeError(fmt::format("{}: expected a whole tensor, found a segment", what));
   std::optional<DType> dt = dtypeFromOnnx(tp.data_type());
   if (!dt)
-    return makeError(fmt::format("{}: expected one of FLOAT, DOUBLE, FLOAT16, INT8, UINT8, INT16, "
-                                 "INT32, INT64, BOOL, found {}",
-                                 what, onnxTypeName(tp.data_type())));
+    return makeError(fmt::format("{}: expected element type {}, found {}", what,
+                                 kSupportedOnnxTypes, onnxTypeName(tp.data_type())));
   Shape shape(tp.dims().begin(), tp.dims().end());
   for (int64_t d : shape)
     if (d < 0)

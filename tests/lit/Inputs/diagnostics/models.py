@@ -40,3 +40,13 @@ def save(model, check=True):
         onnx.checker.check_model(model)
     with open(sys.argv[1], "wb") as f:
         f.write(model.SerializeToString())
+
+
+def single_node_model(node, inputs, outputs, initializers=(), opset=13):
+    """A graph of one node; inputs/outputs are (name, elem_type, shape) triples."""
+    graph = helper.make_graph(
+        [node], "single",
+        [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs],
+        [helper.make_tensor_value_info(n, t, s) for n, t, s in outputs],
+        initializer=list(initializers))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
