@@ -182,7 +182,7 @@ def prepare(case, kiln, work, cache_root, check_determinism=True, check_roundtri
     case.row["kiln_s"] = secs
     if rc != 0:
         case.fail("kiln-failed", first_line(out) or f"exit {rc}")
-        case.log = out
+        case.log = "\n".join(out.splitlines()[:40])
         return
     produced = [f"{case.name}.h", f"{case.name}.cpp", f"{case.name}.kir"]
     missing = [n for n in produced if not os.path.exists(os.path.join(gen, n))]
@@ -264,11 +264,33 @@ def write_ninja(cases, work):
     return path, bool(targets)
 
 
+def failed_sections(ninja_out):
+    """Ninja's output split per failed edge: {output path: the lines ninja printed for it}."""
+    sections, current = {}, None
+    for line in ninja_out.splitlines():
+        if line.startswith("FAILED: "):
+            current = line[len("FAILED: "):].split()[0]
+            sections[current] = []
+        elif re.match(r"^\[\d+/\d+\] ", line) or line.startswith("ninja: "):
+            current = None
+        elif current is not None:
+            sections[current].append(line)
+    return sections
+
+
+def first_error(lines, strip_dir):
+    for line in lines:
+        if re.search(r"\berror:", line):
+            return line.replace(strip_dir + os.sep, "").strip()
+    return ""
+
+
 def build_all(cases, work, jobs):
     path, any_target = write_ninja(cases, work)
     if not any_target:
-        return ""
+        return
     rc, out, secs = run(["ninja", "-f", path, "-C", work, f"-j{jobs}", "-k", "0"], 7200)
+    sections = failed_sections(out)
     for c in cases:
         if not c.runnable:
             continue
@@ -283,11 +305,12 @@ def build_all(cases, work, jobs):
                 except ValueError:
                     pass
         if not os.path.exists(c.binary):
-            # Find this model's first compiler error in ninja's output.
-            msg = next((line for line in out.splitlines()
-                        if c.name in line and ("error" in line or "FAILED" in line)), "")
-            c.fail("build-failed", msg or "see ninja output")
-    return out if rc != 0 else ""
+            mine = [lines for target, lines in sections.items() if target.startswith(c.dir + os.sep)]
+            lines = [line for sec in mine for line in sec]
+            c.fail("build-failed", first_error(lines, os.path.join(c.dir, "gen"))
+                   or (f"ninja exit {rc}" if rc else "no binary"))
+            # Skip the command line (first line of each section); cut template-heavy lines.
+            c.log = "\n".join(line[:240] for line in lines[1:40])
 
 
 def execute(case):
@@ -360,7 +383,7 @@ def main():
         prepare(c, kiln, work, args.cache)
         print(f"run_zoo: {c.model}: compiled ({c.status}{': ' + c.detail if c.detail else ''})",
               flush=True)
-    ninja_out = build_all(cases, work, args.jobs)
+    build_all(cases, work, args.jobs)
     for c in cases:
         if c.runnable:
             execute(c)
@@ -371,9 +394,7 @@ def main():
     failed = [c for c in cases if not c.ok]
     for c in failed:
         if getattr(c, "log", None):
-            print(f"\n--- {c.model}: kiln output\n{c.log.rstrip()}")
-    if ninja_out:
-        print("\n--- ninja output (failures)\n" + "\n".join(ninja_out.splitlines()[-60:]))
+            print(f"\n--- {c.model}: {c.status} (first lines)\n{c.log.rstrip()}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump([dict(c.row, status=c.status, detail=c.detail) for c in cases], f, indent=1)
