@@ -24,13 +24,17 @@ CXXFLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-fno-exceptions
 
 
 def timed(cmd, cwd=None):
-    """Runs cmd under /usr/bin/time; returns (returncode, seconds, peak RSS MB, output)."""
+    """Runs cmd under /usr/bin/time; returns (returncode, wall s, CPU s, peak RSS MB, output).
+    CPU time (user + sys) is reported next to wall time because the machine may be shared: wall
+    time then includes waiting for a core, CPU time does not."""
     tfile = os.path.join(cwd or ".", ".time")
-    p = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", tfile] + cmd, cwd=cwd,
+    p = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", tfile] + cmd, cwd=cwd,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     parts = open(tfile).read().split()
     os.remove(tfile)
-    return p.returncode, float(parts[-2]), int(parts[-1]) / 1024.0, p.stdout.decode(errors="replace")
+    wall, user, sys_, rss = parts[-4:]
+    return (p.returncode, float(wall), float(user) + float(sys_), int(rss) / 1024.0,
+            p.stdout.decode(errors="replace"))
 
 
 def section_bytes(obj):
@@ -62,36 +66,38 @@ def main():
         os.makedirs(d)
         name = run_zoo.c_ident(model)
         onnx_w = run_zoo.onnx_weight_bytes(os.path.join(src, "model.onnx"))
-        rc, k_s, k_mb, out = timed([kiln, "compile", os.path.join(src, "model.onnx"), "-o", d,
+        rc, k_s, k_cpu, k_mb, out = timed([kiln, "compile", os.path.join(src, "model.onnx"), "-o", d,
                                     "--name", name, "--emit=cpp,ir"])
         if rc != 0:
             print(f"{model}: kiln failed: {run_zoo.first_line(out)}")
-            rows.append((model, onnx_w, None, None, k_s, k_mb, None, None, None))
+            rows.append((model, onnx_w, None, None, k_s, k_cpu, k_mb, None, None, None, None))
             continue
         cpp = os.path.join(d, f"{name}.cpp")
         emitted_w = run_zoo.kir_stats(os.path.join(d, f"{name}.kir"))[1] or onnx_w
         cpp_b = os.path.getsize(cpp)
         obj = os.path.join(d, f"{name}.o")
-        rc, g_s, g_mb, out = timed(["g++"] + CXXFLAGS + ["-c", cpp, "-o", obj])
+        rc, g_s, g_cpu, g_mb, out = timed(["g++"] + CXXFLAGS + ["-c", cpp, "-o", obj])
         if rc != 0:
             print(f"{model}: g++ failed: {run_zoo.first_line(out)}")
-            g_s = g_mb = None
+            g_s = g_cpu = g_mb = None
         rodata = section_bytes(obj) if rc == 0 else None
-        rows.append((model, onnx_w, emitted_w, cpp_b, k_s, k_mb, g_s, g_mb, rodata))
+        rows.append((model, onnx_w, emitted_w, cpp_b, k_s, k_cpu, k_mb, g_s, g_cpu, g_mb, rodata))
         if not args.keep:
             shutil.rmtree(d, ignore_errors=True)
 
     f = run_zoo.fmt
     print(f"\n{'model':12} {'onnx wMB':>8} {'kir wMB':>8} {'cpp MB':>8} {'src B/wB':>8} "
-          f"{'kiln s':>7} {'kiln MB':>7} {'g++ s':>7} {'g++ MB':>7} {'rodata MB':>9}")
-    for model, onnx_w, w, cpp_b, k_s, k_mb, g_s, g_mb, rodata in rows:
+          f"{'kiln s':>7} {'kiln cpu':>8} {'kiln MB':>7} {'g++ s':>7} {'g++ cpu':>7} {'g++ MB':>7} "
+          f"{'rodata MB':>9}")
+    for model, onnx_w, w, cpp_b, k_s, k_cpu, k_mb, g_s, g_cpu, g_mb, rodata in rows:
         ratio = cpp_b / w if cpp_b and w else None
         mb = lambda v: None if v is None else v / 1e6  # noqa: E731
         print(f"{model:12} {f(mb(onnx_w), '8.1f')} {f(mb(w), '8.1f')} {f(mb(cpp_b), '8.1f')} "
-              f"{f(ratio, '8.2f')} {f(k_s, '7.2f')} {f(k_mb, '7.0f')} {f(g_s, '7.2f')} "
-              f"{f(g_mb, '7.0f')} {f(mb(rodata), '9.1f')}")
+              f"{f(ratio, '8.2f')} {f(k_s, '7.2f')} {f(k_cpu, '8.2f')} {f(k_mb, '7.0f')} "
+              f"{f(g_s, '7.2f')} {f(g_cpu, '7.2f')} {f(g_mb, '7.0f')} {f(mb(rodata), '9.1f')}")
     print("\nwMB: weight megabytes (ONNX initializers; kiln's emitted .kir, large constants after folding); "
-          "src B/wB: NAME.cpp bytes per .kir weight byte; times wall-clock, RSS peak")
+          "src B/wB: NAME.cpp bytes per .kir weight byte;\n"
+          "s: wall-clock seconds, cpu: user+sys seconds, MB: peak RSS")
     return 0
 
 

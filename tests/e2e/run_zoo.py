@@ -14,6 +14,7 @@ import filecmp
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -39,14 +40,24 @@ def first_line(text):
     return ""
 
 
-def run(cmd, timeout):
-    """Runs cmd, returns (returncode, combined output, seconds)."""
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run(cmd, timeout, cpu=None):
+    """Runs cmd, returns (returncode, combined output, wall seconds); if `cpu` is a dict, stores
+    the command's user+sys seconds in cpu["s"] (the machine may be shared, so wall time can
+    include waiting for a core)."""
+    c0 = children_cpu()
     t0 = time.time()
     try:
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
         out, rc = p.stdout.decode(errors="replace"), p.returncode
     except subprocess.TimeoutExpired:
         out, rc = f"timed out after {timeout} s", -1
+    if cpu is not None:
+        cpu["s"] = children_cpu() - c0
     return rc, out, time.time() - t0
 
 
@@ -178,8 +189,10 @@ def prepare(case, kiln, work, cache_root, check_determinism=True, check_roundtri
 
     gen = os.path.join(d, "gen")
     cmd = [kiln, "compile", model, "-o", gen, "--name", case.name, "--emit=cpp,ir"]
-    rc, out, secs = run(cmd, KILN_TIMEOUT)
+    cpu = {}
+    rc, out, secs = run(cmd, KILN_TIMEOUT, cpu)
     case.row["kiln_s"] = secs
+    case.row["kiln_cpu_s"] = cpu["s"]
     if rc != 0:
         case.fail("kiln-failed", first_line(out) or f"exit {rc}")
         case.log = "\n".join(out.splitlines()[:40])
@@ -232,7 +245,7 @@ def write_ninja(cases, work):
         f"cxxflags = {CXXFLAGS}",
         f"cflags = {CFLAGS}",
         "rule cxx",
-        "  command = /usr/bin/time -f '%e %M' -o $out.time g++ $cxxflags -c $in -o $out",
+        "  command = /usr/bin/time -f '%e %U %S %M' -o $out.time g++ $cxxflags -c $in -o $out",
         "  description = g++ $in",
         "rule cc",
         "  command = gcc $cflags -I$inc -c $in -o $out",
@@ -298,9 +311,10 @@ def build_all(cases, work, jobs):
         if os.path.exists(tfile):
             parts = open(tfile).read().split()
             # /usr/bin/time writes "Command exited with non-zero status N" first on failure.
-            if len(parts) >= 2:
+            if len(parts) >= 4:
                 try:
-                    c.row["gxx_s"] = float(parts[-2])
+                    c.row["gxx_s"] = float(parts[-4])
+                    c.row["gxx_cpu_s"] = float(parts[-3]) + float(parts[-2])
                     c.row["gxx_rss_mb"] = int(parts[-1]) / 1024.0
                 except ValueError:
                     pass
@@ -346,7 +360,8 @@ def fmt(v, spec):
 
 
 def print_table(cases, file=sys.stdout):
-    hdr = (f"{'model':20} {'nodes':>5} {'kiln s':>7} {'g++ s':>7} {'g++ MB':>7} {'src B/wB':>8} "
+    hdr = (f"{'model':20} {'nodes':>5} {'kiln s':>7} {'kiln cpu':>8} {'g++ s':>7} {'g++ cpu':>7} {'g++ MB':>7} "
+           f"{'src B/wB':>8} "
            f"{'arena B':>10} {'max abs err':>11} {'rel err':>9}  status")
     print(hdr, file=file)
     print("-" * len(hdr), file=file)
@@ -356,7 +371,9 @@ def print_table(cases, file=sys.stdout):
         ratio = r["cpp_bytes"] / wb if r.get("cpp_bytes") and wb else None
         status = c.status + (f": {c.detail}" if c.detail else "")
         print(f"{c.model:20} {fmt(r.get('nodes'), '5d')} {fmt(r.get('kiln_s'), '7.2f')} "
-              f"{fmt(r.get('gxx_s'), '7.2f')} {fmt(r.get('gxx_rss_mb'), '7.0f')} "
+              f"{fmt(r.get('kiln_cpu_s'), '8.2f')} "
+              f"{fmt(r.get('gxx_s'), '7.2f')} {fmt(r.get('gxx_cpu_s'), '7.2f')} "
+              f"{fmt(r.get('gxx_rss_mb'), '7.0f')} "
               f"{fmt(ratio, '8.2f')} {fmt(r.get('arena'), '10d')} "
               f"{fmt(r.get('max_abs_err'), '11.3g')} {fmt(r.get('rel_err'), '9.2g')}  {status}",
               file=file)
@@ -389,7 +406,9 @@ def main():
             execute(c)
     print()
     print_table(cases)
-    print(f"\nwall time {time.time() - t0:.0f} s; source bytes per weight byte = NAME.cpp size / "
+    print(f"\nwall time {time.time() - t0:.0f} s; kiln s / kiln cpu: wall / user+sys seconds of "
+          f"`kiln compile`;\ng++ s: wall seconds of the pair's .cpp under "
+          f"ninja -j{args.jobs}, g++ cpu: its user+sys seconds, g++ MB: its peak RSS;\nsource bytes per weight byte = NAME.cpp size / "
           f"bytes of the large constants in the emitted .kir (ONNX initializer bytes if none)")
     failed = [c for c in cases if not c.ok]
     for c in failed:
