@@ -230,6 +230,12 @@ llvm::Expected<Attributes> convertAttributes(const NodeContext &ctx, unsigned nu
     if (ctx.operands.size() < 2 || !ctx.operands[1])
       attrs.set("num_outputs", static_cast<int64_t>(numOutputs));
     break;
+  case OpKind::Dropout:
+  case OpKind::MaxPool:
+    // The optional second result (mask / Indices) exists only when asked for; one is the default.
+    if (numOutputs > 1)
+      attrs.set("num_outputs", static_cast<int64_t>(numOutputs));
+    break;
   default:
     break;
   }
