@@ -1,0 +1,131 @@
+"""Writes a small ONNX model plus its input and numpy-computed expected outputs for the codegen
+lit tests. Usage: make_model.py KIND OUTDIR, KIND one of:
+  cnn  Conv+Relu, residual Add, GlobalAveragePool, Flatten, Gemm; elementwise ops around them
+       (Sigmoid, Mul broadcast per channel, Clip, Where, Max, BatchNormalization)
+  ew   elementwise only (broadcast Add/Sub/Div, Relu, Tanh, Pow, Less, Where, Mean, PRelu)
+Writes OUTDIR/KIND.onnx, OUTDIR/KIND.input.bin (float32 input 0) and OUTDIR/KIND.expected.bin
+(float32 output 0 then output 1, ...). The expected values are computed here with numpy, not by
+kiln, so the tests compare kiln against an independent reference."""
+import math
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto as T
+from onnx import helper as h
+from onnx import numpy_helper as nh
+
+rng = np.random.default_rng(1234)
+
+
+def const(name, a):
+    return nh.from_array(np.asarray(a), name)
+
+
+def conv2d(x, w, b, pad):
+    n, c, hh, ww = x.shape
+    k = w.shape[2]
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh, ow = hh + 2 * pad - k + 1, ww + 2 * pad - k + 1
+    y = np.zeros((n, w.shape[0], oh, ow), np.float64)
+    for i in range(oh):
+        for j in range(ow):
+            patch = xp[:, :, i:i + k, j:j + k]
+            y[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3]))
+    return y + b.reshape(1, -1, 1, 1)
+
+
+def cnn():
+    x = rng.standard_normal((1, 3, 8, 8)).astype(np.float32)
+    w = (rng.standard_normal((4, 3, 3, 3)) * 0.3).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    scale = rng.uniform(0.5, 1.5, 4).astype(np.float32)
+    bias = rng.standard_normal(4).astype(np.float32)
+    mean = rng.standard_normal(4).astype(np.float32)
+    var = rng.uniform(0.5, 2.0, 4).astype(np.float32)
+    cw = rng.standard_normal((1, 4, 1, 1)).astype(np.float32)
+    gw = rng.standard_normal((5, 4)).astype(np.float32)
+    gb = rng.standard_normal(5).astype(np.float32)
+    nodes = [
+        h.make_node('Conv', ['x', 'w', 'b'], ['c'], name='conv', pads=[1, 1, 1, 1]),
+        h.make_node('Relu', ['c'], ['r'], name='relu'),
+        h.make_node('BatchNormalization', ['r', 'scale', 'bias', 'mean', 'var'], ['bn'],
+                    name='bn', epsilon=1e-3),
+        h.make_node('Sigmoid', ['bn'], ['s'], name='sigmoid'),
+        h.make_node('Mul', ['s', 'cw'], ['m'], name='mul_channel'),
+        h.make_node('Add', ['m', 'r'], ['a'], name='residual'),
+        h.make_node('Clip', ['a', 'lo', 'hi'], ['cl'], name='clip'),
+        h.make_node('Greater', ['cl', 'zero'], ['pos'], name='greater'),
+        h.make_node('Where', ['pos', 'cl', 'bn'], ['wh'], name='where'),
+        h.make_node('Max', ['wh', 'cl', 'zero'], ['mx'], name='max'),
+        h.make_node('GlobalAveragePool', ['mx'], ['gap'], name='gap'),
+        h.make_node('Flatten', ['gap'], ['f'], name='flatten'),
+        h.make_node('Gemm', ['f', 'gw', 'gb'], ['y'], name='fc', transB=1),
+    ]
+    inits = [const('w', w), const('b', b), const('scale', scale), const('bias', bias),
+             const('mean', mean), const('var', var), const('cw', cw), const('gw', gw),
+             const('gb', gb), const('lo', np.float32(-0.5)), const('hi', np.float32(2.0)),
+             const('zero', np.float32(0.25))]
+    g = h.make_graph(nodes, 'cnn', [h.make_tensor_value_info('x', T.FLOAT, [1, 3, 8, 8])],
+                     [h.make_tensor_value_info('y', T.FLOAT, [1, 5]),
+                      h.make_tensor_value_info('mx', T.FLOAT, [1, 4, 8, 8])], inits)
+    xd = x.astype(np.float64)
+    r = np.maximum(conv2d(xd, w.astype(np.float64), b, 1), 0)
+    c4 = lambda v: v.astype(np.float64).reshape(1, 4, 1, 1)
+    bn = (r - c4(mean)) / np.sqrt(c4(var) + 1e-3) * c4(scale) + c4(bias)
+    s = 1 / (1 + np.exp(-bn))
+    a = s * cw + r
+    cl = np.clip(a, -0.5, 2.0)
+    wh = np.where(cl > 0.25, cl, bn)
+    mx = np.maximum(np.maximum(wh, cl), 0.25)
+    gap = mx.mean(axis=(2, 3)).reshape(1, 4)
+    y = gap @ gw.T.astype(np.float64) + gb
+    return g, x, [y, mx]
+
+
+def ew():
+    x = rng.uniform(0.5, 2.0, (2, 3, 4)).astype(np.float32)
+    row = rng.standard_normal((4,)).astype(np.float32)
+    col = rng.uniform(1.0, 2.0, (3, 1)).astype(np.float32)
+    slope = rng.uniform(0.1, 0.3, (3, 1)).astype(np.float32)
+    nodes = [
+        h.make_node('Add', ['x', 'row'], ['a'], name='add_row'),
+        h.make_node('Div', ['a', 'col'], ['d'], name='div_col'),
+        h.make_node('Sub', ['d', 'x'], ['s'], name='sub'),
+        h.make_node('Tanh', ['s'], ['t'], name='tanh'),
+        h.make_node('Pow', ['x', 'two'], ['p'], name='pow'),
+        h.make_node('Less', ['t', 'zero'], ['lt'], name='less'),
+        h.make_node('Where', ['lt', 'p', 't'], ['w'], name='where'),
+        h.make_node('PRelu', ['s', 'slope'], ['pr'], name='prelu'),
+        h.make_node('Mean', ['w', 'pr', 'row'], ['y'], name='mean'),
+        h.make_node('Relu', ['s'], ['z'], name='relu'),
+    ]
+    inits = [const('row', row), const('col', col), const('slope', slope),
+             const('two', np.float32(2.0)), const('zero', np.float32(0.0))]
+    g = h.make_graph(nodes, 'ew', [h.make_tensor_value_info('x', T.FLOAT, [2, 3, 4])],
+                     [h.make_tensor_value_info('y', T.FLOAT, [2, 3, 4]),
+                      h.make_tensor_value_info('z', T.FLOAT, [2, 3, 4])], inits)
+    xd = x.astype(np.float64)
+    s = (xd + row) / col - xd
+    t = np.tanh(s)
+    w = np.where(t < 0, xd ** 2, t)
+    pr = np.where(s < 0, slope * s, s)
+    y = (w + pr + row) / 3
+    return g, x, [y, np.maximum(s, 0)]
+
+
+def main():
+    kind, out = sys.argv[1], sys.argv[2]
+    g, x, expected = {'cnn': cnn, 'ew': ew}[kind]()
+    m = h.make_model(g, opset_imports=[h.make_opsetid('', 17)])
+    onnx.checker.check_model(m)
+    os.makedirs(out, exist_ok=True)
+    onnx.save(m, os.path.join(out, kind + '.onnx'))
+    x.astype(np.float32).tofile(os.path.join(out, kind + '.input.bin'))
+    np.concatenate([e.astype(np.float32).ravel() for e in expected]).tofile(
+        os.path.join(out, kind + '.expected.bin'))
+
+
+if __name__ == '__main__':
+    main()
