@@ -88,6 +88,7 @@ def main():
     ap.add_argument("--cache", default=None)
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--json", help="also write the rows here")
+    ap.add_argument("--extra-cxxflags", default="", help="as for run_zoo.py (triage only)")
     args = ap.parse_args()
 
     kiln = os.path.abspath(args.kiln)
@@ -125,7 +126,7 @@ def main():
             cases.append(c)
             if c.digest and not c.reused:
                 seen[c.digest] = c
-        run_zoo.build_all(cases, mwork, args.jobs)
+        run_zoo.build_all(cases, mwork, args.jobs, args.extra_cxxflags)
         for c in cases:
             if c.runnable:
                 run_zoo.execute(c)
