@@ -27,12 +27,17 @@ void kiln_conv_pack(const kiln_f32 *x, long n0, long nc, kiln_f32 *dst) {
     if constexpr (direct) {
       // Column n of a 1x1 stride-1 convolution is input pixel n: whole panels are copies.
       const kiln_f32 *src = xc + n0;
-      long t = 0;
-      for (; t + NR <= nc; t += NR)
-        for (long j = 0; j < NR; ++j)
-          dst[(t / NR) * K * NR + k * NR + j] = src[t + j];
-      for (; t < panels * NR; ++t)
-        dst[(t / NR) * K * NR + k * NR + t % NR] = t < nc ? src[t] : 0.0f;
+      for (long p = 0; p < panels; ++p) {
+        const long nv = nc - p * NR < NR ? nc - p * NR : NR;
+        kiln_f32 *d = dst + p * K * NR + k * NR;
+        if (nv == NR) {
+          for (long j = 0; j < NR; ++j)
+            d[j] = src[p * NR + j];
+        } else {
+          for (long j = 0; j < NR; ++j)
+            d[j] = j < nv ? src[p * NR + j] : 0.0f;
+        }
+      }
     } else {
       long oh = n0 / OW, ow = n0 % OW;
       for (long t = 0; t < nc; ++t) {
