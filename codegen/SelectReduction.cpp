@@ -101,7 +101,7 @@ llvm::Expected<KernelCall> selectReduce(const Node &n) {
     if (out.shape != in.shape)
       return fail(n, fmt::format("expected result shape {} (no-op reduction), found {}",
                                  shapeString(in.shape), shapeString(out.shape)));
-    k.statement = fmt::format("if (out0 != in0)\n  std::memcpy(out0, in0, {});", in.byteSize());
+    k.statement = fmt::format("if (out0 != in0) std::memcpy(out0, in0, {});", in.byteSize());
     return k;
   }
   std::vector<bool> reduced(rank, axes.empty()); // empty axes: reduce everything
