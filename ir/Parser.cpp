@@ -18,7 +18,14 @@
 
 namespace kiln {
 
+// Defined in ir/Printer.cpp, so that messages spell a name exactly as the .kir text does
+// (quoted unless it is a plain identifier).
+std::string kirName(const std::string &s);
+
 namespace {
+
+/// A value as the text spells it: %name or %"quoted name".
+std::string spelled(const std::string &name) { return "%" + kirName(name); }
 
 // First bytes of a sidecar file; ir/Printer.cpp writes the same 8 bytes.
 constexpr char kKirSidecarMagic[8] = {'K', 'I', 'R', 'S', 'C', '0', '0', '1'};
@@ -556,7 +563,7 @@ private:
   bool loadSidecar(const Token &at, const std::string &constName) {
     if (sidecar_)
       return true;
-    std::string prefix = fmt::format("constant %{}: ", constName);
+    std::string prefix = fmt::format("constant {}: ", spelled(constName));
     if (sidecarPath_.empty())
       return failAt(at, prefix + "its data is in a sidecar, but no sidecar file was given");
     auto buf = llvm::MemoryBuffer::getFile(sidecarPath_, /*IsText=*/false,
@@ -704,9 +711,9 @@ private:
     Tensor data;
     if (dense) {
       if (static_cast<int64_t>(elements.size()) != dataType.numElements())
-        return failAt(dataTok,
-                      fmt::format("constant %{} has {} elements, its data type {} holds {}", name,
-                                  elements.size(), typeString(dataType), dataType.numElements()));
+        return failAt(dataTok, fmt::format("constant {} has {} elements, its data type {} holds {}",
+                                           spelled(name), elements.size(), typeString(dataType),
+                                           dataType.numElements()));
       std::vector<uint8_t> bytes;
       for (const Token &e : elements)
         if (!decodeElement(e, dataType.dtype(), bytes))
@@ -717,18 +724,18 @@ private:
         return false;
       auto it = sidecar_->entries.find(hash);
       if (it == sidecar_->entries.end())
-        return failAt(dataTok, fmt::format("constant %{}: sidecar '{}' has no entry 0x{:016x}",
-                                           name, sidecarPath_, hash));
+        return failAt(dataTok, fmt::format("constant {}: sidecar '{}' has no entry 0x{:016x}",
+                                           spelled(name), sidecarPath_, hash));
       if (static_cast<int64_t>(it->second.size()) != size)
         return failAt(dataTok,
-                      fmt::format("constant %{}: sidecar entry 0x{:016x} has {} bytes, expected {}",
-                                  name, hash, it->second.size(), size));
+                      fmt::format("constant {}: sidecar entry 0x{:016x} has {} bytes, expected {}",
+                                  spelled(name), hash, it->second.size(), size));
       data = Tensor(dataType.dtype(), dataType.shape,
                     std::vector<uint8_t>(it->second.bytes_begin(), it->second.bytes_end()));
       if (data.hash() != hash)
-        return failAt(dataTok, fmt::format("constant %{}: content hash 0x{:016x} of {} data does "
+        return failAt(dataTok, fmt::format("constant {}: content hash 0x{:016x} of {} data does "
                                            "not match the reference 0x{:016x}",
-                                           name, data.hash(), typeString(dataType), hash));
+                                           spelled(name), data.hash(), typeString(dataType), hash));
     }
     Value *v = g_->addConstant(name, std::move(data));
     v->setType(type);
@@ -742,8 +749,8 @@ private:
     auto it = values_.find(name);
     if (it == values_.end())
       return true;
-    return failAt(at, fmt::format("redefinition of value %{} (first defined at line {})", name,
-                                  it->second.second));
+    return failAt(at, fmt::format("redefinition of value {} (first defined at line {})",
+                                  spelled(name), it->second.second));
   }
   void define(const std::string &name, Value *v, const Token &at) {
     values_.emplace(name, std::make_pair(v, at.line));
@@ -755,7 +762,7 @@ private:
       return false;
     auto it = values_.find(name);
     if (it == values_.end())
-      return failAt(at, fmt::format("use of undefined value %{}", name));
+      return failAt(at, fmt::format("use of undefined value {}", spelled(name)));
     out = it->second.first;
     return true;
   }
@@ -773,7 +780,7 @@ private:
           return false;
         for (const std::string &r : resultNames)
           if (r == name)
-            return failAt(at, fmt::format("value %{} is defined twice by this node", name));
+            return failAt(at, fmt::format("value {} is defined twice by this node", spelled(name)));
         resultNames.push_back(name);
         resultToks.push_back(at);
       } while (tryPunct(','));

@@ -12,6 +12,8 @@
 
 namespace kiln {
 
+std::string kirName(const std::string &s);
+
 namespace {
 
 // First bytes of a sidecar file; ir/Parser.cpp checks the same 8 bytes.
@@ -50,13 +52,6 @@ std::string kirQuote(const std::string &s) {
     }
   }
   return out + "\"";
-}
-
-std::string kirName(const std::string &s) {
-  bool plain = !s.empty();
-  for (char c : s)
-    plain = plain && isNameChar(c);
-  return plain ? s : kirQuote(s);
 }
 
 /// Map keys must not start with a digit (the lexer would read a number) nor be a reserved word.
@@ -210,6 +205,14 @@ void appendLE(std::string &out, uint64_t x) {
 }
 
 } // namespace
+
+// Not static: ir/Parser.cpp and ir/Verifier.cpp spell names in their messages the same way.
+std::string kirName(const std::string &s) {
+  bool plain = !s.empty();
+  for (char c : s)
+    plain = plain && isNameChar(c);
+  return plain ? s : kirQuote(s);
+}
 
 llvm::Error printGraph(const Graph &g, llvm::raw_ostream &os, const std::string &sidecarPath) {
   std::string out = "// kiln IR\n";

@@ -13,7 +13,14 @@
 
 namespace kiln {
 
+// Defined in ir/Printer.cpp, so that messages spell a name exactly as the .kir text does
+// (quoted unless it is a plain identifier).
+std::string kirName(const std::string &s);
+
 namespace {
+
+/// A value as the text spells it: %name or %"quoted name".
+std::string spelled(const std::string &name) { return "%" + kirName(name); }
 
 llvm::Error fail(std::string msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
@@ -161,14 +168,14 @@ llvm::Error verifyGraph(const Graph &g) {
   auto claim = [&](const Value *v, const std::string &where) -> llvm::Error {
     auto [it, fresh] = names.emplace(v->name(), where);
     if (!fresh)
-      return fail(
-          fmt::format("value %{} is defined twice: by {} and by {}", v->name(), it->second, where));
+      return fail(fmt::format("value {} is defined twice: by {} and by {}", spelled(v->name()),
+                              it->second, where));
     return llvm::Error::success();
   };
 
   std::set<const Value *> defined;
   for (const Value *in : g.inputs()) {
-    std::string where = fmt::format("graph input %{}", in->name());
+    std::string where = fmt::format("graph input {}", spelled(in->name()));
     if (llvm::Error e = claim(in, "a graph input"))
       return e;
     if (llvm::Error e = checkType(in->type(), where))
@@ -179,7 +186,7 @@ llvm::Error verifyGraph(const Graph &g) {
     defined.insert(in);
   }
   for (const Value *c : g.constants()) {
-    std::string where = fmt::format("constant %{}", c->name());
+    std::string where = fmt::format("constant {}", spelled(c->name()));
     if (llvm::Error e = claim(c, "a constant"))
       return e;
     if (llvm::Error e = checkType(c->type(), where))
@@ -210,8 +217,8 @@ llvm::Error verifyGraph(const Graph &g) {
       if (defined.count(v))
         continue;
       if (results.count(v))
-        return fail(fmt::format("{}: operand {} (%{}) is used before its definition by node '{}'",
-                                nodeRef(*n), i, v->name(), v->producer()->name()));
+        return fail(fmt::format("{}: operand {} ({}) is used before its definition by node '{}'",
+                                nodeRef(*n), i, spelled(v->name()), v->producer()->name()));
       // Not dereferenced: it may belong to an erased node.
       return fail(fmt::format("{}: operand {} is not a value of this graph (erased or foreign)",
                               nodeRef(*n), i));
@@ -220,8 +227,8 @@ llvm::Error verifyGraph(const Graph &g) {
       const Value *r = n->result(i);
       if (llvm::Error e = claim(r, fmt::format("node '{}'", n->name())))
         return e;
-      if (llvm::Error e =
-              checkType(r->type(), fmt::format("{}: result {} (%{})", nodeRef(*n), i, r->name())))
+      if (llvm::Error e = checkType(
+              r->type(), fmt::format("{}: result {} ({})", nodeRef(*n), i, spelled(r->name()))))
         return e;
       defined.insert(r);
     }
@@ -239,9 +246,9 @@ llvm::Error verifyGraph(const Graph &g) {
       return fail(
           fmt::format("graph output {} is not a value of this graph (erased or foreign)", i));
     if (!o->type().layout.isRowMajor())
-      return fail(fmt::format("graph output {} (%{}) has type {}, expected dense row-major at the "
+      return fail(fmt::format("graph output {} ({}) has type {}, expected dense row-major at the "
                               "model boundary",
-                              i, o->name(), typeString(o->type())));
+                              i, spelled(o->name()), typeString(o->type())));
   }
   return llvm::Error::success();
 }

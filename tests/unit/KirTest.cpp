@@ -366,35 +366,37 @@ TEST(Kir, SidecarErrorsNameTheConstant) {
   uint64_t h = g.constants()[0]->constant().hash();
 
   EXPECT_EQ(parseError(text, dir + "/none.bin"),
-            fmt::format("test.kir:3:35: error: constant %big weight: cannot read sidecar "
+            fmt::format("test.kir:3:35: error: constant %\"big weight\": cannot read sidecar "
                         "'{}/none.bin': No such file or directory",
                         dir));
   EXPECT_EQ(parseError(text, ""),
-            "test.kir:3:35: error: constant %big weight: its data is in a sidecar, but no "
+            "test.kir:3:35: error: constant %\"big weight\": its data is in a sidecar, but no "
             "sidecar file was given");
 
   // An entry that is not there, one of another size, data that does not hash to the reference.
   std::string other = text;
   other.replace(other.find("0x"), 18, "0x0000000000000001");
   EXPECT_EQ(parseError(other, kir + ".bin"),
-            fmt::format("test.kir:3:35: error: constant %big weight: sidecar '{}.bin' has no "
+            fmt::format("test.kir:3:35: error: constant %\"big weight\": sidecar '{}.bin' has no "
                         "entry 0x0000000000000001",
                         kir));
   std::string size = text;
   size.replace(size.find(", 80>"), 5, ", 81>");
-  EXPECT_EQ(parseError(size, kir + ".bin"),
-            fmt::format("test.kir:3:35: error: constant %big weight: sidecar entry 0x{:016x} has "
-                        "80 bytes, expected 81",
-                        h));
+  EXPECT_EQ(
+      parseError(size, kir + ".bin"),
+      fmt::format("test.kir:3:35: error: constant %\"big weight\": sidecar entry 0x{:016x} has "
+                  "80 bytes, expected 81",
+                  h));
   std::string type = text;
   type.replace(type.find("f32[20]"), 7, "i32[20]");
   EXPECT_NE(parseError(type, kir + ".bin").find("does not match the reference"), std::string::npos);
 
   std::ofstream(dir + "/bad.bin") << "not a sidecar";
-  EXPECT_EQ(parseError(text, dir + "/bad.bin"),
-            fmt::format("test.kir:3:35: error: constant %big weight: '{}/bad.bin' is not a kiln "
-                        "sidecar",
-                        dir));
+  EXPECT_EQ(
+      parseError(text, dir + "/bad.bin"),
+      fmt::format("test.kir:3:35: error: constant %\"big weight\": '{}/bad.bin' is not a kiln "
+                  "sidecar",
+                  dir));
 }
 
 TEST(Kir, ParseErrorsHaveLineAndColumn) {
