@@ -54,8 +54,8 @@ llvm::Expected<std::vector<int64_t>> constInts(OpKind op, const std::vector<Oper
     return fail(fmt::format("{} expects a constant {} operand, found a non-constant {}", nm(op),
                             what, ts(ops[i])));
   if (isFloat(ops[i].data->dtype))
-    return fail(fmt::format("{} expects an integer {} operand, found {}", nm(op), what,
-                            ts(ops[i])));
+    return fail(
+        fmt::format("{} expects an integer {} operand, found {}", nm(op), what, ts(ops[i])));
   return ops[i].data->toInts();
 }
 
@@ -209,8 +209,8 @@ llvm::Expected<Window> convWindow(OpKind op, const std::vector<Operand> &ops,
     if (outShape.size() == nsp + 2)
       outShape.erase(outShape.begin(), outShape.begin() + 2);
     if (outShape.size() != nsp)
-      return fail(fmt::format("{} expects output_shape with {} spatial entries, found [{}]",
-                              nm(op), nsp, fmt::join(attrs.getInts("output_shape"), ",")));
+      return fail(fmt::format("{} expects output_shape with {} spatial entries, found [{}]", nm(op),
+                              nsp, fmt::join(attrs.getInts("output_shape"), ",")));
   }
   for (size_t i = 0; i < nsp; ++i) {
     int64_t ek = w.dilations[i] * (w.kernel[i] - 1) + 1;
@@ -425,8 +425,8 @@ llvm::Expected<std::vector<int64_t>> padAmounts(const std::vector<Operand> &ops)
     if (!a)
       return a.takeError();
     if (p->size() != 2 * a->size())
-      return fail(fmt::format("Pad expects {} pads for {} axes, found {}", 2 * a->size(),
-                              a->size(), p->size()));
+      return fail(fmt::format("Pad expects {} pads for {} axes, found {}", 2 * a->size(), a->size(),
+                              p->size()));
     pads.assign(2 * rank, 0);
     for (size_t i = 0; i < a->size(); ++i) {
       auto ax = normAxis(op, (*a)[i], rank);
@@ -452,10 +452,21 @@ namespace {
 
 bool isFloatOnlyUnary(OpKind op) {
   switch (op) {
-  case OpKind::Sigmoid: case OpKind::HardSigmoid: case OpKind::HardSwish: case OpKind::Tanh:
-  case OpKind::Elu: case OpKind::Selu: case OpKind::Softplus: case OpKind::Gelu:
-  case OpKind::Sqrt: case OpKind::Exp: case OpKind::Log: case OpKind::Reciprocal:
-  case OpKind::Floor: case OpKind::Ceil: case OpKind::LeakyRelu:
+  case OpKind::Sigmoid:
+  case OpKind::HardSigmoid:
+  case OpKind::HardSwish:
+  case OpKind::Tanh:
+  case OpKind::Elu:
+  case OpKind::Selu:
+  case OpKind::Softplus:
+  case OpKind::Gelu:
+  case OpKind::Sqrt:
+  case OpKind::Exp:
+  case OpKind::Log:
+  case OpKind::Reciprocal:
+  case OpKind::Floor:
+  case OpKind::Ceil:
+  case OpKind::LeakyRelu:
     return true;
   default:
     return false;
@@ -512,8 +523,8 @@ llvm::Expected<Types> inferGemm(const std::vector<Operand> &ops, const Attribute
     if (!bc)
       return bc.takeError();
     if (*bc != Shape{m, n})
-      return fail(fmt::format("Gemm expects C broadcastable to [{},{}], found {}", m, n,
-                              ts(ops[2])));
+      return fail(
+          fmt::format("Gemm expects C broadcastable to [{},{}], found {}", m, n, ts(ops[2])));
   }
   return Types{rowMajor(ops[0].type.dtype(), {m, n})};
 }
@@ -540,14 +551,14 @@ llvm::Expected<Types> inferReshape(const std::vector<Operand> &ops, const Attrib
     }
     if (out[i] == -1) {
       if (inferAt >= 0)
-        return fail(fmt::format("Reshape expects at most one -1 in shape [{}]",
-                                fmt::join(*shape, ",")));
+        return fail(
+            fmt::format("Reshape expects at most one -1 in shape [{}]", fmt::join(*shape, ",")));
       inferAt = static_cast<int>(i);
       continue;
     }
     if (out[i] < 0)
-      return fail(fmt::format("Reshape expects shape entries >= -1, found [{}]",
-                              fmt::join(*shape, ",")));
+      return fail(
+          fmt::format("Reshape expects shape entries >= -1, found [{}]", fmt::join(*shape, ",")));
     known *= out[i];
   }
   int64_t total = numElements(in);
@@ -740,8 +751,8 @@ llvm::Expected<std::vector<TensorType>> infer(OpKind op, const std::vector<Opera
       return e;
     for (size_t i = 1; i < ops.size(); ++i) {
       if (ops[i].type.numElements() != 1)
-        return fail(fmt::format("Clip expects scalar {}, found {}", i == 1 ? "min" : "max",
-                                ts(ops[i])));
+        return fail(
+            fmt::format("Clip expects scalar {}, found {}", i == 1 ? "min" : "max", ts(ops[i])));
       if (auto e = sameDType(op, ops[0], ops[i]))
         return e;
     }

@@ -95,36 +95,53 @@ Tensor reshaped(const Tensor &src, const Shape &shape) {
 
 double unaryF(OpKind op, double x, const Attributes &a) {
   switch (op) {
-  case OpKind::Relu: return x > 0 ? x : 0;
-  case OpKind::LeakyRelu: return x >= 0 ? x : a.getFloat("alpha", 0.01) * x;
-  case OpKind::Sigmoid: return 1 / (1 + std::exp(-x));
+  case OpKind::Relu:
+    return x > 0 ? x : 0;
+  case OpKind::LeakyRelu:
+    return x >= 0 ? x : a.getFloat("alpha", 0.01) * x;
+  case OpKind::Sigmoid:
+    return 1 / (1 + std::exp(-x));
   case OpKind::HardSigmoid:
     return std::max(0.0, std::min(1.0, a.getFloat("alpha", 0.2) * x + a.getFloat("beta", 0.5)));
-  case OpKind::HardSwish: return x * std::max(0.0, std::min(1.0, x / 6 + 0.5));
-  case OpKind::Tanh: return std::tanh(x);
-  case OpKind::Elu: return x >= 0 ? x : a.getFloat("alpha", 1.0) * (std::exp(x) - 1);
+  case OpKind::HardSwish:
+    return x * std::max(0.0, std::min(1.0, x / 6 + 0.5));
+  case OpKind::Tanh:
+    return std::tanh(x);
+  case OpKind::Elu:
+    return x >= 0 ? x : a.getFloat("alpha", 1.0) * (std::exp(x) - 1);
   case OpKind::Selu: {
     double alpha = a.getFloat("alpha", 1.67326319217681884765625);
     double gamma = a.getFloat("gamma", 1.05070102214813232421875);
     return x > 0 ? gamma * x : gamma * (alpha * std::exp(x) - alpha);
   }
-  case OpKind::Softplus: return std::log(std::exp(x) + 1);
+  case OpKind::Softplus:
+    return std::log(std::exp(x) + 1);
   case OpKind::Gelu:
     if (a.getString("approximate", "none") == "tanh")
-      return 0.5 * x *
-             (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+      return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
     return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
-  case OpKind::Sqrt: return std::sqrt(x);
-  case OpKind::Exp: return std::exp(x);
-  case OpKind::Log: return std::log(x);
-  case OpKind::Abs: return std::fabs(x);
-  case OpKind::Neg: return -x;
-  case OpKind::Reciprocal: return 1 / x;
-  case OpKind::Erf: return std::erf(x);
-  case OpKind::Floor: return std::floor(x);
-  case OpKind::Ceil: return std::ceil(x);
-  case OpKind::Not: return x != 0 ? 0 : 1;
-  default: return 0;
+  case OpKind::Sqrt:
+    return std::sqrt(x);
+  case OpKind::Exp:
+    return std::exp(x);
+  case OpKind::Log:
+    return std::log(x);
+  case OpKind::Abs:
+    return std::fabs(x);
+  case OpKind::Neg:
+    return -x;
+  case OpKind::Reciprocal:
+    return 1 / x;
+  case OpKind::Erf:
+    return std::erf(x);
+  case OpKind::Floor:
+    return std::floor(x);
+  case OpKind::Ceil:
+    return std::ceil(x);
+  case OpKind::Not:
+    return x != 0 ? 0 : 1;
+  default:
+    return 0;
   }
 }
 
@@ -134,11 +151,21 @@ llvm::Expected<Tensors> evalUnary(OpKind op, const Tensor &x, const Attributes &
     std::vector<int64_t> v = x.toInts();
     for (int64_t &e : v) {
       switch (op) {
-      case OpKind::Relu: e = std::max<int64_t>(e, 0); break;
-      case OpKind::Abs: e = e < 0 ? -e : e; break;
-      case OpKind::Neg: e = -e; break;
-      case OpKind::Not: e = e ? 0 : 1; break;
-      default: e = static_cast<int64_t>(unaryF(op, static_cast<double>(e), attrs)); break;
+      case OpKind::Relu:
+        e = std::max<int64_t>(e, 0);
+        break;
+      case OpKind::Abs:
+        e = e < 0 ? -e : e;
+        break;
+      case OpKind::Neg:
+        e = -e;
+        break;
+      case OpKind::Not:
+        e = e ? 0 : 1;
+        break;
+      default:
+        e = static_cast<int64_t>(unaryF(op, static_cast<double>(e), attrs));
+        break;
       }
     }
     return Tensors{make(rt.dtype(), rt.shape, v)};
@@ -151,19 +178,28 @@ llvm::Expected<Tensors> evalUnary(OpKind op, const Tensor &x, const Attributes &
 
 template <class T> llvm::Expected<T> binaryT(OpKind op, T a, T b) {
   switch (op) {
-  case OpKind::Add: case OpKind::Sum: case OpKind::Mean: return a + b;
-  case OpKind::Sub: return a - b;
-  case OpKind::Mul: return a * b;
+  case OpKind::Add:
+  case OpKind::Sum:
+  case OpKind::Mean:
+    return a + b;
+  case OpKind::Sub:
+    return a - b;
+  case OpKind::Mul:
+    return a * b;
   case OpKind::Div:
     if constexpr (std::is_integral_v<T>) {
       if (b == 0)
         return fail("Div expects nonzero integer divisors, found 0");
     }
     return a / b; // integers: truncation toward zero, as ONNX runtimes do
-  case OpKind::PRelu: return a < 0 ? a * b : a;
-  case OpKind::Max: return std::max(a, b);
-  case OpKind::Min: return std::min(a, b);
-  default: return static_cast<T>(0);
+  case OpKind::PRelu:
+    return a < 0 ? a * b : a;
+  case OpKind::Max:
+    return std::max(a, b);
+  case OpKind::Min:
+    return std::min(a, b);
+  default:
+    return static_cast<T>(0);
   }
 }
 
@@ -450,7 +486,8 @@ Tensors evalPool(OpKind op, const Tensor &xt, const sem::Window &w, const Attrib
 }
 
 Tensors evalGlobalPool(OpKind op, const Tensor &xt, const TensorType &rt) {
-  int64_t planes = xt.shape[0] * xt.shape[1], inner = numElements(xt.shape) / std::max<int64_t>(planes, 1);
+  int64_t planes = xt.shape[0] * xt.shape[1],
+          inner = numElements(xt.shape) / std::max<int64_t>(planes, 1);
   std::vector<double> x = xt.toDoubles(), y;
   for (int64_t pl = 0; pl < planes; ++pl) {
     double acc = op == OpKind::GlobalMaxPool ? -std::numeric_limits<double>::infinity() : 0;
@@ -847,9 +884,9 @@ llvm::Expected<std::vector<Tensor>> evaluate(OpKind op, const std::vector<Tensor
   case OpKind::Cast:
     return evalCast(xs[0], rt);
   case OpKind::ConstantOfShape:
-    return Tensors{make(rt.dtype(), rt.shape,
-                        std::vector<double>(static_cast<size_t>(rt.numElements()),
-                                            attrs.getFloat("value", 0.0)))};
+    return Tensors{make(
+        rt.dtype(), rt.shape,
+        std::vector<double>(static_cast<size_t>(rt.numElements()), attrs.getFloat("value", 0.0)))};
   case OpKind::Range:
     return evalRange(xs, rt);
   default:
@@ -878,7 +915,8 @@ llvm::Expected<std::vector<Tensor>> evaluateNode(const Node &n) {
     attrs.set("num_outputs", static_cast<int64_t>(n.numResults()));
   auto types = sem::infer(n.op(), ops, attrs);
   if (!types)
-    return fail(fmt::format("{} '{}': {}", nm(n.op()), n.name(), llvm::toString(types.takeError())));
+    return fail(
+        fmt::format("{} '{}': {}", nm(n.op()), n.name(), llvm::toString(types.takeError())));
   if (types->size() != n.numResults())
     return fail(fmt::format("{} '{}' expects {} results, found {}", nm(n.op()), n.name(),
                             types->size(), n.numResults()));

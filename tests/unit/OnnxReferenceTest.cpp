@@ -5,8 +5,8 @@
 // constant equal to output_N.pb (floats: |a-b| <= 1e-4 + 1e-4|b|; ints and bools exactly).
 //
 // A case runs when all of its ops are in kiln's op table and all of its tensors have kiln dtypes;
-// the others are counted as out of scope. Cases in scope that cannot pass for a stated reason are on
-// the deny-list below, each with its reason. Anything else that fails, fails the test. The test
+// the others are counted as out of scope. Cases in scope that cannot pass for a stated reason are
+// on the deny-list below, each with its reason. Anything else that fails, fails the test. The test
 // prints per-op pass counts.
 #include "compiler/frontend/OnnxFrontend.h"
 #include "ir/Semantics.h"
@@ -40,7 +40,8 @@ const std::map<std::string, std::string> kDenyList = {
     {"test_dropout_default_mask", "frontend does not set num_outputs=2 on Dropout"},
     {"test_dropout_default_mask_ratio", "frontend does not set num_outputs=2 on Dropout"},
     {"test_training_dropout_zero_ratio_mask", "frontend does not set num_outputs=2 on Dropout"},
-    {"test_maxpool_with_argmax_2d_precomputed_pads", "frontend does not set num_outputs=2 on MaxPool"},
+    {"test_maxpool_with_argmax_2d_precomputed_pads",
+     "frontend does not set num_outputs=2 on MaxPool"},
     {"test_maxpool_with_argmax_2d_precomputed_strides",
      "frontend does not set num_outputs=2 on MaxPool"},
     {"test_batchnorm_epsilon_training_mode", "BatchNormalization training_mode=1 (3 outputs)"},
@@ -48,16 +49,23 @@ const std::map<std::string, std::string> kDenyList = {
 };
 
 struct CaseInfo {
-  std::vector<std::string> ops;      // distinct op types, sorted
-  std::vector<std::string> inputs;   // graph inputs that are not initializers, in order
+  std::vector<std::string> ops;    // distinct op types, sorted
+  std::vector<std::string> inputs; // graph inputs that are not initializers, in order
   std::vector<std::string> outOfScope;
 };
 
 bool kilnDType(int t) {
   using TP = onnx::TensorProto;
   switch (t) {
-  case TP::FLOAT: case TP::DOUBLE: case TP::FLOAT16: case TP::INT8: case TP::UINT8:
-  case TP::INT16: case TP::INT32: case TP::INT64: case TP::BOOL:
+  case TP::FLOAT:
+  case TP::DOUBLE:
+  case TP::FLOAT16:
+  case TP::INT8:
+  case TP::UINT8:
+  case TP::INT16:
+  case TP::INT32:
+  case TP::INT64:
+  case TP::BOOL:
     return true;
   default:
     return false;

@@ -81,8 +81,8 @@ TEST(SemanticsInfer, Broadcast) {
   auto r = inferResultTypes(OpKind::Less, {f.in(DType::I64, {3}), f.in(DType::I64, {1})}, {});
   ASSERT_TRUE(bool(r));
   EXPECT_EQ((*r)[0].dtype(), DType::Bool);
-  EXPECT_EQ(shapeOf(OpKind::Max, {f.in(DType::F32, {4, 1}), f.in(DType::F32, {1, 3}),
-                                  f.in(DType::F32, {3})}),
+  EXPECT_EQ(shapeOf(OpKind::Max,
+                    {f.in(DType::F32, {4, 1}), f.in(DType::F32, {1, 3}), f.in(DType::F32, {3})}),
             (Shape{4, 3}));
   EXPECT_EQ(errorOf(OpKind::Add, {f.in(DType::F32, {2, 3}), f.in(DType::F32, {4})}),
             "Add expects broadcastable operands, found f32[2,3] and f32[4]");
@@ -98,31 +98,27 @@ TEST(SemanticsInfer, ConvAndPool) {
                            {"pads", std::vector<int64_t>{1, 1, 1, 1}},
                            {"group", int64_t(1)}});
   // (224 + 2 - 3) / 2 + 1 = 112
-  EXPECT_EQ(shapeOf(OpKind::Conv, {f.in(DType::F32, {1, 3, 224, 224}),
-                                   f.in(DType::F32, {64, 3, 3, 3})},
-                    conv),
+  EXPECT_EQ(shapeOf(OpKind::Conv,
+                    {f.in(DType::F32, {1, 3, 224, 224}), f.in(DType::F32, {64, 3, 3, 3})}, conv),
             (Shape{1, 64, 112, 112}));
   // Depthwise with dilation 2: effective kernel 5, (10 - 5) / 1 + 1 = 6.
   Attributes dw = attrs({{"group", int64_t(8)}, {"dilations", std::vector<int64_t>{2, 2}}});
-  EXPECT_EQ(shapeOf(OpKind::Conv, {f.in(DType::F32, {1, 8, 10, 10}),
-                                   f.in(DType::F32, {8, 1, 3, 3})},
-                    dw),
-            (Shape{1, 8, 6, 6}));
+  EXPECT_EQ(
+      shapeOf(OpKind::Conv, {f.in(DType::F32, {1, 8, 10, 10}), f.in(DType::F32, {8, 1, 3, 3})}, dw),
+      (Shape{1, 8, 6, 6}));
   EXPECT_EQ(errorOf(OpKind::Conv, {f.in(DType::F32, {1, 3}), f.in(DType::F32, {4, 3})}),
             "Conv expects input of rank >= 3, found f32[1,3]");
   // ConvTranspose: 2 * (3 - 1) + 1 + 3 - 0 - 0 = 8 with output_padding 1.
   Attributes ct = attrs({{"strides", std::vector<int64_t>{2}},
                          {"output_padding", std::vector<int64_t>{1}},
                          {"group", int64_t(1)}});
-  EXPECT_EQ(shapeOf(OpKind::ConvTranspose, {f.in(DType::F32, {1, 4, 3}),
-                                            f.in(DType::F32, {4, 2, 3})},
-                    ct),
+  EXPECT_EQ(shapeOf(OpKind::ConvTranspose,
+                    {f.in(DType::F32, {1, 4, 3}), f.in(DType::F32, {4, 2, 3})}, ct),
             (Shape{1, 2, 8}));
-  Attributes cto = attrs({{"strides", std::vector<int64_t>{3, 2}},
-                          {"output_shape", std::vector<int64_t>{10, 8}}});
-  EXPECT_EQ(shapeOf(OpKind::ConvTranspose, {f.in(DType::F32, {1, 1, 3, 3}),
-                                            f.in(DType::F32, {1, 2, 3, 3})},
-                    cto),
+  Attributes cto = attrs(
+      {{"strides", std::vector<int64_t>{3, 2}}, {"output_shape", std::vector<int64_t>{10, 8}}});
+  EXPECT_EQ(shapeOf(OpKind::ConvTranspose,
+                    {f.in(DType::F32, {1, 1, 3, 3}), f.in(DType::F32, {1, 2, 3, 3})}, cto),
             (Shape{1, 2, 10, 8}));
 
   // MaxPool 3x3 stride 2 on 6: floor (6-3)/2+1 = 2, ceil = 3 (last window starts at 4 < 6).
@@ -151,14 +147,12 @@ TEST(SemanticsInfer, MatMulAndGemm) {
             (Shape{2, 5, 3, 6}));
   EXPECT_EQ(shapeOf(OpKind::MatMul, {f.in(DType::F32, {4}), f.in(DType::F32, {2, 4, 6})}),
             (Shape{2, 6}));
-  EXPECT_EQ(shapeOf(OpKind::MatMul, {f.in(DType::F32, {3, 4}), f.in(DType::F32, {4})}),
-            (Shape{3}));
+  EXPECT_EQ(shapeOf(OpKind::MatMul, {f.in(DType::F32, {3, 4}), f.in(DType::F32, {4})}), (Shape{3}));
   EXPECT_EQ(errorOf(OpKind::MatMul, {f.in(DType::F32, {3, 4}), f.in(DType::F32, {5, 6})}),
             "MatMul expects matching inner dimensions, found f32[3,4] and f32[5,6]");
   Attributes g = attrs({{"transA", int64_t(1)}, {"transB", int64_t(1)}});
-  EXPECT_EQ(shapeOf(OpKind::Gemm, {f.in(DType::F32, {4, 3}), f.in(DType::F32, {5, 4}),
-                                   f.in(DType::F32, {5})},
-                    g),
+  EXPECT_EQ(shapeOf(OpKind::Gemm,
+                    {f.in(DType::F32, {4, 3}), f.in(DType::F32, {5, 4}), f.in(DType::F32, {5})}, g),
             (Shape{3, 5}));
 }
 
@@ -191,8 +185,8 @@ TEST(SemanticsInfer, SliceGatherSplit) {
   Fixture f;
   const Value *x = f.in(DType::F32, {10, 6});
   // Axis 0 from 8 down to (not including) 1 by -3: 8, 5, 2. Axis 1 from the end clamps to 5.
-  EXPECT_EQ(shapeOf(OpKind::Slice, {x, f.ints({8, 100}), f.ints({1, -100}), f.ints({0, 1}),
-                                    f.ints({-3, -1})}),
+  EXPECT_EQ(shapeOf(OpKind::Slice,
+                    {x, f.ints({8, 100}), f.ints({1, -100}), f.ints({0, 1}), f.ints({-3, -1})}),
             (Shape{3, 6}));
   EXPECT_EQ(shapeOf(OpKind::Slice, {x, f.ints({-3}), f.ints({INT64_MAX}), f.ints({-1})}),
             (Shape{10, 3}));
@@ -200,8 +194,7 @@ TEST(SemanticsInfer, SliceGatherSplit) {
   EXPECT_EQ(shapeOf(OpKind::Gather, {f.in(DType::F32, {5, 4, 3}), f.in(DType::I64, {2, 7})},
                     attrs({{"axis", int64_t(1)}})),
             (Shape{5, 2, 7, 3}));
-  EXPECT_EQ(shapeOf(OpKind::Gather, {f.in(DType::F32, {5, 4}), f.in(DType::I64, {})}),
-            (Shape{4}));
+  EXPECT_EQ(shapeOf(OpKind::Gather, {f.in(DType::F32, {5, 4}), f.in(DType::I64, {})}), (Shape{4}));
   auto parts = inferResultTypes(OpKind::Split, {f.in(DType::F32, {2, 6})},
                                 attrs({{"axis", int64_t(1)}, {"num_outputs", int64_t(3)}}));
   ASSERT_TRUE(bool(parts));
@@ -232,16 +225,16 @@ TEST(SemanticsInfer, ReduceAndMisc) {
             (Shape{2, 3, 4}));
   EXPECT_EQ(shapeOf(OpKind::Tile, {f.in(DType::F32, {3, 1}), f.ints({2, 4})}), (Shape{6, 4}));
   EXPECT_EQ(shapeOf(OpKind::Shape, {x}, attrs({{"start", int64_t(-2)}})), (Shape{2}));
-  EXPECT_EQ(shapeOf(OpKind::Concat, {x, f.in(DType::F32, {2, 5, 4})},
-                    attrs({{"axis", int64_t(1)}})),
-            (Shape{2, 8, 4}));
+  EXPECT_EQ(
+      shapeOf(OpKind::Concat, {x, f.in(DType::F32, {2, 5, 4})}, attrs({{"axis", int64_t(1)}})),
+      (Shape{2, 8, 4}));
   Graph g;
-  std::vector<const Value *> range = {
-      g.addConstant("s", i64({}, {10})), g.addConstant("l", i64({}, {1})),
-      g.addConstant("d", i64({}, {-4}))};
+  std::vector<const Value *> range = {g.addConstant("s", i64({}, {10})),
+                                      g.addConstant("l", i64({}, {1})),
+                                      g.addConstant("d", i64({}, {-4}))};
   EXPECT_EQ(shapeOf(OpKind::Range, range), (Shape{3}));
-  auto cast = inferResultTypes(OpKind::Cast, {x},
-                               attrs({{"to", static_cast<int64_t>(DType::I32)}}));
+  auto cast =
+      inferResultTypes(OpKind::Cast, {x}, attrs({{"to", static_cast<int64_t>(DType::I32)}}));
   ASSERT_TRUE(bool(cast));
   EXPECT_EQ((*cast)[0].dtype(), DType::I32);
   auto drop = inferResultTypes(OpKind::Dropout, {x}, attrs({{"num_outputs", int64_t(2)}}));
@@ -267,8 +260,8 @@ TEST(SemanticsEval, ElementwiseAndMatrix) {
   EXPECT_EQ((*r)[0].getInt(0), (int64_t(1) << 60) + 2);
   EXPECT_EQ(evalDoubles(OpKind::MatMul, {f32({2, 2}, {1, 2, 3, 4}), f32({2}, {5, 6})}, {}),
             (std::vector<double>{17, 39}));
-  EXPECT_EQ(evalDoubles(OpKind::Gemm, {f32({2, 2}, {1, 2, 3, 4}), f32({2, 2}, {1, 0, 0, 1}),
-                                       f32({2}, {10, 20})},
+  EXPECT_EQ(evalDoubles(OpKind::Gemm,
+                        {f32({2, 2}, {1, 2, 3, 4}), f32({2, 2}, {1, 0, 0, 1}), f32({2}, {10, 20})},
                         attrs({{"transA", int64_t(1)}, {"alpha", 2.0}, {"beta", 1.0}})),
             (std::vector<double>{12, 26, 14, 28}));
   EXPECT_EQ(evalDoubles(OpKind::Clip, {f32({3}, {-5, 0.5, 9}), f32({}, {0}), f32({}, {1})}, {}),
@@ -278,12 +271,11 @@ TEST(SemanticsEval, ElementwiseAndMatrix) {
 TEST(SemanticsEval, ConvAndPool) {
   // 1-D: x = [1,2,3,4], w = [1,0,-1], pad 1 both sides: [0-2, 1-3, 2-4, 3-0] = [-2,-2,-2,3].
   Attributes a = attrs({{"pads", std::vector<int64_t>{1, 1}}});
-  EXPECT_EQ(evalDoubles(OpKind::Conv, {f32({1, 1, 4}, {1, 2, 3, 4}), f32({1, 1, 3}, {1, 0, -1})},
-                        a),
-            (std::vector<double>{-2, -2, -2, 3}));
+  EXPECT_EQ(
+      evalDoubles(OpKind::Conv, {f32({1, 1, 4}, {1, 2, 3, 4}), f32({1, 1, 3}, {1, 0, -1})}, a),
+      (std::vector<double>{-2, -2, -2, 3}));
   // ConvTranspose stride 2, kernel [1,1]: each input spreads into two outputs.
-  EXPECT_EQ(evalDoubles(OpKind::ConvTranspose,
-                        {f32({1, 1, 2}, {1, 2}), f32({1, 1, 2}, {1, 10})},
+  EXPECT_EQ(evalDoubles(OpKind::ConvTranspose, {f32({1, 1, 2}, {1, 2}), f32({1, 1, 2}, {1, 10})},
                         attrs({{"strides", std::vector<int64_t>{2}}})),
             (std::vector<double>{1, 10, 2, 20}));
   // MaxPool 2x2 stride 2 with indices.
@@ -307,8 +299,8 @@ TEST(SemanticsEval, ConvAndPool) {
 TEST(SemanticsEval, DataMovement) {
   Tensor x = f32({2, 3}, {0, 1, 2, 3, 4, 5});
   EXPECT_EQ(evalDoubles(OpKind::Transpose, {x}, {}), (std::vector<double>{0, 3, 1, 4, 2, 5}));
-  EXPECT_EQ(evalDoubles(OpKind::Slice, {x, i64({1}, {-1}), i64({1}, {INT64_MIN}), i64({1}, {1}),
-                                        i64({1}, {-2})},
+  EXPECT_EQ(evalDoubles(OpKind::Slice,
+                        {x, i64({1}, {-1}), i64({1}, {INT64_MIN}), i64({1}, {1}), i64({1}, {-2})},
                         {}),
             (std::vector<double>{2, 0, 5, 3}));
   EXPECT_EQ(evalDoubles(OpKind::Gather, {x, i64({2}, {-1, 0})}, attrs({{"axis", int64_t(1)}})),
@@ -320,8 +312,7 @@ TEST(SemanticsEval, DataMovement) {
             (std::vector<double>{7, 1, 2, 3, 7, 7}));
   EXPECT_EQ(evalDoubles(OpKind::Tile, {f32({2}, {1, 2}), i64({1}, {2})}, {}),
             (std::vector<double>{1, 2, 1, 2}));
-  EXPECT_EQ(evalDoubles(OpKind::Split, {x, i64({2}, {1, 2})},
-                        attrs({{"axis", int64_t(1)}}), 1),
+  EXPECT_EQ(evalDoubles(OpKind::Split, {x, i64({2}, {1, 2})}, attrs({{"axis", int64_t(1)}}), 1),
             (std::vector<double>{1, 2, 4, 5}));
   EXPECT_EQ(evalDoubles(OpKind::ReduceMax, {x},
                         attrs({{"axes", std::vector<int64_t>{0}}, {"keepdims", int64_t(0)}})),
