@@ -1,4 +1,4 @@
-// `kiln compile MODEL.onnx -o OUTDIR`: import, optimize, verify, generate, and only then write the
+// `kiln compile MODEL.onnx -o OUTDIR`: import, optimize (the -O pipeline), verify, generate, and only then write the
 // outputs. Every file is first written under a temporary name inside OUTDIR and renamed into place
 // at the very end, so a failing compilation leaves nothing behind (not even OUTDIR, when kiln
 // created it).
@@ -7,7 +7,7 @@
 #include "compiler/frontend/OnnxFrontend.h"
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
-#include "passes/Pass.h"
+#include "passes/PassManager.h"
 
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/Path.h>
@@ -116,6 +116,12 @@ llvm::Error runCompile(const CompileOptions &opts) {
   if (!emitCpp && !emitIr)
     return error(fmt::format("--emit: expected at least one of {}, found none",
                              fmt::join(kEmitKinds, ", ")));
+  auto pipeline = pipelineForLevel(opts.optLevel);
+  if (!pipeline)
+    return pipeline.takeError();
+  Instrumentation inst;
+  if (auto e = makeInstrumentation(opts.inst, inst))
+    return e;
   ImportOptions io;
   auto shapes = parseInputShapes(opts.inputShapes);
   if (!shapes)
@@ -125,12 +131,9 @@ llvm::Error runCompile(const CompileOptions &opts) {
   auto g = importOnnx(opts.model, io);
   if (!g)
     return g.takeError();
-  // A real pass manager and -O pipelines replace this single pass later.
-  const PassInfo *dne = findPass("dead-node-elimination");
-  if (!dne)
-    return error("internal: pass 'dead-node-elimination' is not in the pass table");
   PassContext pctx;
-  dne->run(**g, pctx);
+  if (auto e = runPipeline(**g, *pipeline, pctx, inst))
+    return error(fmt::format("{}: {}", opts.model, llvm::toString(std::move(e))));
   if (auto e = verifyGraph(**g))
     return error(fmt::format("{}: invalid IR after optimization: {}", opts.model,
                              llvm::toString(std::move(e))));

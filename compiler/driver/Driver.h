@@ -4,6 +4,7 @@
 #pragma once
 
 #include "ir/Types.h"
+#include "passes/PassManager.h"
 
 #include <llvm/Support/Error.h>
 
@@ -14,12 +15,24 @@
 namespace kiln {
 namespace driver {
 
+/// Pass-manager instrumentation flags, shared by both commands (see passes/PassManager.h).
+struct InstrumentationFlags {
+  bool printAfterAll = false;
+  std::vector<std::string> printBefore, printAfter; // pass names
+  bool printAfterChange = false;
+  std::string dumpDir;
+  bool verifyEach = false;
+  bool statistics = false;
+};
+
 struct CompileOptions {
   std::string model;
   std::string outDir;
   std::string name;                      // empty: derived from the model file's stem
   std::vector<std::string> inputShapes;  // raw NAME=DIMS entries
   std::vector<std::string> emit{"cpp"};  // entries of --emit
+  int optLevel = 2;                      // -O0 .. -O3
+  InstrumentationFlags inst;
 };
 
 struct OptOptions {
@@ -27,10 +40,15 @@ struct OptOptions {
   std::string output;                    // empty: print to stdout
   std::vector<std::string> inputShapes;  // .onnx only
   std::vector<std::string> passes;       // run in order; empty runs none
+  InstrumentationFlags inst;
 };
 
 llvm::Error runCompile(const CompileOptions &opts);
 llvm::Error runOpt(const OptOptions &opts);
+
+/// The pass manager's instrumentation for the given flags; unknown pass names in
+/// --print-ir-before/after are errors listing the valid ones.
+llvm::Error makeInstrumentation(const InstrumentationFlags &flags, Instrumentation &out);
 
 /// Parses repeated `--input-shape NAME=1x3x224x224` entries (an empty DIMS is a scalar).
 llvm::Expected<std::map<std::string, Shape>>

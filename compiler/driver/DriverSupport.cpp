@@ -1,6 +1,7 @@
 // Helpers shared by the driver's commands: --input-shape parsing and C identifiers for the
 // generated API prefix.
 #include "compiler/driver/Driver.h"
+#include "passes/PassManager.h"
 
 #include <llvm/Support/Path.h>
 
@@ -51,6 +52,31 @@ parseInputShapes(const std::vector<std::string> &entries) {
                                name));
   }
   return out;
+}
+
+llvm::Error makeInstrumentation(const InstrumentationFlags &flags, Instrumentation &out) {
+  auto names = [](const std::vector<std::string> &list, const char *flag,
+                  std::set<std::string> &into) -> llvm::Error {
+    for (const std::string &n : list) {
+      if (!findPass(n)) {
+        std::vector<std::string> valid;
+        for (const PassInfo &p : allPasses())
+          valid.push_back(p.name);
+        return error(fmt::format("{}: expected one of {}, found '{}'", flag,
+                                 fmt::join(valid, ", "), n));
+      }
+      into.insert(n);
+    }
+    return llvm::Error::success();
+  };
+  out.printAfterAll = flags.printAfterAll;
+  out.printAfterChange = flags.printAfterChange;
+  out.dumpDir = flags.dumpDir;
+  out.verifyEach = flags.verifyEach;
+  out.statistics = flags.statistics;
+  if (auto e = names(flags.printBefore, "--print-ir-before", out.printBefore))
+    return e;
+  return names(flags.printAfter, "--print-ir-after", out.printAfter);
 }
 
 bool isCIdentifier(const std::string &s) {

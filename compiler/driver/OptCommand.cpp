@@ -52,6 +52,8 @@ llvm::Error runOpt(const OptOptions &opts) {
     return error(fmt::format("{}: {}", opts.input, llvm::toString(std::move(e))));
   PassContext ctx;
   Instrumentation inst;
+  if (auto e = makeInstrumentation(opts.inst, inst))
+    return e;
   inst.verifyEach = true; // a pass that breaks the graph is named, not reported at print time
   if (auto e = runPipeline(**g, *passes, ctx, inst))
     return error(fmt::format("{}: {}", opts.input, llvm::toString(std::move(e))));

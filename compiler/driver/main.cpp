@@ -9,6 +9,19 @@
 
 using namespace kiln::driver;
 
+static void addInstrumentation(CLI::App *cmd, InstrumentationFlags &f) {
+  cmd->add_flag("--print-ir-after-all", f.printAfterAll, "print the IR after every pass (stderr)");
+  cmd->add_option("--print-ir-before", f.printBefore, "print the IR before these passes")
+      ->delimiter(',');
+  cmd->add_option("--print-ir-after", f.printAfter, "print the IR after these passes")
+      ->delimiter(',');
+  cmd->add_flag("--print-ir-after-change", f.printAfterChange,
+                "print the IR after each pass that changed it");
+  cmd->add_option("--dump-dir", f.dumpDir, "write one numbered .kir per pass into this directory");
+  cmd->add_flag("--verify-each", f.verifyEach, "verify the graph after every pass");
+  cmd->add_flag("--pass-statistics", f.statistics, "print per-pass counters and times");
+}
+
 static int fail(const std::string &msg) {
   llvm::outs().flush();
   llvm::errs() << "kiln: error: " << msg << "\n";
@@ -32,6 +45,8 @@ int main(int argc, char **argv) {
       ->add_option("--emit", copts.emit,
                    "comma-separated outputs: cpp (NAME.h, NAME.cpp), ir (NAME.kir + sidecar)")
       ->delimiter(',');
+  compile->add_option("-O", copts.optLevel, "optimization level 0-3 (default 2)");
+  addInstrumentation(compile, copts.inst);
 
   OptOptions oopts;
   CLI::App *opt = app.add_subcommand("opt", "read .kir or .onnx, run passes, print the IR");
@@ -42,6 +57,7 @@ int main(int argc, char **argv) {
                   "static shape of an input of an .onnx model, NAME=1x3x224x224 (repeatable)");
   opt->add_option("--passes", oopts.passes, "comma-separated passes to run in order")
       ->delimiter(',');
+  addInstrumentation(opt, oopts.inst);
 
   try {
     app.parse(argc, argv);

@@ -304,13 +304,17 @@ llvm::Error Importer::convertAndInfer() {
 }
 
 llvm::Error Importer::lowerInputs() {
-  for (const auto &t : model_.graph().initializer()) {
+  std::vector<const onnx::ValueInfoProto *> inputs = realInputs();
+  for (auto &t : *model_.mutable_graph()->mutable_initializer()) {
     auto tensor = onnxfe::tensorFromProto(t, fmt::format("initializer '{}'", t.name()));
     if (!tensor)
       return fileError(llvm::toString(tensor.takeError()));
     values_[t.name()] = g_->addConstant(t.name(), std::move(*tensor));
+    // The weights now live in the graph; keeping a second copy would double peak memory.
+    t.clear_raw_data();
+    t.clear_float_data();
   }
-  for (const onnx::ValueInfoProto *in : realInputs()) {
+  for (const onnx::ValueInfoProto *in : inputs) {
     const std::string &name = in->name();
     if (!in->type().has_tensor_type())
       return fileError(fmt::format("input '{}': expected a tensor, found another kind of value "
