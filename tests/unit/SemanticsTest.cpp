@@ -336,3 +336,17 @@ TEST(SemanticsEval, EvaluateNodeNeedsConstants) {
   ASSERT_TRUE(bool(ok));
   EXPECT_EQ((*ok)[0].toDoubles(), (std::vector<double>{0, 3}));
 }
+
+TEST(SemanticsEval, GeluBothForms) {
+  // Gelu is a kiln op (not in ONNX 17), so ONNX's node tests cannot check it: values by hand.
+  // erf form: 0.5 * (1 + erf(1 / sqrt 2)) = 0.841344746; tanh form: 0.841191990.
+  std::vector<double> exact = evalDoubles(OpKind::Gelu, {f32({2}, {1, -1})},
+                                          attrs({{"approximate", std::string("none")}}));
+  ASSERT_EQ(exact.size(), 2u);
+  EXPECT_NEAR(exact[0], 0.841344746, 1e-6);
+  EXPECT_NEAR(exact[1], -0.158655254, 1e-6);
+  std::vector<double> approx = evalDoubles(OpKind::Gelu, {f32({1}, {1})},
+                                           attrs({{"approximate", std::string("tanh")}}));
+  ASSERT_EQ(approx.size(), 1u);
+  EXPECT_NEAR(approx[0], 0.841191990, 1e-6);
+}
