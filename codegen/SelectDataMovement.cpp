@@ -186,6 +186,10 @@ llvm::Expected<KernelCall> selectSplit(const Node &n) {
   std::vector<int64_t> sizes;
   for (const Value *r : n.results())
     sizes.push_back(r->type().rank() == in.rank() ? r->type().shape[*axis] : -1);
+  const int64_t numOutputs = n.attrs().getInt("num_outputs", 0);
+  if (numOutputs > 0 && numOutputs != static_cast<int64_t>(n.numResults()))
+    return fail(n, fmt::format("expected num_outputs results, found num_outputs={} and {} results",
+                               numOutputs, n.numResults()));
   if (n.numOperands() > 1) {
     auto split = constantInts(n, 1, "split");
     if (!split)

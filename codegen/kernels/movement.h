@@ -157,7 +157,7 @@ struct kiln_mv_f16 {};
 struct kiln_mv_bool {};
 
 template <class T> struct kiln_mv_codec {
-  static constexpr long Size = static_cast<long>(sizeof(T));
+  enum : long { Size = static_cast<long>(sizeof(T)) };
   static KILN_INLINE T load(const unsigned char *p) {
     T v;
     std::memcpy(&v, p, sizeof(T));
@@ -171,7 +171,7 @@ template <class T> struct kiln_mv_codec {
 };
 
 template <> struct kiln_mv_codec<kiln_mv_bool> {
-  static constexpr long Size = 1;
+  enum : long { Size = 1 };
   static KILN_INLINE uint8_t load(const unsigned char *p) { return *p != 0 ? 1 : 0; }
   template <class V> static KILN_INLINE void store(unsigned char *p, V v) {
     *p = v != V(0) ? 1 : 0;
@@ -179,7 +179,7 @@ template <> struct kiln_mv_codec<kiln_mv_bool> {
 };
 
 template <> struct kiln_mv_codec<kiln_mv_f16> {
-  static constexpr long Size = 2;
+  enum : long { Size = 2 };
   static KILN_INLINE float load(const unsigned char *p) {
     uint16_t h;
     std::memcpy(&h, p, 2);

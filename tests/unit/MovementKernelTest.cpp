@@ -538,6 +538,32 @@ TEST(MovementKernel, SplitBySplitOperand) {
             "node 'sp_bad' (Split): expected result extents [2,4] along axis 1 to equal split [3,3]");
 }
 
+TEST(MovementKernel, SplitByNumOutputsOnOuterAxis) {
+  Graph g;
+  Value *x = g.addInput("x", TensorType(DType::I64, {5, 2}));
+  Attributes at;
+  at.set("axis", int64_t(0));
+  at.set("num_outputs", int64_t(2));
+  // Uneven: ceil(5 / 2) = 3, then the remaining 2.
+  Node *n = g.addNode(OpKind::Split, "sp2", {x},
+                      {TensorType(DType::I64, {3, 2}), TensorType(DType::I64, {2, 2})},
+                      {"y0", "y1"}, at);
+  std::vector<int64_t> in = iota<int64_t>(10, 1), o0(6), o1(4);
+  unsigned char *out0 = bytes(o0), *out1 = bytes(o1);
+  const unsigned char *in0 = bytes(in);
+  KILN_EXPECT_RUN(selectOk(selectDataMovementKernel(*n)), kiln_mv_rows<1, 48, 48, 80>(out0, in0);
+                  kiln_mv_rows<1, 32, 32, 80>(out1, in0 + 48););
+  EXPECT_EQ(o0, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(o1, (std::vector<int64_t>{7, 8, 9, 10}));
+
+  at.set("num_outputs", int64_t(3));
+  Node *bad = g.addNode(OpKind::Split, "sp3", {x},
+                        {TensorType(DType::I64, {3, 2}), TensorType(DType::I64, {2, 2})},
+                        {"z0", "z1"}, at);
+  EXPECT_EQ(errorOf(selectDataMovementKernel(*bad)),
+            "node 'sp3' (Split): expected num_outputs results, found num_outputs=3 and 2 results");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Cast
 
