@@ -83,8 +83,8 @@ public:
       if (!lexString(t.value, t))
         return t;
     } else if (isDigit(c) ||
-               (c == '-' && pos_ + 1 < s_.size() &&
-                (isDigit(s_[pos_ + 1]) || s_[pos_ + 1] == 'i' || s_[pos_ + 1] == 'n'))) {
+               (c == '-' && (isDigit(peek(1)) || s_.compare(pos_ + 1, 3, "inf") == 0 ||
+                             s_.compare(pos_ + 1, 3, "nan") == 0))) {
       lexNumber(t);
     } else if (isNameChar(c)) {
       while (pos_ < s_.size() && isNameChar(s_[pos_]))
@@ -106,6 +106,8 @@ public:
   }
 
 private:
+  char peek(size_t ahead) const { return pos_ + ahead < s_.size() ? s_[pos_ + ahead] : '\0'; }
+
   Token &error(Token &t, std::string msg) {
     t.kind = Token::Error;
     t.text = std::move(msg);

@@ -228,7 +228,8 @@ llvm::Error printGraph(const Graph &g, llvm::raw_ostream &os, const std::string 
     if (!isInline(t) && written.insert(t.hash()).second) {
       appendLE(sidecar, t.hash());
       appendLE(sidecar, t.byteSize());
-      sidecar.append(reinterpret_cast<const char *>(t.raw()), t.byteSize());
+      if (t.byteSize())
+        sidecar.append(reinterpret_cast<const char *>(t.raw()), t.byteSize());
     }
   }
   for (const Node *n : g.nodes()) {
