@@ -1,7 +1,7 @@
-// `kiln compile MODEL.onnx -o OUTDIR`: import, optimize (the -O pipeline), verify, generate, and only then write the
-// outputs. Every file is first written under a temporary name inside OUTDIR and renamed into place
-// at the very end, so a failing compilation leaves nothing behind (not even OUTDIR, when kiln
-// created it).
+// `kiln compile MODEL.onnx -o OUTDIR`: import, optimize (the -O pipeline), verify, generate, and
+// only then write the outputs. Every file is first written under a temporary name inside OUTDIR and
+// renamed into place at the very end, so a failing compilation leaves nothing behind (not even
+// OUTDIR, when kiln created it).
 #include "codegen/Codegen.h"
 #include "compiler/driver/Driver.h"
 #include "compiler/frontend/OnnxFrontend.h"
@@ -57,8 +57,8 @@ public:
   /// A temporary path in the directory that commit() renames to `fileName`.
   std::string stage(const std::string &fileName) {
     llvm::SmallString<256> tmp(dir_);
-    llvm::sys::path::append(tmp, fmt::format(".kiln-tmp-{}-{}", llvm::sys::Process::getProcessId(),
-                                             fileName));
+    llvm::sys::path::append(
+        tmp, fmt::format(".kiln-tmp-{}-{}", llvm::sys::Process::getProcessId(), fileName));
     llvm::SmallString<256> final(dir_);
     llvm::sys::path::append(final, fileName);
     files_.emplace_back(tmp.str().str(), final.str().str());
@@ -164,7 +164,8 @@ llvm::Error runCompile(const CompileOptions &opts) {
       return e;
     std::string sidecar = kirSidecarPath(kir);
     if (llvm::sys::fs::exists(sidecar)) {
-      std::string staged = out.stage(llvm::sys::path::filename(kirSidecarPath(name + ".kir")).str());
+      std::string staged =
+          out.stage(llvm::sys::path::filename(kirSidecarPath(name + ".kir")).str());
       if (std::error_code ec = llvm::sys::fs::rename(sidecar, staged))
         return error(fmt::format("cannot write '{}': {}", staged, ec.message()));
     }

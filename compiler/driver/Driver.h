@@ -28,18 +28,18 @@ struct InstrumentationFlags {
 struct CompileOptions {
   std::string model;
   std::string outDir;
-  std::string name;                      // empty: derived from the model file's stem
-  std::vector<std::string> inputShapes;  // raw NAME=DIMS entries
-  std::vector<std::string> emit{"cpp"};  // entries of --emit
-  int optLevel = 2;                      // -O0 .. -O3
+  std::string name;                     // empty: derived from the model file's stem
+  std::vector<std::string> inputShapes; // raw NAME=DIMS entries
+  std::vector<std::string> emit{"cpp"}; // entries of --emit
+  int optLevel = 2;                     // -O0 .. -O3
   InstrumentationFlags inst;
 };
 
 struct OptOptions {
-  std::string input;                     // .kir or .onnx
-  std::string output;                    // empty: print to stdout
-  std::vector<std::string> inputShapes;  // .onnx only
-  std::vector<std::string> passes;       // run in order; empty runs none
+  std::string input;                    // .kir or .onnx
+  std::string output;                   // empty: print to stdout
+  std::vector<std::string> inputShapes; // .onnx only
+  std::vector<std::string> passes;      // run in order; empty runs none
   InstrumentationFlags inst;
 };
 

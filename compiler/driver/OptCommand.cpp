@@ -1,6 +1,6 @@
 // `kiln opt FILE.kir|FILE.onnx [--passes=a,b] [-o OUT.kir]`: reads a graph, runs the listed passes
-// in order, verifies, and prints the IR (stdout, no sidecar) or writes OUT.kir and its sidecar. This
-// is what the lit tests of passes and of the IR drive.
+// in order, verifies, and prints the IR (stdout, no sidecar) or writes OUT.kir and its sidecar.
+// This is what the lit tests of passes and of the IR drive.
 #include "compiler/driver/Driver.h"
 #include "compiler/frontend/OnnxFrontend.h"
 #include "ir/Parser.h"

@@ -51,8 +51,9 @@ int main(int argc, char **argv) {
   OptOptions oopts;
   CLI::App *opt = app.add_subcommand("opt", "read .kir or .onnx, run passes, print the IR");
   opt->add_option("input", oopts.input, "a .kir or .onnx file")->required();
-  opt->add_option("-o,--output", oopts.output, "write this .kir (and its sidecar) instead of "
-                                               "printing");
+  opt->add_option("-o,--output", oopts.output,
+                  "write this .kir (and its sidecar) instead of "
+                  "printing");
   opt->add_option("--input-shape", oopts.inputShapes,
                   "static shape of an input of an .onnx model, NAME=1x3x224x224 (repeatable)");
   opt->add_option("--passes", oopts.passes, "comma-separated passes to run in order")

@@ -26,9 +26,12 @@ std::string attrTypeName(int t) {
 /// The plain (non-tensor) attribute kinds map one to one; TENSOR and graph kinds need the op.
 llvm::Expected<Attribute> convertPlain(const AttributeProto &a) {
   switch (a.type()) {
-  case AttributeProto::INT: return Attribute(static_cast<int64_t>(a.i()));
-  case AttributeProto::FLOAT: return Attribute(static_cast<double>(a.f()));
-  case AttributeProto::STRING: return Attribute(a.s());
+  case AttributeProto::INT:
+    return Attribute(static_cast<int64_t>(a.i()));
+  case AttributeProto::FLOAT:
+    return Attribute(static_cast<double>(a.f()));
+  case AttributeProto::STRING:
+    return Attribute(a.s());
   case AttributeProto::INTS:
     return Attribute(std::vector<int64_t>(a.ints().begin(), a.ints().end()));
   case AttributeProto::FLOATS:
@@ -177,8 +180,8 @@ llvm::Expected<Attributes> convertAttributes(const NodeContext &ctx, unsigned nu
                                    a.name(), a.ref_attr_name()));
     if (ctx.op == OpKind::ConstantOfShape && a.name() == "value") {
       if (a.type() != AttributeProto::TENSOR)
-        return makeError(fmt::format("attribute 'value': expected TENSOR, found {}",
-                                     attrTypeName(a.type())));
+        return makeError(
+            fmt::format("attribute 'value': expected TENSOR, found {}", attrTypeName(a.type())));
       auto t = tensorFromProto(a.t(), "attribute 'value'");
       if (!t)
         return t.takeError();
@@ -256,16 +259,29 @@ llvm::Expected<Tensor> defaultOperand(const NodeContext &ctx, unsigned index) {
       DType t = operandType(0)->dtype();
       bool low = index == 1;
       if (isFloat(t))
-        return Tensor::fromDoubles(t, {}, {low ? -std::numeric_limits<double>::infinity()
-                                               : std::numeric_limits<double>::infinity()});
+        return Tensor::fromDoubles(t, {},
+                                   {low ? -std::numeric_limits<double>::infinity()
+                                        : std::numeric_limits<double>::infinity()});
       int64_t lo = 0, hi = 0;
       switch (t) {
-      case DType::I8: lo = INT8_MIN, hi = INT8_MAX; break;
-      case DType::U8: lo = 0, hi = UINT8_MAX; break;
-      case DType::I16: lo = INT16_MIN, hi = INT16_MAX; break;
-      case DType::I32: lo = INT32_MIN, hi = INT32_MAX; break;
-      case DType::I64: lo = INT64_MIN, hi = INT64_MAX; break;
-      default: lo = 0, hi = 1; break;
+      case DType::I8:
+        lo = INT8_MIN, hi = INT8_MAX;
+        break;
+      case DType::U8:
+        lo = 0, hi = UINT8_MAX;
+        break;
+      case DType::I16:
+        lo = INT16_MIN, hi = INT16_MAX;
+        break;
+      case DType::I32:
+        lo = INT32_MIN, hi = INT32_MAX;
+        break;
+      case DType::I64:
+        lo = INT64_MIN, hi = INT64_MAX;
+        break;
+      default:
+        lo = 0, hi = 1;
+        break;
       }
       return Tensor::fromInts(t, {}, {low ? lo : hi});
     }

@@ -219,8 +219,8 @@ llvm::Error Importer::checkInputOptions() {
     std::string flag = fmt::format("--input-shape {}={}", name, shapeString(shape));
     const onnx::ValueInfoProto *in = findInput(name);
     if (!in)
-      return fileError(fmt::format("{} names no input of the model; expected one of {}", flag,
-                                   inputList()));
+      return fileError(
+          fmt::format("{} names no input of the model; expected one of {}", flag, inputList()));
     for (size_t i = 0; i < shape.size(); ++i)
       if (shape[i] <= 0)
         return fileError(fmt::format("{}: expected positive dimensions, found {} at axis {}", flag,
@@ -370,8 +370,8 @@ llvm::Error Importer::lowerConstantNode(const onnx::NodeProto &n) {
   if (n.output_size() != 1)
     return nodeError(n, fmt::format("expected 1 output, found {}", n.output_size()));
   if (n.attribute_size() != 1)
-    return nodeError(n, fmt::format("expected exactly one value attribute, found {}",
-                                    n.attribute_size()));
+    return nodeError(
+        n, fmt::format("expected exactly one value attribute, found {}", n.attribute_size()));
   const onnx::AttributeProto &a = n.attribute(0);
   auto value = [&]() -> llvm::Expected<Tensor> {
     if (a.name() == "value")

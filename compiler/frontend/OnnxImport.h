@@ -37,7 +37,7 @@ llvm::Expected<Tensor> tensorFromProto(const onnx::TensorProto &tp, const std::s
 /// Everything attribute conversion needs to know about the node being lowered.
 struct NodeContext {
   const onnx::NodeProto *node = nullptr;
-  std::string name;                    // the node's (possibly generated) name
+  std::string name; // the node's (possibly generated) name
   OpKind op = OpKind::Identity;
   std::vector<const Value *> operands; // kiln operands, absent optional ones as nullptr
 };
@@ -45,8 +45,8 @@ struct NodeContext {
 /// Converts the node's ONNX attributes to kiln attributes in canonical opset-17 form (see
 /// ir/Ops.def): schema defaults filled in, auto_pad resolved into explicit pads, kernel_shape /
 /// strides / dilations / pads explicit, ConvTranspose output_shape resolved, Cast `to` and
-/// ConstantOfShape `value` translated to kiln dtypes. `numOutputs` is the node's output count (Split
-/// without a split operand records it as num_outputs). Messages say what was expected versus
+/// ConstantOfShape `value` translated to kiln dtypes. `numOutputs` is the node's output count
+/// (Split without a split operand records it as num_outputs). Messages say what was expected versus
 /// found, without the node context.
 llvm::Expected<Attributes> convertAttributes(const NodeContext &ctx, unsigned numOutputs);
 

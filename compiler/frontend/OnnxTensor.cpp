@@ -20,16 +20,26 @@ llvm::Error makeError(const std::string &msg) {
 
 std::optional<DType> dtypeFromOnnx(int onnxType) {
   switch (onnxType) {
-  case TensorProto::FLOAT: return DType::F32;
-  case TensorProto::DOUBLE: return DType::F64;
-  case TensorProto::FLOAT16: return DType::F16;
-  case TensorProto::INT8: return DType::I8;
-  case TensorProto::UINT8: return DType::U8;
-  case TensorProto::INT16: return DType::I16;
-  case TensorProto::INT32: return DType::I32;
-  case TensorProto::INT64: return DType::I64;
-  case TensorProto::BOOL: return DType::Bool;
-  default: return std::nullopt;
+  case TensorProto::FLOAT:
+    return DType::F32;
+  case TensorProto::DOUBLE:
+    return DType::F64;
+  case TensorProto::FLOAT16:
+    return DType::F16;
+  case TensorProto::INT8:
+    return DType::I8;
+  case TensorProto::UINT8:
+    return DType::U8;
+  case TensorProto::INT16:
+    return DType::I16;
+  case TensorProto::INT32:
+    return DType::I32;
+  case TensorProto::INT64:
+    return DType::I64;
+  case TensorProto::BOOL:
+    return DType::Bool;
+  default:
+    return std::nullopt;
   }
 }
 
@@ -84,17 +94,36 @@ llvm::Expected<Tensor> tensorFromProto(const TensorProto &tp, const std::string 
     bytes.assign(raw.begin(), raw.end());
   } else {
     switch (tp.data_type()) {
-    case TensorProto::FLOAT: bytes = packField<float>(tp.float_data()); break;
-    case TensorProto::DOUBLE: bytes = packField<double>(tp.double_data()); break;
-    case TensorProto::INT64: bytes = packField<int64_t>(tp.int64_data()); break;
-    case TensorProto::INT32: bytes = packField<int32_t>(tp.int32_data()); break;
-    case TensorProto::INT16: bytes = packField<int16_t>(tp.int32_data()); break;
-    case TensorProto::INT8: bytes = packField<int8_t>(tp.int32_data()); break;
-    case TensorProto::UINT8: bytes = packField<uint8_t>(tp.int32_data()); break;
-    case TensorProto::BOOL: bytes = packField<uint8_t>(tp.int32_data()); break;
+    case TensorProto::FLOAT:
+      bytes = packField<float>(tp.float_data());
+      break;
+    case TensorProto::DOUBLE:
+      bytes = packField<double>(tp.double_data());
+      break;
+    case TensorProto::INT64:
+      bytes = packField<int64_t>(tp.int64_data());
+      break;
+    case TensorProto::INT32:
+      bytes = packField<int32_t>(tp.int32_data());
+      break;
+    case TensorProto::INT16:
+      bytes = packField<int16_t>(tp.int32_data());
+      break;
+    case TensorProto::INT8:
+      bytes = packField<int8_t>(tp.int32_data());
+      break;
+    case TensorProto::UINT8:
+      bytes = packField<uint8_t>(tp.int32_data());
+      break;
+    case TensorProto::BOOL:
+      bytes = packField<uint8_t>(tp.int32_data());
+      break;
     // float16 values travel as their 16 bit patterns in int32_data.
-    case TensorProto::FLOAT16: bytes = packField<uint16_t>(tp.int32_data()); break;
-    default: break;
+    case TensorProto::FLOAT16:
+      bytes = packField<uint16_t>(tp.int32_data());
+      break;
+    default:
+      break;
     }
   }
   if (bytes.size() != expectBytes)
