@@ -190,10 +190,12 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
                                typeString(x->type()), typeString(wt->type())));
   if (cg == 1 && g.group > 1) {
     // Depthwise: a GEMM would have a single reduction row per group; the direct kernel keeps a
-    // block of output columns in registers over a zero-padded copy of the channel.
+    // block of output columns in registers over a zero-padded, stride-phase-split copy of the
+    // channel.
     const int64_t ph = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1;
     const int64_t pw = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
-    call.scratchBytes = ph * pw * 4;
+    // Rows of PW columns split into SW phases of ceil(PW / SW) (see kiln_f32_conv2d_dw).
+    call.scratchBytes = ph * g.sw * ((pw + g.sw - 1) / g.sw) * 4;
     call.statement = fmt::format(
         "kiln_f32_conv2d_dw<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}>(in0, "
         "in1, {}, out0, scratch, epi);",

@@ -84,29 +84,54 @@ void kiln_f32_conv2d(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias,
 }
 
 /// Depthwise Conv: G == C groups of one input channel, MULT = OC / C output channels each.
-/// scratch holds one zero-padded input channel: PHxPW floats, PH = (OH-1)*SH + (KH-1)*DH + 1 and
-/// PW likewise (the rows and columns the windows read).
+/// scratch holds one zero-padded input channel of PH rows, PH = (OH-1)*SH + (KH-1)*DH + 1 (the
+/// rows the windows read), each row split into SW phases of PWS = ceil(PW / SW) columns, PW =
+/// (OW-1)*SW + (KW-1)*DW + 1: column q is stored at phase q % SW, position q / SW. Split that way
+/// the SW-strided columns a tap reads for consecutive outputs are contiguous, so every inner
+/// load is a plain vector load whatever the stride.
 template <long N, long C, long MULT, long H, long W, long OH, long OW, long KH, long KW, long SH,
           long SW, long DH, long DW, long PT, long PL, bool HAS_B, class Epi>
 void kiln_f32_conv2d_dw(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias, kiln_f32 *y,
                         unsigned char *scratch, Epi epi) {
   constexpr long PH = (OH - 1) * SH + (KH - 1) * DH + 1, PW = (OW - 1) * SW + (KW - 1) * DW + 1;
-  constexpr long OB = 8; // output columns kept in registers
+  constexpr long PWS = (PW + SW - 1) / SW, RS = SW * PWS; // phase length, row stride
+  constexpr long VL = kiln_gemm_cfg::vl, OB = 2 * VL;     // output columns kept in registers
   kiln_f32 *plane = reinterpret_cast<kiln_f32 *>(scratch);
   for (long b = 0; b < N; ++b)
     for (long c = 0; c < C; ++c) {
       const kiln_f32 *xc = x + (b * C + c) * H * W;
       for (long r = 0; r < PH; ++r) {
         const long ih = r - PT;
-        kiln_f32 *dst = plane + r * PW;
+        kiln_f32 *dst = plane + r * RS;
         if (ih < 0 || ih >= H) {
-          for (long q = 0; q < PW; ++q)
+          for (long q = 0; q < RS; ++q)
             dst[q] = 0.0f;
           continue;
         }
-        for (long q = 0; q < PW; ++q) {
-          const long iw = q - PL;
-          dst[q] = iw >= 0 && iw < W ? xc[ih * W + iw] : 0.0f;
+        if constexpr (SW == 1) {
+          // Left pad, the input row (clipped to the columns the windows read), right pad.
+          constexpr long lo = PL < PW ? PL : PW, hi = PL + W < PW ? PL + W : PW;
+          for (long q = 0; q < lo; ++q)
+            dst[q] = 0.0f;
+          for (long q = lo; q < hi; ++q)
+            dst[q] = xc[ih * W + q - PL];
+          for (long q = hi; q < PW; ++q)
+            dst[q] = 0.0f;
+        } else {
+          // Phase f holds columns q = t*SW + f: input column q - PL for t in [lo, hi).
+          for (long f = 0; f < SW; ++f) {
+            const long lo0 = PL - f > 0 ? (PL - f + SW - 1) / SW : 0;
+            const long hi0 = PL + W - f > 0 ? (PL + W - f + SW - 1) / SW : 0;
+            const long lo = lo0 < PWS ? lo0 : PWS, hi = hi0 < PWS ? (hi0 > lo ? hi0 : lo) : PWS;
+            kiln_f32 *d = dst + f * PWS;
+            const kiln_f32 *row = xc + ih * W;
+            for (long t = 0; t < lo; ++t)
+              d[t] = 0.0f;
+            for (long t = lo; t < hi; ++t)
+              d[t] = row[t * SW + f - PL];
+            for (long t = hi; t < PWS; ++t)
+              d[t] = 0.0f;
+          }
         }
       }
       for (long mi = 0; mi < MULT; ++mi) {
@@ -116,29 +141,35 @@ void kiln_f32_conv2d_dw(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bi
         kiln_f32 *yc = y + (b * C * MULT + oc) * OH * OW;
         const long base = (b * C * MULT + oc) * OH * OW;
         for (long oh = 0; oh < OH; ++oh) {
-          const kiln_f32 *prow = plane + oh * SH * PW;
+          const kiln_f32 *prow = plane + oh * SH * RS;
           long ow0 = 0;
           for (; ow0 + OB <= OW; ow0 += OB) {
-            float acc[OB];
-            for (long j = 0; j < OB; ++j)
-              acc[j] = bv;
+            // Two vector registers of accumulators (gemm.h's vector type): g++ -O2 leaves a
+            // plain float array in memory.
+            kiln_gemm_vec acc0 = kiln_gemm_vec{} + bv, acc1 = acc0;
             for (long kh = 0; kh < KH; ++kh)
               for (long kw = 0; kw < KW; ++kw) {
                 const float wv = wc[kh * KW + kw];
-                const kiln_f32 *src = prow + kh * DH * PW + ow0 * SW + kw * DW;
-                for (long j = 0; j < OB; ++j)
-                  acc[j] += wv * src[j * SW];
+                const kiln_f32 *src =
+                    prow + kh * DH * RS + (kw * DW) % SW * PWS + (kw * DW) / SW + ow0;
+                kiln_gemm_vec s0, s1;
+                std::memcpy(&s0, src, sizeof s0);
+                std::memcpy(&s1, src + VL, sizeof s1);
+                acc0 += wv * s0;
+                acc1 += wv * s1;
               }
-            for (long j = 0; j < OB; ++j) {
-              const long i = oh * OW + ow0 + j;
-              yc[i] = epi(acc[j], base + i, oc);
-            }
+            const long i0 = oh * OW + ow0;
+            for (long j = 0; j < VL; ++j)
+              yc[i0 + j] = epi(acc0[j], base + i0 + j, oc);
+            for (long j = 0; j < VL; ++j)
+              yc[i0 + VL + j] = epi(acc1[j], base + i0 + VL + j, oc);
           }
           for (; ow0 < OW; ++ow0) {
             float s = bv;
             for (long kh = 0; kh < KH; ++kh)
               for (long kw = 0; kw < KW; ++kw)
-                s += wc[kh * KW + kw] * prow[kh * DH * PW + ow0 * SW + kw * DW];
+                s += wc[kh * KW + kw] *
+                     prow[kh * DH * RS + (kw * DW) % SW * PWS + (kw * DW) / SW + ow0];
             const long i = oh * OW + ow0;
             yc[i] = epi(s, base + i, oc);
           }

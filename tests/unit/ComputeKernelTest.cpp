@@ -132,7 +132,7 @@ void checkConv() {
   EpiRecord rec(y.size());
   if constexpr (DEPTHWISE) {
     constexpr long PH = (OH - 1) * SH + (KH - 1) * DH + 1, PW = (OW - 1) * SW + (KW - 1) * DW + 1;
-    Scratch s(size_t(PH * PW * 4));
+    Scratch s(size_t(PH * SW * ((PW + SW - 1) / SW) * 4));
     kiln_f32_conv2d_dw<N, C, OC / C, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, HAS_B>(
         x.data(), w.data(), HAS_B ? b.data() : nullptr, y.data(), s.ptr(), rec.epi());
     s.expectNoOverrun();
@@ -171,6 +171,8 @@ TEST(ComputeKernelTest, ConvDepthwise) {
   checkConv<1, 3, 10, 21, 6, 3, 5, 1, 2, 2, 1, 2, 1, 3, 2, 3, true, true>();   // multiplier 2
   checkConv<1, 4, 1, 30, 4, 1, 5, 1, 1, 1, 2, 0, 4, 0, 4, 4, true, true>();    // 1-D
   checkConv<1, 6, 16, 16, 6, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 6, true, true>();   // 5x5 s2
+  checkConv<1, 3, 9, 61, 3, 3, 4, 3, 3, 1, 2, 1, 0, 1, 5, 3, true, true>();    // stride 3, wide
+  checkConv<1, 2, 6, 40, 2, 3, 3, 1, 1, 1, 1, 3, 3, 3, 3, 2, false, true>();   // pads >= kernel
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -483,7 +485,7 @@ TEST(ComputeKernelTest, SelectConv) {
   ASSERT_TRUE(bool(call)) << llvm::toString(call.takeError());
   EXPECT_EQ(call->statement, "kiln_f32_conv2d_dw<2, 8, 2, 15, 15, 8, 8, 3, 3, 2, 2, 1, 1, 1, 0, "
                              "false>(in0, in1, nullptr, out0, scratch, epi);");
-  EXPECT_EQ(call->scratchBytes, 17 * 17 * 4);
+  EXPECT_EQ(call->scratchBytes, 17 * 2 * 9 * 4); // 17 rows of 17 columns in 2 phases of 9
 
   // 1-D conv runs as 2-D with H = 1; a bias fused as epilogue operand is not the op's bias.
   auto *x1 = g.addInput("x1", f32({1, 4, 50}));
