@@ -1,9 +1,9 @@
 // Kernel selection for data movement: Concat, Split, Reshape, Flatten, Squeeze, Unsqueeze,
-// Identity, Dropout, Transpose, Slice, Gather, Expand, Tile, Pad and Cast. Every choice instantiates
-// a template of codegen/kernels/movement.h on raw bytes. Before printing, the selector reduces each
-// op to the fewest dimensions that describe it (size-1 dims dropped, dims that stay adjacent merged,
-// a contiguous innermost run folded into the element size), so a few generic templates serve every
-// rank and the common cases end up as a handful of large memcpys.
+// Identity, Dropout, Transpose, Slice, Gather, Expand, Tile, Pad and Cast. Every choice
+// instantiates a template of codegen/kernels/movement.h on raw bytes. Before printing, the selector
+// reduces each op to the fewest dimensions that describe it (size-1 dims dropped, dims that stay
+// adjacent merged, a contiguous innermost run folded into the element size), so a few generic
+// templates serve every rank and the common cases end up as a handful of large memcpys.
 #include "codegen/KernelSelect.h"
 
 #include <fmt/format.h>
@@ -55,8 +55,8 @@ llvm::Error checkRowMajor(const Node &n) {
 
 llvm::Expected<int> normalizeAxis(const Node &n, int64_t axis, int rank, const char *what) {
   if (axis < -rank || axis >= std::max(rank, 1))
-    return fail(n, fmt::format("expected {} in [{}, {}), found {}", what, -rank,
-                               std::max(rank, 1), axis));
+    return fail(
+        n, fmt::format("expected {} in [{}, {}), found {}", what, -rank, std::max(rank, 1), axis));
   return static_cast<int>(axis < 0 ? axis + rank : axis);
 }
 
@@ -130,8 +130,8 @@ llvm::Expected<KernelCall> selectCopy(const Node &n) {
       const Value *training = n.operand(2);
       if (!training->isConstant() || training->constant().numElements() != 1 ||
           training->constant().getInt(0) != 0)
-        return fail(n, "expected training_mode to be a constant false, found '" +
-                           training->name() + "'");
+        return fail(n, "expected training_mode to be a constant false, found '" + training->name() +
+                           "'");
     }
     // Inference-mode Dropout keeps everything: the optional mask is all true.
     if (n.numResults() > 1)
@@ -142,6 +142,8 @@ llvm::Expected<KernelCall> selectCopy(const Node &n) {
 
 llvm::Expected<KernelCall> selectConcat(const Node &n) {
   const TensorType &out = n.result(0)->type();
+  if (out.rank() == 0)
+    return fail(n, "expected a result of rank >= 1, found a scalar");
   auto axis = normalizeAxis(n, n.attrs().getInt("axis", 0), out.rank(), "axis");
   if (!axis)
     return axis.takeError();
@@ -179,6 +181,8 @@ llvm::Expected<KernelCall> selectConcat(const Node &n) {
 
 llvm::Expected<KernelCall> selectSplit(const Node &n) {
   const TensorType &in = n.operand(0)->type();
+  if (in.rank() == 0)
+    return fail(n, "expected an operand of rank >= 1, found a scalar");
   auto axis = normalizeAxis(n, n.attrs().getInt("axis", 0), in.rank(), "axis");
   if (!axis)
     return axis.takeError();
@@ -261,8 +265,8 @@ llvm::Expected<KernelCall> selectSlice(const Node &n) {
   const TensorType &in = n.operand(0)->type();
   const int rank = in.rank();
   if (n.numOperands() < 3)
-    return fail(n, fmt::format("expected operands data, starts, ends, found {} operands",
-                               n.numOperands()));
+    return fail(
+        n, fmt::format("expected operands data, starts, ends, found {} operands", n.numOperands()));
   auto starts = constantInts(n, 1, "starts");
   if (!starts)
     return starts.takeError();
@@ -346,7 +350,8 @@ llvm::Expected<KernelCall> selectGather(const Node &n) {
                       : idx.dtype() == DType::I32 ? "int32_t"
                                                   : nullptr;
   if (!index)
-    return fail(n, fmt::format("expected int64 or int32 indices, found {}", dtypeName(idx.dtype())));
+    return fail(n,
+                fmt::format("expected int64 or int32 indices, found {}", dtypeName(idx.dtype())));
   Shape expect(data.shape.begin(), data.shape.begin() + *axis);
   expect.insert(expect.end(), idx.shape.begin(), idx.shape.end());
   expect.insert(expect.end(), data.shape.begin() + *axis + 1, data.shape.end());
@@ -369,8 +374,8 @@ llvm::Expected<KernelCall> selectGather(const Node &n) {
 llvm::Expected<KernelCall> selectExpand(const Node &n) {
   const TensorType &in = n.operand(0)->type(), &out = n.result(0)->type();
   if (in.rank() > out.rank())
-    return fail(n, fmt::format("expected a result of rank >= {}, found {}", in.rank(),
-                               typeString(out)));
+    return fail(
+        n, fmt::format("expected a result of rank >= {}, found {}", in.rank(), typeString(out)));
   const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
   const int lead = out.rank() - in.rank();
   std::vector<int64_t> st = stridesOf(in.shape), strides(out.rank(), 0);
@@ -447,7 +452,8 @@ llvm::Expected<KernelCall> selectPad(const Node &n) {
       return fail(n, fmt::format("expected pads that leave dim {} non-negative, found {} + {} + {}",
                                  d, b, dim, en));
     // Reflect and edge read the border of what remains after cropping: something must remain.
-    if (mode != 0 && expect.back() > 0 && dim + std::min<int64_t>(b, 0) + std::min<int64_t>(en, 0) <= 0)
+    if (mode != 0 && expect.back() > 0 &&
+        dim + std::min<int64_t>(b, 0) + std::min<int64_t>(en, 0) <= 0)
       return fail(n, fmt::format("expected a non-empty dim {} to {} from, found size {}", d,
                                  modeName, dim));
     outDims.push_back(expect.back());
@@ -482,8 +488,8 @@ llvm::Expected<KernelCall> selectPad(const Node &n) {
     bd.pop_back();
     id.pop_back();
   }
-  std::string kernel = fmt::format("kiln_mv_pad_run<{}, {}, {}, {}, {}>", mode, e, list(od),
-                                   list(bd), list(id));
+  std::string kernel =
+      fmt::format("kiln_mv_pad_run<{}, {}, {}, {}, {}>", mode, e, list(od), list(bd), list(id));
   if (mode != 0)
     return call(kernel + "(out0, in0, nullptr);");
   Tensor value = Tensor::fromDoubles(in.dtype(), {1}, {0.0});
@@ -502,16 +508,26 @@ llvm::Expected<KernelCall> selectPad(const Node &n) {
 
 const char *castType(DType t) {
   switch (t) {
-  case DType::F32: return "float";
-  case DType::F64: return "double";
-  case DType::F16: return "kiln_mv_f16";
-  case DType::I8: return "int8_t";
-  case DType::U8: return "uint8_t";
-  case DType::I16: return "int16_t";
-  case DType::I32: return "int32_t";
-  case DType::I64: return "int64_t";
-  case DType::Bool: return "kiln_mv_bool";
-  case DType::Undefined: return nullptr;
+  case DType::F32:
+    return "float";
+  case DType::F64:
+    return "double";
+  case DType::F16:
+    return "kiln_mv_f16";
+  case DType::I8:
+    return "int8_t";
+  case DType::U8:
+    return "uint8_t";
+  case DType::I16:
+    return "int16_t";
+  case DType::I32:
+    return "int32_t";
+  case DType::I64:
+    return "int64_t";
+  case DType::Bool:
+    return "kiln_mv_bool";
+  case DType::Undefined:
+    return nullptr;
   }
   return nullptr;
 }
@@ -531,8 +547,7 @@ llvm::Expected<KernelCall> selectCast(const Node &n) {
                                dtypeName(in.dtype()), dtypeName(out.dtype())));
   if (in.dtype() == out.dtype())
     return call(fmt::format("kiln_mv_copy<{}>(out0, in0);", in.byteSize()));
-  return call(
-      fmt::format("kiln_mv_cast<{}, {}, {}>(out0, in0);", from, to, in.numElements()));
+  return call(fmt::format("kiln_mv_cast<{}, {}, {}>(out0, in0);", from, to, in.numElements()));
 }
 
 } // namespace
@@ -543,6 +558,10 @@ llvm::Expected<KernelCall> selectDataMovementKernel(const Node &n) {
                                n.numResults()));
   if (auto err = checkRowMajor(n))
     return err;
+  const bool twoOperands =
+      n.op() == OpKind::Gather || n.op() == OpKind::Expand || n.op() == OpKind::Tile;
+  if (twoOperands && n.numOperands() != 2)
+    return fail(n, fmt::format("expected 2 operands, found {}", n.numOperands()));
   switch (n.op()) {
   case OpKind::Reshape:
   case OpKind::Flatten:
@@ -551,15 +570,24 @@ llvm::Expected<KernelCall> selectDataMovementKernel(const Node &n) {
   case OpKind::Identity:
   case OpKind::Dropout:
     return selectCopy(n);
-  case OpKind::Concat: return selectConcat(n);
-  case OpKind::Split: return selectSplit(n);
-  case OpKind::Transpose: return selectTranspose(n);
-  case OpKind::Slice: return selectSlice(n);
-  case OpKind::Gather: return selectGather(n);
-  case OpKind::Expand: return selectExpand(n);
-  case OpKind::Tile: return selectTile(n);
-  case OpKind::Pad: return selectPad(n);
-  case OpKind::Cast: return selectCast(n);
+  case OpKind::Concat:
+    return selectConcat(n);
+  case OpKind::Split:
+    return selectSplit(n);
+  case OpKind::Transpose:
+    return selectTranspose(n);
+  case OpKind::Slice:
+    return selectSlice(n);
+  case OpKind::Gather:
+    return selectGather(n);
+  case OpKind::Expand:
+    return selectExpand(n);
+  case OpKind::Tile:
+    return selectTile(n);
+  case OpKind::Pad:
+    return selectPad(n);
+  case OpKind::Cast:
+    return selectCast(n);
   default:
     return fail(n, "expected a data-movement op, found one of another family");
   }

@@ -25,11 +25,16 @@ std::string list(const std::vector<int64_t> &v) {
 /// C++ element type of the kernels for dtype t; nullptr when reductions do not support it.
 const char *elementType(DType t, bool floatOnly) {
   switch (t) {
-  case DType::F32: return "float";
-  case DType::F64: return "double";
-  case DType::I32: return floatOnly ? nullptr : "int32_t";
-  case DType::I64: return floatOnly ? nullptr : "int64_t";
-  default: return nullptr;
+  case DType::F32:
+    return "float";
+  case DType::F64:
+    return "double";
+  case DType::I32:
+    return floatOnly ? nullptr : "int32_t";
+  case DType::I64:
+    return floatOnly ? nullptr : "int64_t";
+  default:
+    return nullptr;
   }
 }
 
@@ -40,7 +45,8 @@ llvm::Error checkOperands(const Node &n, bool floatOnly) {
       return fail(n, fmt::format("expected a plain row-major tensor, found {}", typeString(*t)));
   }
   if (!elementType(in.dtype(), floatOnly))
-    return fail(n, fmt::format("expected {}, found {}", floatOnly ? "f32 or f64" : "f32, f64, i32 or i64",
+    return fail(n, fmt::format("expected {}, found {}",
+                               floatOnly ? "f32 or f64" : "f32, f64, i32 or i64",
                                dtypeName(in.dtype())));
   if (out.dtype() != in.dtype())
     return fail(n, fmt::format("expected result dtype {}, found {}", dtypeName(in.dtype()),
@@ -74,10 +80,9 @@ llvm::Expected<KernelCall> selectSoftmax(const Node &n) {
   // Columns (inner > 1) keep their running maxima and sums in scratch, rows in registers.
   if (inner > 1)
     k.scratchBytes = 2 * inner * static_cast<int64_t>(dtypeSize(in.dtype()));
-  k.statement = fmt::format("kiln_rd_softmax<{}, {}, {}, {}, {}>(out0, in0, scratch);",
-                            elementType(in.dtype(), true),
-                            n.op() == OpKind::LogSoftmax ? "true" : "false", outer, in.shape[a],
-                            inner);
+  k.statement = fmt::format(
+      "kiln_rd_softmax<{}, {}, {}, {}, {}>(out0, in0, scratch);", elementType(in.dtype(), true),
+      n.op() == OpKind::LogSoftmax ? "true" : "false", outer, in.shape[a], inner);
   return k;
 }
 
@@ -150,9 +155,9 @@ llvm::Expected<KernelCall> selectReduce(const Node &n) {
                    : n.op() == OpKind::ReduceMin ? "kiln_rd_min"
                                                  : "kiln_rd_sum";
   const int64_t meanDiv = n.op() == OpKind::ReduceMean ? in.numElements() / outCount : 0;
-  k.statement = fmt::format("kiln_rd_reduce<{}, {}, {}, {}, {}, {}>(out0, in0);",
-                            elementType(in.dtype(), false), op, outCount, meanDiv, list(dims),
-                            list(strides));
+  k.statement =
+      fmt::format("kiln_rd_reduce<{}, {}, {}, {}, {}, {}>(out0, in0);",
+                  elementType(in.dtype(), false), op, outCount, meanDiv, list(dims), list(strides));
   return k;
 }
 
@@ -160,8 +165,8 @@ llvm::Expected<KernelCall> selectReduce(const Node &n) {
 
 llvm::Expected<KernelCall> selectReductionKernel(const Node &n) {
   if (n.numOperands() == 0 || n.numResults() != 1)
-    return fail(n, fmt::format("expected operands and one result, found {} and {}",
-                               n.numOperands(), n.numResults()));
+    return fail(n, fmt::format("expected operands and one result, found {} and {}", n.numOperands(),
+                               n.numResults()));
   switch (n.op()) {
   case OpKind::Softmax:
   case OpKind::LogSoftmax:

@@ -13,9 +13,7 @@
 template <long... V> struct kiln_mv_list {};
 
 /// Product of a list of sizes (1 for the empty list).
-template <long... V> struct kiln_mv_prod {
-  static constexpr long value = (1L * ... * V);
-};
+template <long... V> struct kiln_mv_prod { static constexpr long value = (1L * ... * V); };
 
 /// Copies N bytes; a no-op when the planner gave the result the operand's buffer (Reshape,
 /// Identity and friends are views of the same bytes).
@@ -61,7 +59,7 @@ struct kiln_mv_strided<E, kiln_mv_list<D, Ds...>, kiln_mv_list<S, Ss...>> {
   static KILN_INLINE void run(unsigned char *out, const unsigned char *in) {
     for (long i = 0; i < D; ++i)
       kiln_mv_strided<E, kiln_mv_list<Ds...>, kiln_mv_list<Ss...>>::run(out + i * OutBlock,
-                                                                      in + i * S);
+                                                                        in + i * S);
   }
 };
 

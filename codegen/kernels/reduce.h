@@ -17,9 +17,7 @@ template <> struct kiln_rd_view<int64_t> { typedef kiln_i64 type; };
 /// A compile-time list of sizes or strides.
 template <long... V> struct kiln_rd_list {};
 
-template <long... V> struct kiln_rd_prod {
-  static constexpr long value = (1L * ... * V);
-};
+template <long... V> struct kiln_rd_prod { static constexpr long value = (1L * ... * V); };
 
 /// Reduction operators: the identity the result starts from and the combining step.
 struct kiln_rd_sum {
@@ -72,7 +70,7 @@ struct kiln_rd_walk<T, Op, kiln_rd_list<D, D2, Ds...>, kiln_rd_list<S, S2, Ss...
   static KILN_INLINE void run(V *out, const V *in) {
     for (long i = 0; i < D; ++i)
       kiln_rd_walk<T, Op, kiln_rd_list<D2, Ds...>, kiln_rd_list<S2, Ss...>>::run(out + i * S,
-                                                                               in + i * InBlock);
+                                                                                 in + i * InBlock);
   }
 };
 

@@ -25,19 +25,20 @@ using namespace kiln;
 
 namespace {
 
-/// The selector's statement with line breaks as spaces (what # makes of a macro argument).
-std::string oneLine(const KernelCall &k) {
-  std::string s = k.statement;
-  for (char &c : s)
-    if (c == '\n')
-      c = ' ';
+/// Code without whitespace: the selector's statement and the macro's spelling of it (which
+/// clang-format may wrap anywhere) are compared with all whitespace removed.
+std::string tokensOnly(const std::string &code) {
+  std::string s;
+  for (char c : code)
+    if (c != ' ' && c != '\n' && c != '\t')
+      s += c;
   return s;
 }
 
 /// Checks the selected statement against the given code, then runs that code.
 #define KILN_EXPECT_RUN(call, ...)                                                                 \
   do {                                                                                             \
-    EXPECT_EQ(oneLine(call), std::string(#__VA_ARGS__));                                           \
+    EXPECT_EQ(tokensOnly((call).statement), tokensOnly(#__VA_ARGS__));                             \
     __VA_ARGS__                                                                                    \
   } while (0)
 
@@ -180,8 +181,8 @@ TEST(MovementKernel, TransposeNchwToNhwcMergesAdjacentDims) {
   Value *x = g.addInput("x", TensorType(DType::F32, s));
   Attributes a;
   a.set("perm", std::vector<int64_t>{0, 2, 3, 1});
-  Node *t = g.addNode(OpKind::Transpose, "tr", {x}, {TensorType(DType::F32, {2, 4, 5, 3})}, {"y"},
-                      a);
+  Node *t =
+      g.addNode(OpKind::Transpose, "tr", {x}, {TensorType(DType::F32, {2, 4, 5, 3})}, {"y"}, a);
   std::vector<float> in = noise(120), out(120, 0.f);
   unsigned char *out0 = bytes(out);
   const unsigned char *in0 = bytes(in);
@@ -292,8 +293,9 @@ TEST(MovementKernel, SliceErrors) {
                       {TensorType(DType::F32, {2, 4})}, {"z"});
   EXPECT_EQ(errorOf(selectDataMovementKernel(*z)),
             "node 'sl_step0' (Slice): expected non-zero steps, found 0 for axis 0");
-  Node *w = g.addNode(OpKind::Slice, "sl_shape", {x, i64Const(g, "s1", {1}), i64Const(g, "e1", {3})},
-                      {TensorType(DType::F32, {3, 4})}, {"w"});
+  Node *w =
+      g.addNode(OpKind::Slice, "sl_shape", {x, i64Const(g, "s1", {1}), i64Const(g, "e1", {3})},
+                {TensorType(DType::F32, {3, 4})}, {"w"});
   EXPECT_EQ(errorOf(selectDataMovementKernel(*w)),
             "node 'sl_shape' (Slice): expected result shape 2x4, found 3x4");
 }
@@ -307,8 +309,8 @@ TEST(MovementKernel, GatherRuntimeInt64IndicesWrapNegative) {
   Value *idx = g.addInput("idx", TensorType(DType::I64, {2, 2}));
   Attributes a;
   a.set("axis", int64_t(-2));
-  Node *n = g.addNode(OpKind::Gather, "ga", {x, idx}, {TensorType(DType::F32, {3, 2, 2, 2})}, {"y"},
-                      a);
+  Node *n =
+      g.addNode(OpKind::Gather, "ga", {x, idx}, {TensorType(DType::F32, {3, 2, 2, 2})}, {"y"}, a);
   std::vector<float> in = noise(30), out(24, 0.f);
   std::vector<int64_t> ind = {-1, 0, 4, -5};
   unsigned char *out0 = bytes(out);
@@ -341,12 +343,13 @@ TEST(MovementKernel, GatherScalarInt32IndexAndErrors) {
   EXPECT_EQ(out, (std::vector<int64_t>{106, 107, 108}));
 
   Value *far = g.addConstant("far", Tensor::fromInts(DType::I64, {1}, {4}));
-  Node *oob = g.addNode(OpKind::Gather, "g_oob", {x, far}, {TensorType(DType::I64, {1, 3})}, {"z"},
-                        a);
+  Node *oob =
+      g.addNode(OpKind::Gather, "g_oob", {x, far}, {TensorType(DType::I64, {1, 3})}, {"z"}, a);
   EXPECT_EQ(errorOf(selectDataMovementKernel(*oob)),
             "node 'g_oob' (Gather): expected indices in [-4, 4), found 4");
   Value *fidx = g.addInput("fi", TensorType(DType::F32, {2}));
-  Node *fl = g.addNode(OpKind::Gather, "g_f", {x, fidx}, {TensorType(DType::I64, {2, 3})}, {"w"}, a);
+  Node *fl =
+      g.addNode(OpKind::Gather, "g_f", {x, fidx}, {TensorType(DType::I64, {2, 3})}, {"w"}, a);
   EXPECT_EQ(errorOf(selectDataMovementKernel(*fl)),
             "node 'g_f' (Gather): expected int64 or int32 indices, found f32");
 }
@@ -410,10 +413,11 @@ TEST(MovementKernel, PadConstantWithValueAndCrop) {
   std::vector<float> in = noise(24), out(48, 0.f);
   unsigned char *out0 = bytes(out);
   const unsigned char *in0 = bytes(in);
-  KILN_EXPECT_RUN(selectOk(selectDataMovementKernel(*n)),
-                  const unsigned char pad_value[4] = {0x00, 0x00, 0xc0, 0x3f};
-                  kiln_mv_pad_run<0, 4, kiln_mv_list<2, 6, 4>, kiln_mv_list<0, 1, -1>,
-                                  kiln_mv_list<2, 3, 4>>(out0, in0, pad_value););
+  KILN_EXPECT_RUN(
+      selectOk(selectDataMovementKernel(*n)),
+      const unsigned char pad_value[4] = {0x00, 0x00, 0xc0, 0x3f};
+      kiln_mv_pad_run<0, 4, kiln_mv_list<2, 6, 4>, kiln_mv_list<0, 1, -1>, kiln_mv_list<2, 3, 4>>(
+          out0, in0, pad_value););
   EXPECT_EQ(out, refIndexMap(in, s, {{0, 1}, {-1, 0, 1, 2, -1, -1}, {1, 2, 3, -1}}, 1.5f));
 }
 
@@ -428,8 +432,8 @@ TEST(MovementKernel, PadReflect) {
   unsigned char *out0 = bytes(out);
   const unsigned char *in0 = bytes(in);
   KILN_EXPECT_RUN(selectOk(selectDataMovementKernel(*n)),
-                  kiln_mv_pad_run<1, 4, kiln_mv_list<6, 7>, kiln_mv_list<2, 0>,
-                                  kiln_mv_list<3, 4>>(out0, in0, nullptr););
+                  kiln_mv_pad_run<1, 4, kiln_mv_list<6, 7>, kiln_mv_list<2, 0>, kiln_mv_list<3, 4>>(
+                      out0, in0, nullptr););
   EXPECT_EQ(out, refIndexMap(in, {3, 4}, {{2, 1, 0, 1, 2, 1}, {0, 1, 2, 3, 2, 1, 0}}));
 }
 
@@ -444,9 +448,10 @@ TEST(MovementKernel, PadEdgeRank5MergesUnpaddedDims) {
   std::vector<int16_t> in = iota<int16_t>(48, -20), out(192, 0);
   unsigned char *out0 = bytes(out);
   const unsigned char *in0 = bytes(in);
-  KILN_EXPECT_RUN(selectOk(selectDataMovementKernel(*n)),
-                  kiln_mv_pad_run<2, 16, kiln_mv_list<6, 4>, kiln_mv_list<0, 2>,
-                                  kiln_mv_list<6, 1>>(out0, in0, nullptr););
+  KILN_EXPECT_RUN(
+      selectOk(selectDataMovementKernel(*n)),
+      kiln_mv_pad_run<2, 16, kiln_mv_list<6, 4>, kiln_mv_list<0, 2>, kiln_mv_list<6, 1>>(out0, in0,
+                                                                                         nullptr););
   EXPECT_EQ(out, refIndexMap(in, s, {{0, 1}, {0, 1, 2}, {0, 0, 0, 0}, {0, 1}, {0, 1, 2, 3}}));
 }
 
@@ -454,12 +459,12 @@ TEST(MovementKernel, PadKernelReflectWiderThanInputAndEdgeCrop) {
   // Reflect by more than the input is long folds back and forth: 0 1 2 1 0 1 2 ...
   std::vector<float> in = {10, 11, 12}, out(9, 0.f);
   kiln_mv_pad_run<1, 4, kiln_mv_list<9>, kiln_mv_list<4>, kiln_mv_list<3>>(bytes(out), bytes(in),
-                                                                          nullptr);
+                                                                           nullptr);
   EXPECT_EQ(out, refIndexMap(in, {3}, {{0, 1, 2, 1, 0, 1, 2, 1, 0}}));
   // Edge with a cropped begin: -1 before, +3 after on 3 entries.
   std::vector<float> out2(5, 0.f);
   kiln_mv_pad_run<2, 4, kiln_mv_list<5>, kiln_mv_list<-1>, kiln_mv_list<3>>(bytes(out2), bytes(in),
-                                                                           nullptr);
+                                                                            nullptr);
   EXPECT_EQ(out2, refIndexMap(in, {3}, {{1, 2, 2, 2, 2}}));
 }
 
@@ -489,14 +494,13 @@ TEST(MovementKernel, ConcatMiddleAxisSkipsEmptyOperand) {
   Value *e = g.addInput("e", TensorType(DType::F32, {2, 0, 3}));
   Attributes at;
   at.set("axis", int64_t(-2));
-  Node *n = g.addNode(OpKind::Concat, "cat", {a, b, e}, {TensorType(DType::F32, {2, 3, 3})}, {"y"},
-                      at);
+  Node *n =
+      g.addNode(OpKind::Concat, "cat", {a, b, e}, {TensorType(DType::F32, {2, 3, 3})}, {"y"}, at);
   std::vector<float> va = noise(6, 3), vb = noise(12, 4), out(18, 0.f);
   unsigned char *out0 = bytes(out);
   const unsigned char *in0 = bytes(va);
   const unsigned char *in1 = bytes(vb);
-  KILN_EXPECT_RUN(selectOk(selectDataMovementKernel(*n)),
-                  kiln_mv_rows<2, 12, 36, 12>(out0, in0);
+  KILN_EXPECT_RUN(selectOk(selectDataMovementKernel(*n)), kiln_mv_rows<2, 12, 36, 12>(out0, in0);
                   kiln_mv_rows<2, 24, 36, 24>(out0 + 12, in1););
   std::vector<float> ref;
   for (int o = 0; o < 2; ++o) {
@@ -505,8 +509,8 @@ TEST(MovementKernel, ConcatMiddleAxisSkipsEmptyOperand) {
   }
   EXPECT_EQ(out, ref);
 
-  Node *bad = g.addNode(OpKind::Concat, "cat_bad", {a, b}, {TensorType(DType::F32, {2, 4, 3})},
-                        {"z"}, at);
+  Node *bad =
+      g.addNode(OpKind::Concat, "cat_bad", {a, b}, {TensorType(DType::F32, {2, 4, 3})}, {"z"}, at);
   EXPECT_EQ(errorOf(selectDataMovementKernel(*bad)),
             "node 'cat_bad' (Concat): expected operand extents along axis 1 to sum to 4, found 3");
 }
@@ -523,19 +527,19 @@ TEST(MovementKernel, SplitBySplitOperand) {
   std::vector<float> in = noise(24), o0(4), o1(12), o2(8);
   unsigned char *out0 = bytes(o0), *out1 = bytes(o1), *out2 = bytes(o2);
   const unsigned char *in0 = bytes(in);
-  KILN_EXPECT_RUN(selectOk(selectDataMovementKernel(*n)),
-                  kiln_mv_rows<4, 4, 4, 24>(out0, in0);
+  KILN_EXPECT_RUN(selectOk(selectDataMovementKernel(*n)), kiln_mv_rows<4, 4, 4, 24>(out0, in0);
                   kiln_mv_rows<4, 12, 12, 24>(out1, in0 + 4);
                   kiln_mv_rows<4, 8, 8, 24>(out2, in0 + 16););
   EXPECT_EQ(o0, refIndexMap(in, {4, 6}, {range(4), {0}}));
   EXPECT_EQ(o1, refIndexMap(in, {4, 6}, {range(4), {1, 2, 3}}));
   EXPECT_EQ(o2, refIndexMap(in, {4, 6}, {range(4), {4, 5}}));
 
-  Node *bad = g.addNode(OpKind::Split, "sp_bad", {x, i64Const(g, "split2", {3, 3})},
-                        {TensorType(DType::F32, {4, 2}), TensorType(DType::F32, {4, 4})},
-                        {"z0", "z1"}, at);
-  EXPECT_EQ(errorOf(selectDataMovementKernel(*bad)),
-            "node 'sp_bad' (Split): expected result extents [2,4] along axis 1 to equal split [3,3]");
+  Node *bad =
+      g.addNode(OpKind::Split, "sp_bad", {x, i64Const(g, "split2", {3, 3})},
+                {TensorType(DType::F32, {4, 2}), TensorType(DType::F32, {4, 4})}, {"z0", "z1"}, at);
+  EXPECT_EQ(
+      errorOf(selectDataMovementKernel(*bad)),
+      "node 'sp_bad' (Split): expected result extents [2,4] along axis 1 to equal split [3,3]");
 }
 
 TEST(MovementKernel, SplitByNumOutputsOnOuterAxis) {
@@ -545,9 +549,9 @@ TEST(MovementKernel, SplitByNumOutputsOnOuterAxis) {
   at.set("axis", int64_t(0));
   at.set("num_outputs", int64_t(2));
   // Uneven: ceil(5 / 2) = 3, then the remaining 2.
-  Node *n = g.addNode(OpKind::Split, "sp2", {x},
-                      {TensorType(DType::I64, {3, 2}), TensorType(DType::I64, {2, 2})},
-                      {"y0", "y1"}, at);
+  Node *n =
+      g.addNode(OpKind::Split, "sp2", {x},
+                {TensorType(DType::I64, {3, 2}), TensorType(DType::I64, {2, 2})}, {"y0", "y1"}, at);
   std::vector<int64_t> in = iota<int64_t>(10, 1), o0(6), o1(4);
   unsigned char *out0 = bytes(o0), *out1 = bytes(o1);
   const unsigned char *in0 = bytes(in);
@@ -557,9 +561,9 @@ TEST(MovementKernel, SplitByNumOutputsOnOuterAxis) {
   EXPECT_EQ(o1, (std::vector<int64_t>{7, 8, 9, 10}));
 
   at.set("num_outputs", int64_t(3));
-  Node *bad = g.addNode(OpKind::Split, "sp3", {x},
-                        {TensorType(DType::I64, {3, 2}), TensorType(DType::I64, {2, 2})},
-                        {"z0", "z1"}, at);
+  Node *bad =
+      g.addNode(OpKind::Split, "sp3", {x},
+                {TensorType(DType::I64, {3, 2}), TensorType(DType::I64, {2, 2})}, {"z0", "z1"}, at);
   EXPECT_EQ(errorOf(selectDataMovementKernel(*bad)),
             "node 'sp3' (Split): expected num_outputs results, found num_outputs=3 and 2 results");
 }
@@ -641,8 +645,8 @@ TEST(MovementKernel, UnsupportedLayoutAndFamily) {
 // ---------------------------------------------------------------------------------------------
 // Softmax, LogSoftmax
 
-std::vector<float> refSoftmax(const std::vector<float> &in, int64_t outer, int64_t n,
-                              int64_t inner, bool log) {
+std::vector<float> refSoftmax(const std::vector<float> &in, int64_t outer, int64_t n, int64_t inner,
+                              bool log) {
   std::vector<float> out(in.size());
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t i = 0; i < inner; ++i) {
@@ -755,9 +759,10 @@ TEST(ReductionKernel, ReduceMeanOverTwoSeparatedAxes) {
   std::vector<float> in = noise(120), out(8, 0.f);
   kiln_f32 *out0 = out.data();
   const kiln_f32 *in0 = in.data();
-  KILN_EXPECT_RUN(selectOk(selectReductionKernel(*n)),
-                  kiln_rd_reduce<float, kiln_rd_sum, 8, 15, kiln_rd_list<2, 3, 4, 5>,
-                                 kiln_rd_list<4, 0, 1, 0>>(out0, in0););
+  KILN_EXPECT_RUN(
+      selectOk(selectReductionKernel(*n)),
+      kiln_rd_reduce<float, kiln_rd_sum, 8, 15, kiln_rd_list<2, 3, 4, 5>, kiln_rd_list<4, 0, 1, 0>>(
+          out0, in0););
   std::vector<float> ref =
       refReduce(in, s, {false, true, false, true}, 0.f, [](float p, float v) { return p + v; });
   for (float &r : ref)
@@ -776,9 +781,9 @@ TEST(ReductionKernel, ReduceSumAxesOperandKeepDims) {
   std::vector<float> in = noise(12), out(3, 0.f);
   kiln_f32 *out0 = out.data();
   const kiln_f32 *in0 = in.data();
-  KILN_EXPECT_RUN(selectOk(selectReductionKernel(*n)),
-                  kiln_rd_reduce<float, kiln_rd_sum, 3, 0, kiln_rd_list<3, 4>,
-                                 kiln_rd_list<1, 0>>(out0, in0););
+  KILN_EXPECT_RUN(
+      selectOk(selectReductionKernel(*n)),
+      kiln_rd_reduce<float, kiln_rd_sum, 3, 0, kiln_rd_list<3, 4>, kiln_rd_list<1, 0>>(out0, in0););
   expectNear(out,
              refReduce(in, s, {false, true, true}, 0.f, [](float p, float v) { return p + v; }),
              1e-5f);
@@ -801,9 +806,9 @@ TEST(ReductionKernel, ReduceMaxAllInt64AndMinKeptInnermost) {
   {
     kiln_i64 *out0 = out.data();
     const kiln_i64 *in0 = in.data();
-    KILN_EXPECT_RUN(selectOk(selectReductionKernel(*n)),
-                    kiln_rd_reduce<int64_t, kiln_rd_max, 1, 0, kiln_rd_list<6>,
-                                   kiln_rd_list<0>>(out0, in0););
+    KILN_EXPECT_RUN(
+        selectOk(selectReductionKernel(*n)),
+        kiln_rd_reduce<int64_t, kiln_rd_max, 1, 0, kiln_rd_list<6>, kiln_rd_list<0>>(out0, in0););
     EXPECT_EQ(out[0], -3);
   }
   Shape s = {5, 3};
@@ -815,9 +820,9 @@ TEST(ReductionKernel, ReduceMaxAllInt64AndMinKeptInnermost) {
   std::vector<float> fin = noise(15, 5), fout(3, 0.f);
   kiln_f32 *out0 = fout.data();
   const kiln_f32 *in0 = fin.data();
-  KILN_EXPECT_RUN(selectOk(selectReductionKernel(*m)),
-                  kiln_rd_reduce<float, kiln_rd_min, 3, 0, kiln_rd_list<5, 3>,
-                                 kiln_rd_list<0, 1>>(out0, in0););
+  KILN_EXPECT_RUN(
+      selectOk(selectReductionKernel(*m)),
+      kiln_rd_reduce<float, kiln_rd_min, 3, 0, kiln_rd_list<5, 3>, kiln_rd_list<0, 1>>(out0, in0););
   EXPECT_EQ(fout, refReduce(fin, s, {true, false}, INFINITY,
                             [](float p, float v) { return std::min(p, v); }));
 }
@@ -842,7 +847,8 @@ TEST(ReductionKernel, ReduceNoopWithEmptyAxesAndErrors) {
   std::vector<float> in = noise(6), out(6, 0.f);
   kiln_f32 *out0 = out.data();
   const kiln_f32 *in0 = in.data();
-  KILN_EXPECT_RUN(selectOk(selectReductionKernel(*n)), if (out0 != in0) std::memcpy(out0, in0, 24););
+  KILN_EXPECT_RUN(selectOk(selectReductionKernel(*n)),
+                  if (out0 != in0) std::memcpy(out0, in0, 24););
   EXPECT_EQ(out, in);
 
   Value *i8 = g.addInput("q", TensorType(DType::I8, {4}));
@@ -852,8 +858,8 @@ TEST(ReductionKernel, ReduceNoopWithEmptyAxesAndErrors) {
   Attributes k0;
   k0.set("keepdims", int64_t(0));
   k0.set("axes", std::vector<int64_t>{1});
-  Node *shape = g.addNode(OpKind::ReduceMean, "rshape", {x}, {TensorType(DType::F32, {2, 1})},
-                          {"w"}, k0);
+  Node *shape =
+      g.addNode(OpKind::ReduceMean, "rshape", {x}, {TensorType(DType::F32, {2, 1})}, {"w"}, k0);
   EXPECT_EQ(errorOf(selectReductionKernel(*shape)),
             "node 'rshape' (ReduceMean): expected result shape 2, found 2x1");
 }
