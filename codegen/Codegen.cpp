@@ -85,8 +85,7 @@ std::string intLiteral(int64_t v) {
 /// Whether `ident` occurs in `text` as a whole identifier.
 bool mentions(const std::string &text, const std::string &ident) {
   auto isId = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
-  for (size_t pos = text.find(ident); pos != std::string::npos;
-       pos = text.find(ident, pos + 1)) {
+  for (size_t pos = text.find(ident); pos != std::string::npos; pos = text.find(ident, pos + 1)) {
     bool before = pos > 0 && isId(text[pos - 1]);
     bool after = pos + ident.size() < text.size() && isId(text[pos + ident.size()]);
     if (!before && !after)
@@ -208,8 +207,8 @@ llvm::Error Emitter::decide() {
                                opts_.name));
   auto checkBoundary = [&](const Value *v, const char *what) {
     if (!cElementType(v->type().dtype()))
-      errs.push_back(fmt::format("graph {} '{}': dtype {} is not supported by generated code",
-                                 what, v->name(), dtypeName(v->type().dtype())));
+      errs.push_back(fmt::format("graph {} '{}': dtype {} is not supported by generated code", what,
+                                 v->name(), dtypeName(v->type().dtype())));
     else if (!v->type().layout.isRowMajor())
       errs.push_back(fmt::format("graph {} '{}': expected a row-major layout at the model "
                                  "boundary, found {}",
@@ -251,8 +250,8 @@ llvm::Error Emitter::decide() {
   }
   if (errs.empty())
     return llvm::Error::success();
-  std::string msg = fmt::format("cannot generate code for '{}': {} problem(s)", g_.name(),
-                                errs.size());
+  std::string msg =
+      fmt::format("cannot generate code for '{}': {} problem(s)", g_.name(), errs.size());
   for (const std::string &e : errs)
     msg += "\n  " + e;
   return makeError(msg);
@@ -279,7 +278,8 @@ void Emitter::planMemory() {
     used.insert(v);
   for (const Value *c : g_.constants())
     if (used.count(c))
-      loc_[c] = {Location::Weight, blob_.add(c->constant().raw(), c->constant().byteSize(), kAlign)};
+      loc_[c] = {Location::Weight,
+                 blob_.add(c->constant().raw(), c->constant().byteSize(), kAlign)};
 
   // Arena: intermediates live from their producer's step to their last user's; scratch only
   // during its node's step.
@@ -364,12 +364,18 @@ std::string Emitter::epilogueStruct(const Node &n) const {
       break; // rejected in decide()
     case EpilogueStep::Kind::Activation:
       switch (st.act) {
-      case ActKind::Relu: code.push_back("v = v < 0.0f ? 0.0f : v;"); break;
+      case ActKind::Relu:
+        code.push_back("v = v < 0.0f ? 0.0f : v;");
+        break;
       case ActKind::Clip:
         code.push_back(fmt::format("v = v < {0} ? {0} : (v > {1} ? {1} : v);", a, b));
         break;
-      case ActKind::LeakyRelu: code.push_back(fmt::format("v = v < 0.0f ? {} * v : v;", a)); break;
-      case ActKind::Sigmoid: code.push_back("v = 1.0f / (1.0f + std::exp(-v));"); break;
+      case ActKind::LeakyRelu:
+        code.push_back(fmt::format("v = v < 0.0f ? {} * v : v;", a));
+        break;
+      case ActKind::Sigmoid:
+        code.push_back("v = 1.0f / (1.0f + expf(-v));");
+        break;
       case ActKind::HardSigmoid:
         code.push_back(fmt::format("v = {} * v + {};", a, b));
         code.push_back("v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);");
@@ -378,10 +384,14 @@ std::string Emitter::epilogueStruct(const Node &n) const {
         code.push_back("{\n  const float h = v * (1.0f / 6.0f) + 0.5f;\n"
                        "  v = v * (h < 0.0f ? 0.0f : (h > 1.0f ? 1.0f : h));\n}");
         break;
-      case ActKind::Tanh: code.push_back("v = std::tanh(v);"); break;
-      case ActKind::SiLU: code.push_back("v = v / (1.0f + std::exp(-v));"); break;
+      case ActKind::Tanh:
+        code.push_back("v = tanhf(v);");
+        break;
+      case ActKind::SiLU:
+        code.push_back("v = v / (1.0f + expf(-v));");
+        break;
       case ActKind::Gelu:
-        code.push_back("v = 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f));");
+        code.push_back("v = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));");
         break;
       }
       break;
@@ -558,7 +568,8 @@ std::string Emitter::header() const {
   w.blank();
   w.line("/* Runs the model. inputs[i] / outputs[i]: the buffers of input / output i in the order");
   w.line(" * below, dense row-major, in the listed dtypes. Returns 0 on success.");
-  w.line(" * Not reentrant: intermediates live in one static arena of {}_ARENA_SIZE bytes inside", up_);
+  w.line(" * Not reentrant: intermediates live in one static arena of {}_ARENA_SIZE bytes inside",
+         up_);
   w.line(" * {}.cpp, so do not run this model from two threads at once. */", commentSafe(N));
   w.line("int {}_run(const void *const *inputs, void *const *outputs);", N);
   w.blank();
@@ -568,7 +579,7 @@ std::string Emitter::header() const {
   w.line("#define {}_ARENA_ALIGN {}", up_, kAlign);
   w.blank();
   w.line("/* dtype codes of the *_DTYPE macros */");
-  const DType all[] = {DType::F32, DType::F64, DType::F16, DType::I8, DType::U8,
+  const DType all[] = {DType::F32, DType::F64, DType::F16, DType::I8,  DType::U8,
                        DType::I16, DType::I32, DType::I64, DType::Bool};
   for (DType t : all)
     w.line("#define {}_DTYPE_{} {}", up_, upper(dtypeName(t)), int(t));

@@ -9,29 +9,47 @@ namespace kiln {
 
 const char *cElementType(DType t) {
   switch (t) {
-  case DType::F32: return "float";
-  case DType::F64: return "double";
-  case DType::I64: return "int64_t";
-  case DType::I32: return "int32_t";
-  case DType::I16: return "int16_t";
-  case DType::I8: return "int8_t";
-  case DType::U8: return "uint8_t";
-  case DType::Bool: return "uint8_t";
-  default: return nullptr;
+  case DType::F32:
+    return "float";
+  case DType::F64:
+    return "double";
+  case DType::I64:
+    return "int64_t";
+  case DType::I32:
+    return "int32_t";
+  case DType::I16:
+    return "int16_t";
+  case DType::I8:
+    return "int8_t";
+  case DType::U8:
+    return "uint8_t";
+  case DType::Bool:
+    return "uint8_t";
+  default:
+    return nullptr;
   }
 }
 
 const char *viewType(DType t) {
   switch (t) {
-  case DType::F32: return "kiln_f32";
-  case DType::F64: return "kiln_f64";
-  case DType::I64: return "kiln_i64";
-  case DType::I32: return "kiln_i32";
-  case DType::I16: return "kiln_i16";
-  case DType::I8: return "kiln_i8";
-  case DType::U8: return "kiln_u8";
-  case DType::Bool: return "kiln_bool";
-  default: return nullptr;
+  case DType::F32:
+    return "kiln_f32";
+  case DType::F64:
+    return "kiln_f64";
+  case DType::I64:
+    return "kiln_i64";
+  case DType::I32:
+    return "kiln_i32";
+  case DType::I16:
+    return "kiln_i16";
+  case DType::I8:
+    return "kiln_i8";
+  case DType::U8:
+    return "kiln_u8";
+  case DType::Bool:
+    return "kiln_bool";
+  default:
+    return nullptr;
   }
 }
 

@@ -37,8 +37,7 @@ std::string dtypeList(const std::vector<DType> &ts) {
 }
 
 /// Checks the dtype of one operand or result; `what` names it in the message.
-llvm::Error expectDType(const Node &n, const char *what, DType t,
-                        std::vector<DType> allowed) {
+llvm::Error expectDType(const Node &n, const char *what, DType t, std::vector<DType> allowed) {
   for (DType a : allowed)
     if (a == t)
       return llvm::Error::success();
@@ -67,8 +66,7 @@ struct Collapsed {
 };
 
 /// Collapses `out` with the operand shapes broadcast (numpy rules, right-aligned) onto it.
-llvm::Expected<Collapsed> collapse(const Node &n, const Shape &out,
-                                   const std::vector<Shape> &ins) {
+llvm::Expected<Collapsed> collapse(const Node &n, const Shape &out, const std::vector<Shape> &ins) {
   const size_t rank = out.size(), k = ins.size();
   std::vector<int64_t> dims;
   std::vector<std::vector<bool>> has; // per collapsed dim, per operand: full extent there
@@ -131,15 +129,15 @@ std::vector<DType> arith() { return {DType::F32, DType::F64, DType::I32, DType::
 std::vector<DType> f32Only() { return {DType::F32}; }
 
 /// One binary step out = f(a, b) over the result's shape.
-llvm::Expected<std::string> binaryStep(const Node &n, DType to, DType ta, DType tb,
-                                       const Shape &sa, const Shape &sb, const std::string &a,
-                                       const std::string &b, const std::string &functor) {
+llvm::Expected<std::string> binaryStep(const Node &n, DType to, DType ta, DType tb, const Shape &sa,
+                                       const Shape &sb, const std::string &a, const std::string &b,
+                                       const std::string &functor) {
   auto c = collapse(n, n.result()->type().shape, {sa, sb});
   if (!c)
     return c.takeError();
-  return fmt::format("kiln_ew_binary<{}, {}, {}, {}, {}, {}>(out0, {}, {}, {});",
-                     cElementType(to), cElementType(ta), cElementType(tb), list(c->dims),
-                     list(c->strides[0]), list(c->strides[1]), a, b, functor);
+  return fmt::format("kiln_ew_binary<{}, {}, {}, {}, {}, {}>(out0, {}, {}, {});", cElementType(to),
+                     cElementType(ta), cElementType(tb), list(c->dims), list(c->strides[0]),
+                     list(c->strides[1]), a, b, functor);
 }
 
 llvm::Expected<KernelCall> selectUnary(const Node &n) {
@@ -148,17 +146,26 @@ llvm::Expected<KernelCall> selectUnary(const Node &n) {
   std::string f;
   std::vector<DType> allowed = f32Only();
   switch (n.op()) {
-  case OpKind::Relu: f = "kiln_ew_relu{}"; allowed = {DType::F32, DType::F64, DType::I32, DType::I64}; break;
+  case OpKind::Relu:
+    f = "kiln_ew_relu{}";
+    allowed = {DType::F32, DType::F64, DType::I32, DType::I64};
+    break;
   case OpKind::LeakyRelu:
     f = fmt::format("kiln_ew_leaky_relu{{{}}}", floatLiteral(at.getFloat("alpha", 0.01)));
     break;
-  case OpKind::Sigmoid: f = "kiln_ew_sigmoid{}"; break;
+  case OpKind::Sigmoid:
+    f = "kiln_ew_sigmoid{}";
+    break;
   case OpKind::HardSigmoid:
     f = fmt::format("kiln_ew_hard_sigmoid{{{}, {}}}", floatLiteral(at.getFloat("alpha", 0.2)),
                     floatLiteral(at.getFloat("beta", 0.5)));
     break;
-  case OpKind::HardSwish: f = "kiln_ew_hard_swish{}"; break;
-  case OpKind::Tanh: f = "kiln_ew_tanh{}"; break;
+  case OpKind::HardSwish:
+    f = "kiln_ew_hard_swish{}";
+    break;
+  case OpKind::Tanh:
+    f = "kiln_ew_tanh{}";
+    break;
   case OpKind::Elu:
     f = fmt::format("kiln_ew_elu{{{}}}", floatLiteral(at.getFloat("alpha", 1.0)));
     break;
@@ -167,7 +174,9 @@ llvm::Expected<KernelCall> selectUnary(const Node &n) {
                     floatLiteral(at.getFloat("alpha", 1.67326319217681884765625)),
                     floatLiteral(at.getFloat("gamma", 1.05070102214813232421875)));
     break;
-  case OpKind::Softplus: f = "kiln_ew_softplus{}"; break;
+  case OpKind::Softplus:
+    f = "kiln_ew_softplus{}";
+    break;
   case OpKind::Gelu: {
     std::string approx = at.getString("approximate", "none");
     if (approx == "none")
@@ -178,16 +187,39 @@ llvm::Expected<KernelCall> selectUnary(const Node &n) {
       return fail(n, "attribute approximate: expected \"none\" or \"tanh\", found \"{}\"", approx);
     break;
   }
-  case OpKind::Sqrt: f = "kiln_ew_sqrt{}"; break;
-  case OpKind::Exp: f = "kiln_ew_exp{}"; break;
-  case OpKind::Log: f = "kiln_ew_log{}"; break;
-  case OpKind::Abs: f = "kiln_ew_abs{}"; allowed = arith(); break;
-  case OpKind::Neg: f = "kiln_ew_neg{}"; allowed = arith(); break;
-  case OpKind::Reciprocal: f = "kiln_ew_reciprocal{}"; break;
-  case OpKind::Erf: f = "kiln_ew_erf{}"; break;
-  case OpKind::Floor: f = "kiln_ew_floor{}"; break;
-  case OpKind::Ceil: f = "kiln_ew_ceil{}"; break;
-  case OpKind::Not: f = "kiln_ew_not{}"; allowed = {DType::Bool}; break;
+  case OpKind::Sqrt:
+    f = "kiln_ew_sqrt{}";
+    break;
+  case OpKind::Exp:
+    f = "kiln_ew_exp{}";
+    break;
+  case OpKind::Log:
+    f = "kiln_ew_log{}";
+    break;
+  case OpKind::Abs:
+    f = "kiln_ew_abs{}";
+    allowed = arith();
+    break;
+  case OpKind::Neg:
+    f = "kiln_ew_neg{}";
+    allowed = arith();
+    break;
+  case OpKind::Reciprocal:
+    f = "kiln_ew_reciprocal{}";
+    break;
+  case OpKind::Erf:
+    f = "kiln_ew_erf{}";
+    break;
+  case OpKind::Floor:
+    f = "kiln_ew_floor{}";
+    break;
+  case OpKind::Ceil:
+    f = "kiln_ew_ceil{}";
+    break;
+  case OpKind::Not:
+    f = "kiln_ew_not{}";
+    allowed = {DType::Bool};
+    break;
   default:
     return fail(n, "not a unary elementwise op");
   }
@@ -212,10 +244,18 @@ llvm::Expected<KernelCall> selectBinary(const Node &n) {
   bool sameOperandTypes = true;
   std::vector<DType> allowed = arith();
   switch (n.op()) {
-  case OpKind::Add: f = "kiln_ew_add{}"; break;
-  case OpKind::Sub: f = "kiln_ew_sub{}"; break;
-  case OpKind::Mul: f = "kiln_ew_mul{}"; break;
-  case OpKind::Div: f = "kiln_ew_div{}"; break;
+  case OpKind::Add:
+    f = "kiln_ew_add{}";
+    break;
+  case OpKind::Sub:
+    f = "kiln_ew_sub{}";
+    break;
+  case OpKind::Mul:
+    f = "kiln_ew_mul{}";
+    break;
+  case OpKind::Div:
+    f = "kiln_ew_div{}";
+    break;
   case OpKind::Pow:
     f = "kiln_ew_pow{}";
     allowed = f32Only();
@@ -223,14 +263,23 @@ llvm::Expected<KernelCall> selectBinary(const Node &n) {
     if (auto e = expectDType(n, "exponent", b.dtype(), {DType::F32, DType::I32, DType::I64}))
       return std::move(e);
     break;
-  case OpKind::PRelu: f = "kiln_ew_prelu{}"; allowed = f32Only(); break;
+  case OpKind::PRelu:
+    f = "kiln_ew_prelu{}";
+    allowed = f32Only();
+    break;
   case OpKind::Equal:
     f = "kiln_ew_equal{}";
     expectOut = DType::Bool;
     allowed = {DType::F32, DType::F64, DType::I32, DType::I64, DType::Bool};
     break;
-  case OpKind::Less: f = "kiln_ew_less{}"; expectOut = DType::Bool; break;
-  case OpKind::Greater: f = "kiln_ew_greater{}"; expectOut = DType::Bool; break;
+  case OpKind::Less:
+    f = "kiln_ew_less{}";
+    expectOut = DType::Bool;
+    break;
+  case OpKind::Greater:
+    f = "kiln_ew_greater{}";
+    expectOut = DType::Bool;
+    break;
   default:
     return fail(n, "not a binary elementwise op");
   }
@@ -254,10 +303,19 @@ llvm::Expected<KernelCall> selectVariadic(const Node &n) {
   std::string f;
   std::vector<DType> allowed = arith();
   switch (n.op()) {
-  case OpKind::Max: f = "kiln_ew_max{}"; break;
-  case OpKind::Min: f = "kiln_ew_min{}"; break;
-  case OpKind::Sum: f = "kiln_ew_add{}"; break;
-  case OpKind::Mean: f = "kiln_ew_add{}"; allowed = f32Only(); break;
+  case OpKind::Max:
+    f = "kiln_ew_max{}";
+    break;
+  case OpKind::Min:
+    f = "kiln_ew_min{}";
+    break;
+  case OpKind::Sum:
+    f = "kiln_ew_add{}";
+    break;
+  case OpKind::Mean:
+    f = "kiln_ew_add{}";
+    allowed = f32Only();
+    break;
   default:
     return fail(n, "not a variadic elementwise op");
   }
@@ -272,16 +330,16 @@ llvm::Expected<KernelCall> selectVariadic(const Node &n) {
   std::string stmt;
   if (n.numOperands() == 1) {
     if (n.operand(0)->type().shape != o.shape)
-      return fail(n, "result shape: expected {}, found {}",
-                  shapeString(n.operand(0)->type().shape), shapeString(o.shape));
+      return fail(n, "result shape: expected {}, found {}", shapeString(n.operand(0)->type().shape),
+                  shapeString(o.shape));
     stmt = fmt::format("std::memcpy(out0, in0, {});", o.byteSize());
   } else {
     // Accumulate in the result buffer: each step reads it back at the same index it writes.
     for (unsigned k = 1; k < n.numOperands(); ++k) {
       bool first = k == 1;
-      auto s = binaryStep(n, t, t, t, first ? n.operand(0)->type().shape : o.shape,
-                          n.operand(k)->type().shape, first ? "in0" : "out0",
-                          fmt::format("in{}", k), f);
+      auto s =
+          binaryStep(n, t, t, t, first ? n.operand(0)->type().shape : o.shape,
+                     n.operand(k)->type().shape, first ? "in0" : "out0", fmt::format("in{}", k), f);
       if (!s)
         return s.takeError();
       stmt += (stmt.empty() ? "" : "\n") + *s;
@@ -313,21 +371,23 @@ llvm::Expected<KernelCall> selectClip(const Node &n) {
   }
   if (n.numOperands() > 3)
     return fail(n, "expected at most 3 operands, found {}", n.numOperands());
-  return call(fmt::format("kiln_ew_unary<float, float, {}>(out0, in0, kiln_ew_clip<float>{{{}, {}}});",
-                          o.numElements(), floatLiteral(bounds[0]), floatLiteral(bounds[1])));
+  return call(
+      fmt::format("kiln_ew_unary<float, float, {}>(out0, in0, kiln_ew_clip<float>{{{}, {}}});",
+                  o.numElements(), floatLiteral(bounds[0]), floatLiteral(bounds[1])));
 }
 
 llvm::Expected<KernelCall> selectWhere(const Node &n) {
   if (n.numOperands() != 3)
     return fail(n, "expected 3 operands, found {}", n.numOperands());
-  const TensorType &c = n.operand(0)->type(), &x = n.operand(1)->type(),
-                   &y = n.operand(2)->type(), &o = n.result()->type();
+  const TensorType &c = n.operand(0)->type(), &x = n.operand(1)->type(), &y = n.operand(2)->type(),
+                   &o = n.result()->type();
   if (auto e = expectDType(n, "condition", c.dtype(), {DType::Bool}))
     return std::move(e);
   const char *t = cElementType(o.dtype());
   if (!t || x.dtype() != o.dtype() || y.dtype() != o.dtype())
-    return fail(n, "dtypes: expected X, Y and the result of one supported dtype, found {}, {} "
-                   "and {}",
+    return fail(n,
+                "dtypes: expected X, Y and the result of one supported dtype, found {}, {} "
+                "and {}",
                 dtypeName(x.dtype()), dtypeName(y.dtype()), dtypeName(o.dtype()));
   auto col = collapse(n, o.shape, {c.shape, x.shape, y.shape});
   if (!col)
@@ -360,8 +420,7 @@ llvm::Expected<KernelCall> selectBatchNorm(const Node &n) {
   for (int d = 2; d < x.rank(); ++d)
     inner *= x.shape[d];
   return call(fmt::format("kiln_ew_batchnorm<{}, {}, {}>(out0, in0, in1, in2, in3, in4, {});",
-                          x.shape[0], C, inner,
-                          floatLiteral(n.attrs().getFloat("epsilon", 1e-5))));
+                          x.shape[0], C, inner, floatLiteral(n.attrs().getFloat("epsilon", 1e-5))));
 }
 
 } // namespace

@@ -3,9 +3,9 @@
 // program). Standard library only.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <cmath>
 
 // Tensors live in unsigned-char storage (the arena, the weight blob). They are read and written
 // through these may_alias views, never through plain casts that would break strict aliasing.

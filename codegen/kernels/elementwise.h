@@ -11,6 +11,9 @@
 
 #include "runtime_stub/kiln_runtime.h"
 
+// C math functions (expf, ...), not std::exp(float): see runtime_stub/kiln_runtime.h.
+#include <math.h>
+
 /// A compile-time list of dimensions or strides.
 template <long... V> struct kiln_ew_list {};
 
@@ -35,7 +38,7 @@ struct kiln_ew_leaky_relu {
   KILN_INLINE float operator()(float x) const { return x < 0.0f ? alpha * x : x; }
 };
 struct kiln_ew_sigmoid {
-  KILN_INLINE float operator()(float x) const { return 1.0f / (1.0f + std::exp(-x)); }
+  KILN_INLINE float operator()(float x) const { return 1.0f / (1.0f + expf(-x)); }
 };
 struct kiln_ew_hard_sigmoid {
   float alpha, beta;
@@ -51,42 +54,40 @@ struct kiln_ew_hard_swish {
   }
 };
 struct kiln_ew_tanh {
-  KILN_INLINE float operator()(float x) const { return std::tanh(x); }
+  KILN_INLINE float operator()(float x) const { return tanhf(x); }
 };
 struct kiln_ew_elu {
   float alpha;
-  KILN_INLINE float operator()(float x) const { return x < 0.0f ? alpha * (std::exp(x) - 1.0f) : x; }
+  KILN_INLINE float operator()(float x) const { return x < 0.0f ? alpha * (expf(x) - 1.0f) : x; }
 };
 struct kiln_ew_selu {
   float alpha, gamma;
   KILN_INLINE float operator()(float x) const {
-    return gamma * (x <= 0.0f ? alpha * (std::exp(x) - 1.0f) : x);
+    return gamma * (x <= 0.0f ? alpha * (expf(x) - 1.0f) : x);
   }
 };
 struct kiln_ew_softplus {
   // log(1 + e^x) without overflow for large x.
-  KILN_INLINE float operator()(float x) const {
-    return x > 20.0f ? x : std::log1p(std::exp(x));
-  }
+  KILN_INLINE float operator()(float x) const { return x > 20.0f ? x : log1pf(expf(x)); }
 };
 struct kiln_ew_gelu {
   KILN_INLINE float operator()(float x) const {
-    return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
+    return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
   }
 };
 struct kiln_ew_gelu_tanh {
   KILN_INLINE float operator()(float x) const {
-    return 0.5f * x * (1.0f + std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+    return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
   }
 };
 struct kiln_ew_sqrt {
-  KILN_INLINE float operator()(float x) const { return std::sqrt(x); }
+  KILN_INLINE float operator()(float x) const { return sqrtf(x); }
 };
 struct kiln_ew_exp {
-  KILN_INLINE float operator()(float x) const { return std::exp(x); }
+  KILN_INLINE float operator()(float x) const { return expf(x); }
 };
 struct kiln_ew_log {
-  KILN_INLINE float operator()(float x) const { return std::log(x); }
+  KILN_INLINE float operator()(float x) const { return logf(x); }
 };
 struct kiln_ew_abs {
   template <class T> KILN_INLINE T operator()(T x) const { return x < T(0) ? T(-x) : x; }
@@ -98,13 +99,13 @@ struct kiln_ew_reciprocal {
   KILN_INLINE float operator()(float x) const { return 1.0f / x; }
 };
 struct kiln_ew_erf {
-  KILN_INLINE float operator()(float x) const { return std::erf(x); }
+  KILN_INLINE float operator()(float x) const { return erff(x); }
 };
 struct kiln_ew_floor {
-  KILN_INLINE float operator()(float x) const { return std::floor(x); }
+  KILN_INLINE float operator()(float x) const { return floorf(x); }
 };
 struct kiln_ew_ceil {
-  KILN_INLINE float operator()(float x) const { return std::ceil(x); }
+  KILN_INLINE float operator()(float x) const { return ceilf(x); }
 };
 struct kiln_ew_not {
   KILN_INLINE uint8_t operator()(uint8_t x) const { return x ? 0 : 1; }
@@ -167,7 +168,7 @@ struct kiln_ew_div {
 };
 struct kiln_ew_pow {
   template <class B> KILN_INLINE float operator()(float a, B b) const {
-    return std::pow(a, static_cast<float>(b));
+    return powf(a, static_cast<float>(b));
   }
 };
 struct kiln_ew_prelu {
@@ -248,7 +249,7 @@ inline void kiln_ew_batchnorm(kiln_f32 *y, const kiln_f32 *x, const kiln_f32 *sc
                               float eps) {
   for (long n = 0; n < N; ++n)
     for (long c = 0; c < C; ++c) {
-      const float s = scale[c] / std::sqrt(var[c] + eps);
+      const float s = scale[c] / sqrtf(var[c] + eps);
       const float t = bias[c] - mean[c] * s;
       const long base = (n * C + c) * S;
       for (long i = 0; i < S; ++i)

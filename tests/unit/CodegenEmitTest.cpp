@@ -87,7 +87,8 @@ TEST(WeightBlob, LiteralEncodingIsCompactAndExact) {
   for (size_t width : {1, 2, 3, 5, 64, 4096}) {
     std::vector<uint8_t> data(3000);
     for (size_t i = 0; i < data.size(); ++i)
-      data[i] = i < 256 ? uint8_t(i) : (rng() % 3 == 0 ? uint8_t('0' + rng() % 10) : uint8_t(rng()));
+      data[i] =
+          i < 256 ? uint8_t(i) : (rng() % 3 == 0 ? uint8_t('0' + rng() % 10) : uint8_t(rng()));
     std::string text = encodeStringLiteral(data.data(), data.size(), width);
     EXPECT_EQ(decodeLiterals(text, ok), data) << "width " << width;
     EXPECT_TRUE(ok);

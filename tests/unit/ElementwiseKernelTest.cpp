@@ -27,44 +27,64 @@ TEST(ElementwiseKernel, UnaryFunctorsMatchTheirDefinitions) {
       EXPECT_NEAR(y[i], ref(double(x[i])), 1e-5 * (1 + std::fabs(ref(double(x[i])))))
           << name << " at x = " << x[i];
   };
-  check(kiln_ew_relu{}, [](double v) { return v > 0 ? v : 0; }, "relu");
-  check(kiln_ew_leaky_relu{0.1f}, [](double v) { return v >= 0 ? v : 0.1 * v; }, "leaky");
-  check(kiln_ew_sigmoid{}, [](double v) { return 1 / (1 + std::exp(-v)); }, "sigmoid");
-  check(kiln_ew_hard_sigmoid{0.2f, 0.5f},
-        [](double v) { return std::max(0.0, std::min(1.0, 0.2 * v + 0.5)); }, "hard_sigmoid");
-  check(kiln_ew_hard_swish{},
-        [](double v) { return v * std::max(0.0, std::min(1.0, v / 6 + 0.5)); }, "hard_swish");
-  check(kiln_ew_tanh{}, [](double v) { return std::tanh(v); }, "tanh");
-  check(kiln_ew_elu{1.5f}, [](double v) { return v >= 0 ? v : 1.5 * (std::exp(v) - 1); }, "elu");
-  check(kiln_ew_selu{1.6732632f, 1.0507010f},
-        [](double v) { return 1.0507010 * (v > 0 ? v : 1.6732632 * (std::exp(v) - 1)); }, "selu");
-  check(kiln_ew_softplus{}, [](double v) { return std::log(std::exp(v) + 1); }, "softplus");
-  check(kiln_ew_gelu{}, [](double v) { return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))); },
-        "gelu");
-  check(kiln_ew_gelu_tanh{},
-        [](double v) {
-          return 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
-        },
-        "gelu_tanh");
-  check(kiln_ew_abs{}, [](double v) { return std::fabs(v); }, "abs");
-  check(kiln_ew_neg{}, [](double v) { return -v; }, "neg");
-  check(kiln_ew_erf{}, [](double v) { return std::erf(v); }, "erf");
-  check(kiln_ew_floor{}, [](double v) { return std::floor(v); }, "floor");
-  check(kiln_ew_ceil{}, [](double v) { return std::ceil(v); }, "ceil");
-  check(kiln_ew_exp{}, [](double v) { return std::exp(v); }, "exp");
-  check(kiln_ew_clip<float>{-1.0f, 2.5f},
-        [](double v) { return std::min(2.5, std::max(-1.0, v)); }, "clip");
+  check(
+      kiln_ew_relu{}, [](double v) { return v > 0 ? v : 0; }, "relu");
+  check(
+      kiln_ew_leaky_relu{0.1f}, [](double v) { return v >= 0 ? v : 0.1 * v; }, "leaky");
+  check(
+      kiln_ew_sigmoid{}, [](double v) { return 1 / (1 + std::exp(-v)); }, "sigmoid");
+  check(
+      kiln_ew_hard_sigmoid{0.2f, 0.5f},
+      [](double v) { return std::max(0.0, std::min(1.0, 0.2 * v + 0.5)); }, "hard_sigmoid");
+  check(
+      kiln_ew_hard_swish{}, [](double v) { return v * std::max(0.0, std::min(1.0, v / 6 + 0.5)); },
+      "hard_swish");
+  check(
+      kiln_ew_tanh{}, [](double v) { return std::tanh(v); }, "tanh");
+  check(
+      kiln_ew_elu{1.5f}, [](double v) { return v >= 0 ? v : 1.5 * (std::exp(v) - 1); }, "elu");
+  check(
+      kiln_ew_selu{1.6732632f, 1.0507010f},
+      [](double v) { return 1.0507010 * (v > 0 ? v : 1.6732632 * (std::exp(v) - 1)); }, "selu");
+  check(
+      kiln_ew_softplus{}, [](double v) { return std::log(std::exp(v) + 1); }, "softplus");
+  check(
+      kiln_ew_gelu{}, [](double v) { return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))); },
+      "gelu");
+  check(
+      kiln_ew_gelu_tanh{},
+      [](double v) {
+        return 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+      },
+      "gelu_tanh");
+  check(
+      kiln_ew_abs{}, [](double v) { return std::fabs(v); }, "abs");
+  check(
+      kiln_ew_neg{}, [](double v) { return -v; }, "neg");
+  check(
+      kiln_ew_erf{}, [](double v) { return std::erf(v); }, "erf");
+  check(
+      kiln_ew_floor{}, [](double v) { return std::floor(v); }, "floor");
+  check(
+      kiln_ew_ceil{}, [](double v) { return std::ceil(v); }, "ceil");
+  check(
+      kiln_ew_exp{}, [](double v) { return std::exp(v); }, "exp");
+  check(
+      kiln_ew_clip<float>{-1.0f, 2.5f}, [](double v) { return std::min(2.5, std::max(-1.0, v)); },
+      "clip");
 
   std::vector<float> pos = ramp(41, 0.1f, 0.3f);
   auto checkPos = [&](auto f, auto ref, const char *name) {
     kiln_ew_unary<float, float, 41>(y.data(), pos.data(), f);
     for (size_t i = 0; i < pos.size(); ++i)
-      EXPECT_NEAR(y[i], ref(double(pos[i])), 1e-5 * (1 + std::fabs(ref(double(pos[i])))))
-          << name;
+      EXPECT_NEAR(y[i], ref(double(pos[i])), 1e-5 * (1 + std::fabs(ref(double(pos[i]))))) << name;
   };
-  checkPos(kiln_ew_sqrt{}, [](double v) { return std::sqrt(v); }, "sqrt");
-  checkPos(kiln_ew_log{}, [](double v) { return std::log(v); }, "log");
-  checkPos(kiln_ew_reciprocal{}, [](double v) { return 1 / v; }, "reciprocal");
+  checkPos(
+      kiln_ew_sqrt{}, [](double v) { return std::sqrt(v); }, "sqrt");
+  checkPos(
+      kiln_ew_log{}, [](double v) { return std::log(v); }, "log");
+  checkPos(
+      kiln_ew_reciprocal{}, [](double v) { return 1 / v; }, "reciprocal");
 }
 
 TEST(ElementwiseKernel, SoftplusDoesNotOverflow) {
@@ -98,8 +118,8 @@ TEST(ElementwiseKernel, BinaryBroadcastMatchesReferenceLoop) {
 
   // Both operands broadcast: a[2,1] x b[1,3] -> out[2,3] (outer product).
   float x[2] = {2, 3}, y[3] = {1, 10, 100}, z[6];
-  kiln_ew_binary<float, float, float, kiln_ew_list<2, 3>, kiln_ew_list<1, 0>,
-                 kiln_ew_list<0, 1>>(z, x, y, kiln_ew_mul{});
+  kiln_ew_binary<float, float, float, kiln_ew_list<2, 3>, kiln_ew_list<1, 0>, kiln_ew_list<0, 1>>(
+      z, x, y, kiln_ew_mul{});
   EXPECT_EQ(std::vector<float>(z, z + 6), (std::vector<float>{2, 20, 200, 3, 30, 300}));
 
   // Scalar operand and in-place accumulation (out is the first operand).

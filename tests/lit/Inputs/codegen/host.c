@@ -54,7 +54,8 @@ int main(int argc, char **argv) {
   /* The header's facts agree with each other. */
   if (M(_NUM_INPUTS) != 1 || M(_NUM_OUTPUTS) != 2 || M(_ARENA_ALIGN) != 64 ||
       M(_INPUT0_DTYPE) != M(_DTYPE_F32) || M(_INPUT0_SIZE_BYTES) != sizeof input ||
-      M(_OUTPUT0_SIZE_BYTES) != sizeof out0 || sizeof shape0 / sizeof shape0[0] != M(_OUTPUT0_RANK)) {
+      M(_OUTPUT0_SIZE_BYTES) != sizeof out0 ||
+      sizeof shape0 / sizeof shape0[0] != M(_OUTPUT0_RANK)) {
     printf("header macros disagree\n");
     return 1;
   }
@@ -74,7 +75,7 @@ int main(int argc, char **argv) {
               M(_OUTPUT1_NUM_ELEMENTS)))
     return 1;
   printf("%s (input \"%s\"): %d + %d outputs match numpy (arena %ld bytes)\n", MODEL_HEADER,
-         M(_INPUT0_NAME),
-         (int)M(_OUTPUT0_NUM_ELEMENTS), (int)M(_OUTPUT1_NUM_ELEMENTS), (long)M(_ARENA_SIZE));
+         M(_INPUT0_NAME), (int)M(_OUTPUT0_NUM_ELEMENTS), (int)M(_OUTPUT1_NUM_ELEMENTS),
+         (long)M(_ARENA_SIZE));
   return 0;
 }
