@@ -188,7 +188,7 @@ template <long M, long N, long K, long NC, bool TA, bool TB, bool HAS_C, long CS
           class Epi>
 void kiln_f32_gemm(const kiln_f32 *a, const kiln_f32 *b, const kiln_f32 *c, kiln_f32 *y,
                    float alpha, float beta, unsigned char *scratch, Epi epi) {
-  auto store = [=](long m, long n, float v) {
+  auto store = [=, &epi](long m, long n, float v) {
     float r = alpha * v;
     if constexpr (HAS_C)
       r += beta * c[m * CSM + n * CSN];
