@@ -269,11 +269,19 @@ void Emitter::planMemory() {
     else
       outputCopies_.push_back({j, v});
   }
-  // Weights: every constant a node or an output uses, in creation order.
+  // Weights: every constant a kernel statement or an epilogue reads, or an output is, in creation
+  // order. Shape-deciding constants (Reshape shape, Slice starts, ...) are baked into the kernels'
+  // template arguments and stay out of the blob.
   std::set<const Value *> used;
-  for (const Node *n : nodes_)
-    for (const Value *v : n->operands())
-      used.insert(v);
+  for (size_t s = 0; s < nodes_.size(); ++s) {
+    const Node *n = nodes_[s];
+    for (unsigned i = 0; i < n->numOperands(); ++i)
+      if (mentions(calls_[s].statement, fmt::format("in{}", i)))
+        used.insert(n->operand(i));
+    for (const EpilogueStep &st : n->epilogue().steps)
+      if (st.operand >= 0 && unsigned(st.operand) < n->numOperands())
+        used.insert(n->operand(unsigned(st.operand)));
+  }
   for (const Value *v : g_.outputs())
     used.insert(v);
   for (const Value *c : g_.constants())

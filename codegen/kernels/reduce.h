@@ -91,6 +91,16 @@ inline void kiln_rd_reduce(typename kiln_rd_view<T>::type *out,
 /// Softmax (Log = false) or LogSoftmax (Log = true) of an Outer x N x Inner tensor along N,
 /// stable by subtracting the maximum. With Inner > 1 the per-column maxima and sums live in
 /// `scratch` (2 * Inner elements) so that every pass runs along contiguous rows. `out` may be `in`.
+// C math functions, not std::exp/std::log: g++ may leave the std:: wrappers out of line as weak
+// global symbols, and generated code must export nothing but its NAME_* API.
+// Templates, so that a model without Softmax does not trip clang's unused-function warning.
+template <class T> inline T kiln_rd_exp(T x) {
+  return sizeof(T) == sizeof(float) ? T(expf(float(x))) : T(exp(double(x)));
+}
+template <class T> inline T kiln_rd_log(T x) {
+  return sizeof(T) == sizeof(float) ? T(logf(float(x))) : T(log(double(x)));
+}
+
 template <class T, bool Log, long Outer, long N, long Inner>
 inline void kiln_rd_softmax(typename kiln_rd_view<T>::type *out,
                             const typename kiln_rd_view<T>::type *in, unsigned char *scratch) {
@@ -104,13 +114,13 @@ inline void kiln_rd_softmax(typename kiln_rd_view<T>::type *out,
         m = T(x[n]) > m ? T(x[n]) : m;
       T s = T(0);
       for (long n = 0; n < N; ++n) {
-        T e = std::exp(T(x[n]) - m);
+        T e = kiln_rd_exp(T(x[n]) - m);
         s += e;
         if (!Log)
           y[n] = e;
       }
       if (Log) {
-        T ls = std::log(s) + m;
+        T ls = kiln_rd_log(s) + m;
         for (long n = 0; n < N; ++n)
           y[n] = T(x[n]) - ls;
       } else {
@@ -131,14 +141,14 @@ inline void kiln_rd_softmax(typename kiln_rd_view<T>::type *out,
         m[i] = T(x[n * Inner + i]) > T(m[i]) ? T(x[n * Inner + i]) : T(m[i]);
     for (long n = 0; n < N; ++n)
       for (long i = 0; i < Inner; ++i) {
-        T e = std::exp(T(x[n * Inner + i]) - T(m[i]));
+        T e = kiln_rd_exp(T(x[n * Inner + i]) - T(m[i]));
         s[i] = T(s[i]) + e;
         if (!Log)
           y[n * Inner + i] = e;
       }
     if (Log) {
       for (long i = 0; i < Inner; ++i)
-        s[i] = std::log(T(s[i])) + T(m[i]);
+        s[i] = kiln_rd_log(T(s[i])) + T(m[i]);
       for (long n = 0; n < N; ++n)
         for (long i = 0; i < Inner; ++i)
           y[n * Inner + i] = T(x[n * Inner + i]) - T(s[i]);
