@@ -116,9 +116,12 @@ llvm::Error runCompile(const CompileOptions &opts) {
   if (!emitCpp && !emitIr)
     return error(fmt::format("--emit: expected at least one of {}, found none",
                              fmt::join(kEmitKinds, ", ")));
-  auto pipeline = pipelineForLevel(opts.optLevel);
+  auto pipeline = opts.passes.empty()
+                      ? pipelineForLevel(opts.optLevel)
+                      : parsePassList(fmt::format("{}", fmt::join(opts.passes, ",")));
   if (!pipeline)
-    return pipeline.takeError();
+    return error(fmt::format("{}{}", opts.passes.empty() ? "" : "--passes: ",
+                             llvm::toString(pipeline.takeError())));
   Instrumentation inst;
   if (auto e = makeInstrumentation(opts.inst, inst))
     return e;

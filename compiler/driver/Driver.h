@@ -32,6 +32,7 @@ struct CompileOptions {
   std::vector<std::string> inputShapes; // raw NAME=DIMS entries
   std::vector<std::string> emit{"cpp"}; // entries of --emit
   int optLevel = 2;                     // -O0 .. -O3
+  std::vector<std::string> passes;      // --passes: replaces the -O pipeline when given
   InstrumentationFlags inst;
 };
 

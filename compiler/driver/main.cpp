@@ -46,6 +46,10 @@ int main(int argc, char **argv) {
                    "comma-separated outputs: cpp (NAME.h, NAME.cpp), ir (NAME.kir + sidecar)")
       ->delimiter(',');
   compile->add_option("-O", copts.optLevel, "optimization level 0-3 (default 2)");
+  compile
+      ->add_option("--passes", copts.passes,
+                   "comma-separated passes to run instead of the -O pipeline")
+      ->delimiter(',');
   addInstrumentation(compile, copts.inst);
 
   OptOptions oopts;
