@@ -142,13 +142,15 @@ class Case:
     """One model through the pipeline. Failures accumulate; a blocking failure (no pair, no binary)
     stops the later steps, a non-blocking one (determinism, IR round-trip) does not."""
 
-    def __init__(self, model, opset, batch, name=None, key=None):
-        self.model, self.opset, self.batch = model, opset, batch
-        self.name = name or c_ident(model)
+    def __init__(self, model, opset, batch, name=None, key=None, level=2):
+        self.model, self.opset, self.batch, self.level = model, opset, batch, level
+        # The default level keeps the plain model name; other levels get an _O<n> suffix so that
+        # several builds of one model live side by side in one ninja file.
+        self.name = name or (c_ident(model) + ("" if level == 2 else f"_O{level}"))
         self.key = key or self.name  # the case's directory under the work dir
         self.failures = []  # (status, detail)
         self.blocked = False
-        self.row = {"model": model, "opset": opset, "batch": batch}
+        self.row = {"model": model, "opset": opset, "batch": batch, "level": level}
 
     def fail(self, status, detail="", blocking=True):
         self.failures.append((status, detail))
@@ -188,7 +190,8 @@ def prepare(case, kiln, work, cache_root, check_determinism=True, check_roundtri
     case.row["weight_bytes_onnx"] = onnx_weight_bytes(model)
 
     gen = os.path.join(d, "gen")
-    cmd = [kiln, "compile", model, "-o", gen, "--name", case.name, "--emit=cpp,ir"]
+    cmd = [kiln, "compile", model, "-o", gen, "--name", case.name, "--emit=cpp,ir",
+           f"-O{case.level}"]
     cpu = {}
     rc, out, secs = run(cmd, KILN_TIMEOUT, cpu)
     case.row["kiln_s"] = secs
@@ -207,6 +210,10 @@ def prepare(case, kiln, work, cache_root, check_determinism=True, check_roundtri
     sidecar = kir + ".bin"
     case.row["nodes"], case.row["weight_bytes"] = kir_stats(kir)
     gen_files = sorted(os.listdir(gen))
+    if case.level >= 2:
+        leftovers = unfused_nodes(kir)
+        if leftovers:
+            case.fail("not-optimized", "final IR keeps " + "; ".join(leftovers[:5]), False)
 
     if check_determinism:
         gen2 = os.path.join(d, "gen2")
@@ -237,6 +244,45 @@ def prepare(case, kiln, work, cache_root, check_determinism=True, check_roundtri
         case.row["roundtrip"] = rc == 0 and not bad
 
     write_host(os.path.join(d, "host.c"), case.name, case.meta)
+
+
+NODE_LINE = re.compile(r'^\s*(?P<results>%.*?) = (?P<op>[A-Za-z]+) "(?P<name>(?:[^"\\]|\\.)*)" \((?P<operands>[^)]*)\)')
+VALUE_REF = re.compile(r'%(?:"(?:[^"\\]|\\.)*"|[A-Za-z0-9_.]+)')
+ALWAYS_GONE = {"BatchNormalization", "Identity", "Dropout"}
+FUSABLE_ACTIVATIONS = {"Relu", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish", "Sigmoid", "Tanh",
+                       "Gelu"}
+EPILOGUE_PRODUCERS = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
+
+
+def unfused_nodes(kir_path):
+    """What the -O2 pipeline should have removed but the final IR still has: BatchNormalization,
+    Identity, Dropout, and activations whose operand comes from a Conv/Gemm/MatMul that has no
+    other user (those belong in the producer's epilogue)."""
+    producers, uses, nodes = {}, {}, []
+    outputs = set()
+    with open(kir_path) as f:
+        for line in f:
+            if line.strip().startswith("output "):
+                outputs.update(VALUE_REF.findall(line))
+            m = NODE_LINE.match(line)
+            if not m:
+                continue
+            results = VALUE_REF.findall(m.group("results"))
+            operands = VALUE_REF.findall(m.group("operands"))
+            nodes.append((m.group("op"), m.group("name"), operands))
+            for r in results:
+                producers[r] = m.group("op")
+            for o in operands:
+                uses[o] = uses.get(o, 0) + 1
+    bad = []
+    for op, name, operands in nodes:
+        if op in ALWAYS_GONE:
+            bad.append(f"{op} '{name}'")
+        elif op in FUSABLE_ACTIVATIONS and operands:
+            x = operands[0]
+            if producers.get(x) in EPILOGUE_PRODUCERS and uses.get(x) == 1 and x not in outputs:
+                bad.append(f"{op} '{name}' after a {producers[x]}")
+    return bad
 
 
 def write_ninja(cases, work, extra_cxxflags=""):
@@ -360,7 +406,7 @@ def fmt(v, spec):
 
 
 def print_table(cases, file=sys.stdout):
-    hdr = (f"{'model':20} {'nodes':>5} {'kiln s':>7} {'kiln cpu':>8} {'g++ s':>7} {'g++ cpu':>7} {'g++ MB':>7} "
+    hdr = (f"{'model':20} {'-O':>2} {'nodes':>5} {'kiln s':>7} {'kiln cpu':>8} {'g++ s':>7} {'g++ cpu':>7} {'g++ MB':>7} "
            f"{'src B/wB':>8} "
            f"{'arena B':>10} {'max abs err':>11} {'rel err':>9}  status")
     print(hdr, file=file)
@@ -370,7 +416,7 @@ def print_table(cases, file=sys.stdout):
         wb = r.get("weight_bytes") or r.get("weight_bytes_onnx")
         ratio = r["cpp_bytes"] / wb if r.get("cpp_bytes") and wb else None
         status = c.status + (f": {c.detail}" if c.detail else "")
-        print(f"{c.model:20} {fmt(r.get('nodes'), '5d')} {fmt(r.get('kiln_s'), '7.2f')} "
+        print(f"{c.model:20} {c.level:2d} {fmt(r.get('nodes'), '5d')} {fmt(r.get('kiln_s'), '7.2f')} "
               f"{fmt(r.get('kiln_cpu_s'), '8.2f')} "
               f"{fmt(r.get('gxx_s'), '7.2f')} {fmt(r.get('gxx_cpu_s'), '7.2f')} "
               f"{fmt(r.get('gxx_rss_mb'), '7.0f')} "
@@ -389,6 +435,11 @@ def main():
     ap.add_argument("--cache", default=None, help="export cache (default ~/.cache/kiln/zoo)")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--levels", default="2",
+                    help="optimization levels every model is compiled at (e.g. 2,0)")
+    ap.add_argument("--small-levels", default="",
+                    help="further levels, only for --small-models (e.g. 1,3)")
+    ap.add_argument("--small-models", default="mobilenet_v3_small,squeezenet1_1")
     ap.add_argument("--extra-cxxflags", default="",
                     help="appended to the pair's g++ flags, for triage only (e.g. "
                          "-Wno-error=SOMETHING); the ctest uses the strict flags")
@@ -398,10 +449,17 @@ def main():
     work = os.path.abspath(args.work)
     os.makedirs(work, exist_ok=True)
     t0 = time.time()
-    cases = [Case(m, args.opset, args.batch) for m in args.models.split(",") if m]
+    levels = [int(x) for x in args.levels.split(",") if x]
+    small_levels = [int(x) for x in args.small_levels.split(",") if x]
+    models = [m for m in args.models.split(",") if m]
+    cases = [Case(m, args.opset, args.batch, level=lv) for lv in levels for m in models]
+    cases += [Case(m, args.opset, args.batch, level=lv) for lv in small_levels
+              for m in args.small_models.split(",") if m in models]
     for c in cases:
-        prepare(c, kiln, work, args.cache)
-        print(f"run_zoo: {c.model}: compiled ({c.status}{': ' + c.detail if c.detail else ''})",
+        # Determinism and the IR round-trip are properties of kiln, checked once per model.
+        first = c.level == levels[0]
+        prepare(c, kiln, work, args.cache, check_determinism=first, check_roundtrip=first)
+        print(f"run_zoo: {c.model} -O{c.level}: compiled ({c.status}{': ' + c.detail if c.detail else ''})",
               flush=True)
     build_all(cases, work, args.jobs, args.extra_cxxflags)
     for c in cases:
