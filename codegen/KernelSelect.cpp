@@ -2,6 +2,8 @@
 // table (no string-keyed registry), so go-to-definition leads from an op to its selector.
 #include "codegen/KernelSelect.h"
 
+#include <fmt/format.h>
+
 namespace kiln {
 
 llvm::Expected<KernelCall> selectKernel(const Node &n) {
@@ -57,6 +59,26 @@ llvm::Expected<KernelCall> selectKernel(const Node &n) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                  "node '%s' (%s): no kernel family handles this op",
                                  n.name().c_str(), opName(n.op()));
+}
+
+llvm::Error selectError(const Node &n, const std::string &what) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), "node '%s' (%s): %s",
+                                 n.name().c_str(), opName(n.op()), what.c_str());
+}
+
+bool isEpilogueOperand(const Node &n, unsigned i) {
+  for (const EpilogueStep &s : n.epilogue().steps)
+    if (s.operand == static_cast<int>(i))
+      return true;
+  return false;
+}
+
+llvm::Error checkDenseF32(const Node &n, const Value *v, const char *role) {
+  const TensorType &t = v->type();
+  if (t.dtype() != DType::F32 || t.elem.isQuantized() || !t.layout.isRowMajor())
+    return selectError(n, fmt::format("expected {} of type f32 (row-major, not quantized), found {}",
+                                      role, typeString(t)));
+  return llvm::Error::success();
 }
 
 } // namespace kiln

@@ -27,10 +27,25 @@ struct KernelCall {
   std::string statement; // C++ statement(s), may span lines
   /// Operands the statement wants as raw bytes (const unsigned char*) rather than typed pointers.
   bool bytePointers = false;
+  /// Result 0 holds operand 0's bytes unchanged (Reshape, Flatten, Squeeze, Unsqueeze, Identity,
+  /// single-result Dropout): the emitter may make it a view of operand 0 and drop the statement.
+  bool resultIsOperandView = false;
+  /// Operands whose buffer out0 may share when the operand has out0's type and dies at this node:
+  /// the statement reads element i of such an operand only right before writing element i of
+  /// out0, and reads no other of its elements afterwards.
+  std::vector<unsigned> inPlaceOperands;
 };
 
 /// Fails with "node 'NAME' (OP): <what is unsupported: expected vs found>" when no kernel fits.
 llvm::Expected<KernelCall> selectKernel(const Node &n);
+
+/// Shared by the selectors: "node 'NAME' (OP): what".
+llvm::Error selectError(const Node &n, const std::string &what);
+/// True when operand i belongs to the node's epilogue (a fused bias or residual) rather than to
+/// the op itself.
+bool isEpilogueOperand(const Node &n, unsigned i);
+/// The float kernels read dense row-major f32 without quantization; `role` names the operand.
+llvm::Error checkDenseF32(const Node &n, const Value *v, const char *role);
 
 /// Per-family selectors (codegen/select*.cpp); selectKernel dispatches on the op.
 llvm::Expected<KernelCall> selectConvKernel(const Node &n);          // Conv, ConvTranspose

@@ -11,28 +11,6 @@
 namespace kiln {
 namespace {
 
-llvm::Error fail(const Node &n, const std::string &what) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), "node '%s' (%s): %s",
-                                 n.name().c_str(), opName(n.op()), what.c_str());
-}
-
-/// True when operand i belongs to the epilogue (a fused bias or residual) rather than to the op.
-bool isEpilogueOperand(const Node &n, unsigned i) {
-  for (const EpilogueStep &s : n.epilogue().steps)
-    if (s.operand == static_cast<int>(i))
-      return true;
-  return false;
-}
-
-/// The kernels read dense row-major float32 without quantization.
-llvm::Error checkF32(const Node &n, const Value *v, const char *role) {
-  const TensorType &t = v->type();
-  if (t.dtype() != DType::F32 || t.elem.isQuantized() || !t.layout.isRowMajor())
-    return fail(n, fmt::format("expected {} of type f32 (row-major, not quantized), found {}",
-                               role, typeString(t)));
-  return llvm::Error::success();
-}
-
 /// Im2col chunk (output pixels per packed chunk): as many as keep the K x NC chunk within 256 KiB
 /// (an L2 share on the targets we care about), at least one 16-column panel, at most all pixels
 /// rounded up to whole panels (16 covers every vector width of gemm.h).
@@ -56,31 +34,31 @@ struct Geometry {
 llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
   const bool transpose = n.op() == OpKind::ConvTranspose;
   if (n.op() != OpKind::Conv && !transpose)
-    return fail(n, "expected Conv or ConvTranspose, found another op");
+    return selectError(n, "expected Conv or ConvTranspose, found another op");
   if (n.numOperands() < 2 || n.numResults() != 1)
-    return fail(n, fmt::format("expected operands X, W[, B] and one result, found {} operands and "
+    return selectError(n, fmt::format("expected operands X, W[, B] and one result, found {} operands and "
                                "{} results",
                                n.numOperands(), n.numResults()));
   const Value *x = n.operand(0), *wt = n.operand(1), *y = n.result(0);
   const bool hasBias = n.numOperands() >= 3 && !isEpilogueOperand(n, 2);
-  if (auto e = checkF32(n, x, "input X"))
+  if (auto e = checkDenseF32(n, x, "input X"))
     return e;
-  if (auto e = checkF32(n, wt, "weight W"))
+  if (auto e = checkDenseF32(n, wt, "weight W"))
     return e;
   if (hasBias)
-    if (auto e = checkF32(n, n.operand(2), "bias B"))
+    if (auto e = checkDenseF32(n, n.operand(2), "bias B"))
       return e;
-  if (auto e = checkF32(n, y, "result"))
+  if (auto e = checkDenseF32(n, y, "result"))
     return e;
 
   const Shape &xs = x->type().shape, &ws = wt->type().shape, &ys = y->type().shape;
   const int rank = x->type().rank();
   if (rank != 3 && rank != 4)
-    return fail(n, fmt::format("expected a 1-D or 2-D convolution (input of rank 3 or 4), found "
+    return selectError(n, fmt::format("expected a 1-D or 2-D convolution (input of rank 3 or 4), found "
                                "input {}",
                                typeString(x->type())));
   if (wt->type().rank() != rank || y->type().rank() != rank)
-    return fail(n, fmt::format("expected weight and result of rank {}, found {} and {}", rank,
+    return selectError(n, fmt::format("expected weight and result of rank {}, found {} and {}", rank,
                                typeString(wt->type()), typeString(y->type())));
   const size_t nsp = static_cast<size_t>(rank - 2);
   const Attributes &at = n.attrs();
@@ -90,7 +68,7 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
   std::vector<int64_t> pads = at.getInts("pads", std::vector<int64_t>(2 * nsp, 0));
   if (kernel.size() != nsp || strides.size() != nsp || dil.size() != nsp ||
       pads.size() != 2 * nsp)
-    return fail(n, fmt::format("expected kernel_shape, strides, dilations with {} entries and pads "
+    return selectError(n, fmt::format("expected kernel_shape, strides, dilations with {} entries and pads "
                                "with {}, found {}, {}, {} and {}",
                                nsp, 2 * nsp, kernel.size(), strides.size(), dil.size(),
                                pads.size()));
@@ -116,21 +94,21 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
     g.pt = pads[0];
   }
   if (g.group < 1 || g.c % g.group != 0 || g.oc % g.group != 0)
-    return fail(n, fmt::format("expected group dividing {} input and {} output channels, found "
+    return selectError(n, fmt::format("expected group dividing {} input and {} output channels, found "
                                "group={}",
                                g.c, g.oc, g.group));
   if (ys[0] != g.n)
-    return fail(n, fmt::format("expected result batch {}, found {}", g.n, typeString(y->type())));
+    return selectError(n, fmt::format("expected result batch {}, found {}", g.n, typeString(y->type())));
   for (int64_t v : {g.kh, g.kw, g.sh, g.sw, g.dh, g.dw})
     if (v < 1)
-      return fail(n, fmt::format("expected positive kernel_shape, strides and dilations, found "
+      return selectError(n, fmt::format("expected positive kernel_shape, strides and dilations, found "
                                  "kernel {}x{}, strides {}x{}, dilations {}x{}",
                                  g.kh, g.kw, g.sh, g.sw, g.dh, g.dw));
   if (g.oh < 1 || g.ow < 1)
-    return fail(n, fmt::format("expected a positive output size, found {}",
+    return selectError(n, fmt::format("expected a positive output size, found {}",
                                typeString(y->type())));
   if (hasBias && n.operand(2)->type().shape != Shape{g.oc})
-    return fail(n, fmt::format("expected bias of shape [{}], found {}", g.oc,
+    return selectError(n, fmt::format("expected bias of shape [{}], found {}", g.oc,
                                typeString(n.operand(2)->type())));
 
   const char *bias = hasBias ? "in2" : "nullptr";
@@ -144,7 +122,7 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
     if (nsp == 1)
       got.insert(got.begin() + 2, 1);
     if (got != want)
-      return fail(n, fmt::format("expected weight of shape [{},{},{}] for input {}, found {}",
+      return selectError(n, fmt::format("expected weight of shape [{},{},{}] for input {}, found {}",
                                  g.c, g.oc / g.group,
                                  nsp == 1 ? fmt::format("{}", g.kw)
                                           : fmt::format("{},{}", g.kh, g.kw),
@@ -153,7 +131,7 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
     // begin); the kernel needs only the begins, so derive them the same way from the result.
     std::vector<int64_t> outPad = at.getInts("output_padding", std::vector<int64_t>(nsp, 0));
     if (outPad.size() != nsp)
-      return fail(n, fmt::format("expected output_padding with {} entries, found {}", nsp,
+      return selectError(n, fmt::format("expected output_padding with {} entries, found {}", nsp,
                                  outPad.size()));
     if (at.has("output_shape")) {
       std::vector<int64_t> in{g.h, g.w}, out{g.oh, g.ow}, k{g.kh, g.kw}, s{g.sh, g.sw},
@@ -183,7 +161,7 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
   if (nsp == 1)
     got.insert(got.begin() + 2, 1);
   if (got != Shape{g.oc, cg, g.kh, g.kw})
-    return fail(n, fmt::format("expected weight of shape [{},{},{}] for input {}, found {}", g.oc,
+    return selectError(n, fmt::format("expected weight of shape [{},{},{}] for input {}, found {}", g.oc,
                                cg,
                                nsp == 1 ? fmt::format("{}", g.kw)
                                         : fmt::format("{},{}", g.kh, g.kw),

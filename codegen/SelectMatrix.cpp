@@ -13,27 +13,6 @@
 namespace kiln {
 namespace {
 
-llvm::Error fail(const Node &n, const std::string &what) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), "node '%s' (%s): %s",
-                                 n.name().c_str(), opName(n.op()), what.c_str());
-}
-
-/// True when operand i belongs to the epilogue (a fused bias or residual) rather than to the op.
-bool isEpilogueOperand(const Node &n, unsigned i) {
-  for (const EpilogueStep &s : n.epilogue().steps)
-    if (s.operand == static_cast<int>(i))
-      return true;
-  return false;
-}
-
-llvm::Error checkF32(const Node &n, const Value *v, const char *role) {
-  const TensorType &t = v->type();
-  if (t.dtype() != DType::F32 || t.elem.isQuantized() || !t.layout.isRowMajor())
-    return fail(n, fmt::format("expected {} of type f32 (row-major, not quantized), found {}",
-                               role, typeString(t)));
-  return llvm::Error::success();
-}
-
 /// Rows below one register block (gemm.h's MR = 4) take the unpacked path.
 constexpr int64_t kMinPackedRows = 4;
 
@@ -67,31 +46,31 @@ std::string joinInts(const std::vector<int64_t> &v) {
 
 llvm::Expected<KernelCall> selectGemm(const Node &n) {
   if (n.numOperands() < 2 || n.numResults() != 1)
-    return fail(n, fmt::format("expected operands A, B[, C] and one result, found {} operands "
+    return selectError(n, fmt::format("expected operands A, B[, C] and one result, found {} operands "
                                "and {} results",
                                n.numOperands(), n.numResults()));
   const Value *a = n.operand(0), *b = n.operand(1), *y = n.result(0);
   const bool hasC = n.numOperands() >= 3 && !isEpilogueOperand(n, 2);
   for (auto [v, role] : {std::pair<const Value *, const char *>{a, "A"}, {b, "B"}, {y, "result"}})
-    if (auto e = checkF32(n, v, role))
+    if (auto e = checkDenseF32(n, v, role))
       return e;
   if (hasC)
-    if (auto e = checkF32(n, n.operand(2), "C"))
+    if (auto e = checkDenseF32(n, n.operand(2), "C"))
       return e;
   if (a->type().rank() != 2 || b->type().rank() != 2 || y->type().rank() != 2)
-    return fail(n, fmt::format("expected 2-D A, B and result, found {}, {} and {}",
+    return selectError(n, fmt::format("expected 2-D A, B and result, found {}, {} and {}",
                                typeString(a->type()), typeString(b->type()),
                                typeString(y->type())));
   const Attributes &at = n.attrs();
   const bool ta = at.getInt("transA", 0) != 0, tb = at.getInt("transB", 0) != 0;
   const double alpha = at.getFloat("alpha", 1.0), beta = at.getFloat("beta", 1.0);
   if (!std::isfinite(alpha) || !std::isfinite(beta))
-    return fail(n, fmt::format("expected finite alpha and beta, found {} and {}", alpha, beta));
+    return selectError(n, fmt::format("expected finite alpha and beta, found {} and {}", alpha, beta));
   const Shape &as = a->type().shape, &bs = b->type().shape, &ys = y->type().shape;
   const int64_t m = ta ? as[1] : as[0], k = ta ? as[0] : as[1];
   const int64_t kb = tb ? bs[1] : bs[0], nn = tb ? bs[0] : bs[1];
   if (k != kb || ys != Shape{m, nn})
-    return fail(n, fmt::format("expected A' [M,K], B' [K,N] and result [M,N] (transA={}, "
+    return selectError(n, fmt::format("expected A' [M,K], B' [K,N] and result [M,N] (transA={}, "
                                "transB={}), found {}, {} and {}",
                                int(ta), int(tb), typeString(a->type()), typeString(b->type()),
                                typeString(y->type())));
@@ -100,7 +79,7 @@ llvm::Expected<KernelCall> selectGemm(const Node &n) {
     const Shape &cs = n.operand(2)->type().shape;
     const int64_t cm = cs.size() == 2 ? cs[0] : 1, cn = cs.empty() ? 1 : cs.back();
     if (cs.size() > 2 || (cm != 1 && cm != m) || (cn != 1 && cn != nn))
-      return fail(n, fmt::format("expected C unidirectionally broadcastable to [{},{}], found {}",
+      return selectError(n, fmt::format("expected C unidirectionally broadcastable to [{},{}], found {}",
                                  m, nn, typeString(n.operand(2)->type())));
     csn = cn == 1 ? 0 : 1;
     csm = cm == 1 ? 0 : cn;
@@ -119,16 +98,16 @@ llvm::Expected<KernelCall> selectGemm(const Node &n) {
 
 llvm::Expected<KernelCall> selectMatMul(const Node &n) {
   if (n.numOperands() < 2 || n.numResults() != 1)
-    return fail(n, fmt::format("expected operands A, B and one result, found {} operands and {} "
+    return selectError(n, fmt::format("expected operands A, B and one result, found {} operands and {} "
                                "results",
                                n.numOperands(), n.numResults()));
   const Value *a = n.operand(0), *b = n.operand(1), *y = n.result(0);
   for (auto [v, role] : {std::pair<const Value *, const char *>{a, "A"}, {b, "B"}, {y, "result"}})
-    if (auto e = checkF32(n, v, role))
+    if (auto e = checkDenseF32(n, v, role))
       return e;
   Shape as = a->type().shape, bs = b->type().shape;
   if (as.empty() || bs.empty())
-    return fail(n, fmt::format("expected A and B of rank >= 1, found {} and {}",
+    return selectError(n, fmt::format("expected A and B of rank >= 1, found {} and {}",
                                typeString(a->type()), typeString(b->type())));
   // numpy: a 1-D A is a row [1,K], a 1-D B a column [K,1]; the added dim is not in the result.
   const bool bVector = bs.size() == 1;
@@ -138,7 +117,7 @@ llvm::Expected<KernelCall> selectMatMul(const Node &n) {
     bs.push_back(1);
   const int64_t m = as[as.size() - 2], k = as.back(), nn = bs.back();
   if (bs[bs.size() - 2] != k)
-    return fail(n, fmt::format("expected B with {} rows to match A, found {} and {}", k,
+    return selectError(n, fmt::format("expected B with {} rows to match A, found {} and {}", k,
                                typeString(a->type()), typeString(b->type())));
   Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
   const size_t nb = std::max(ab.size(), bb.size());
@@ -147,13 +126,13 @@ llvm::Expected<KernelCall> selectMatMul(const Node &n) {
   Shape ob(nb);
   for (size_t d = 0; d < nb; ++d) {
     if (ab[d] != bb[d] && ab[d] != 1 && bb[d] != 1)
-      return fail(n, fmt::format("expected broadcastable batch dims, found {} and {}",
+      return selectError(n, fmt::format("expected broadcastable batch dims, found {} and {}",
                                  typeString(a->type()), typeString(b->type())));
     ob[d] = std::max(ab[d], bb[d]);
   }
   const int64_t batch = numElements(ob);
   if (y->type().numElements() != batch * m * nn)
-    return fail(n, fmt::format("expected a result of {} elements ({} batches of {}x{}), found {}",
+    return selectError(n, fmt::format("expected a result of {} elements ({} batches of {}x{}), found {}",
                                batch * m * nn, batch, m, nn, typeString(y->type())));
 
   // Per-batch element offsets of A and B in row-major order of the broadcast batch dims.
@@ -214,7 +193,7 @@ llvm::Expected<KernelCall> selectMatrixKernel(const Node &n) {
     return selectGemm(n);
   if (n.op() == OpKind::MatMul)
     return selectMatMul(n);
-  return fail(n, "expected Gemm or MatMul, found another op");
+  return selectError(n, "expected Gemm or MatMul, found another op");
 }
 
 } // namespace kiln

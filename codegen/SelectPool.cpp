@@ -9,40 +9,27 @@
 namespace kiln {
 namespace {
 
-llvm::Error fail(const Node &n, const std::string &what) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), "node '%s' (%s): %s",
-                                 n.name().c_str(), opName(n.op()), what.c_str());
-}
-
-llvm::Error checkF32(const Node &n, const Value *v, const char *role) {
-  const TensorType &t = v->type();
-  if (t.dtype() != DType::F32 || t.elem.isQuantized() || !t.layout.isRowMajor())
-    return fail(n, fmt::format("expected {} of type f32 (row-major, not quantized), found {}",
-                               role, typeString(t)));
-  return llvm::Error::success();
-}
-
 } // namespace
 
 llvm::Expected<KernelCall> selectPoolKernel(const Node &n) {
   const OpKind op = n.op();
   if (op != OpKind::MaxPool && op != OpKind::AveragePool && op != OpKind::GlobalAveragePool &&
       op != OpKind::GlobalMaxPool)
-    return fail(n, "expected a pooling op, found another op");
+    return selectError(n, "expected a pooling op, found another op");
   if (n.numOperands() != 1)
-    return fail(n, fmt::format("expected one operand, found {}", n.numOperands()));
+    return selectError(n, fmt::format("expected one operand, found {}", n.numOperands()));
   if (n.numResults() != 1)
-    return fail(n, fmt::format("expected one result (no Indices output), found {} results",
+    return selectError(n, fmt::format("expected one result (no Indices output), found {} results",
                                n.numResults()));
   const Value *x = n.operand(0), *y = n.result(0);
-  if (auto e = checkF32(n, x, "input X"))
+  if (auto e = checkDenseF32(n, x, "input X"))
     return e;
-  if (auto e = checkF32(n, y, "result"))
+  if (auto e = checkDenseF32(n, y, "result"))
     return e;
   const Shape &xs = x->type().shape, &ys = y->type().shape;
   const int rank = x->type().rank();
   if (rank < 3 || y->type().rank() != rank || ys[0] != xs[0] || ys[1] != xs[1])
-    return fail(n, fmt::format("expected input of rank >= 3 and a result with the same batch and "
+    return selectError(n, fmt::format("expected input of rank >= 3 and a result with the same batch and "
                                "channels, found {} and {}",
                                typeString(x->type()), typeString(y->type())));
   const int64_t planes = xs[0] * xs[1];
@@ -59,7 +46,7 @@ llvm::Expected<KernelCall> selectPoolKernel(const Node &n) {
   }
 
   if (rank != 3 && rank != 4)
-    return fail(n, fmt::format("expected a 1-D or 2-D pool (input of rank 3 or 4), found input {}",
+    return selectError(n, fmt::format("expected a 1-D or 2-D pool (input of rank 3 or 4), found input {}",
                                typeString(x->type())));
   const size_t nsp = static_cast<size_t>(rank - 2);
   const Attributes &at = n.attrs();
@@ -69,13 +56,13 @@ llvm::Expected<KernelCall> selectPoolKernel(const Node &n) {
   std::vector<int64_t> pads = at.getInts("pads", std::vector<int64_t>(2 * nsp, 0));
   if (kernel.size() != nsp || strides.size() != nsp || dil.size() != nsp ||
       pads.size() != 2 * nsp)
-    return fail(n, fmt::format("expected kernel_shape, strides, dilations with {} entries and pads "
+    return selectError(n, fmt::format("expected kernel_shape, strides, dilations with {} entries and pads "
                                "with {}, found {}, {}, {} and {}",
                                nsp, 2 * nsp, kernel.size(), strides.size(), dil.size(),
                                pads.size()));
   for (size_t i = 0; i < nsp; ++i)
     if (kernel[i] < 1 || strides[i] < 1 || dil[i] < 1 || pads[i] < 0 || pads[i + nsp] < 0)
-      return fail(n, "expected positive kernel_shape, strides and dilations and non-negative "
+      return selectError(n, "expected positive kernel_shape, strides and dilations and non-negative "
                      "pads, found " +
                          fmt::format("kernel_shape [{}], strides [{}], dilations [{}], pads [{}]",
                                      fmt::join(kernel, ","), fmt::join(strides, ","),
@@ -95,7 +82,7 @@ llvm::Expected<KernelCall> selectPoolKernel(const Node &n) {
     pb = pads[2];
   }
   if (oh < 1 || ow < 1)
-    return fail(n, fmt::format("expected a positive output size, found {}",
+    return selectError(n, fmt::format("expected a positive output size, found {}",
                                typeString(y->type())));
   if (op == OpKind::MaxPool) {
     call.statement = fmt::format("kiln_f32_maxpool2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "

@@ -13,11 +13,6 @@ namespace kiln {
 
 namespace {
 
-llvm::Error fail(const Node &n, const std::string &what) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), "node '%s' (%s): %s",
-                                 n.name().c_str(), opName(n.op()), what.c_str());
-}
-
 std::string list(const std::vector<int64_t> &v) {
   return fmt::format("kiln_rd_list<{}>", fmt::join(v, ", "));
 }
@@ -42,14 +37,14 @@ llvm::Error checkOperands(const Node &n, bool floatOnly) {
   const TensorType &in = n.operand(0)->type(), &out = n.result(0)->type();
   for (const TensorType *t : {&in, &out}) {
     if (!t->layout.isRowMajor() || t->elem.isQuantized())
-      return fail(n, fmt::format("expected a plain row-major tensor, found {}", typeString(*t)));
+      return selectError(n, fmt::format("expected a plain row-major tensor, found {}", typeString(*t)));
   }
   if (!elementType(in.dtype(), floatOnly))
-    return fail(n, fmt::format("expected {}, found {}",
+    return selectError(n, fmt::format("expected {}, found {}",
                                floatOnly ? "f32 or f64" : "f32, f64, i32 or i64",
                                dtypeName(in.dtype())));
   if (out.dtype() != in.dtype())
-    return fail(n, fmt::format("expected result dtype {}, found {}", dtypeName(in.dtype()),
+    return selectError(n, fmt::format("expected result dtype {}, found {}", dtypeName(in.dtype()),
                                dtypeName(out.dtype())));
   return llvm::Error::success();
 }
@@ -61,9 +56,9 @@ llvm::Expected<KernelCall> selectSoftmax(const Node &n) {
   const int rank = in.rank();
   const int64_t axis = n.attrs().getInt("axis", -1);
   if (axis < -rank || axis >= rank)
-    return fail(n, fmt::format("expected axis in [{}, {}), found {}", -rank, rank, axis));
+    return selectError(n, fmt::format("expected axis in [{}, {}), found {}", -rank, rank, axis));
   if (n.result(0)->type().shape != in.shape)
-    return fail(n, fmt::format("expected result shape {}, found {}", shapeString(in.shape),
+    return selectError(n, fmt::format("expected result shape {}, found {}", shapeString(in.shape),
                                shapeString(n.result(0)->type().shape)));
   const size_t a = static_cast<size_t>(axis < 0 ? axis + rank : axis);
   int64_t outer = 1, inner = 1;
@@ -95,7 +90,7 @@ llvm::Expected<KernelCall> selectReduce(const Node &n) {
   if (n.numOperands() > 1) {
     const Value *v = n.operand(1);
     if (!v->isConstant())
-      return fail(n, fmt::format("expected axes to be a constant, found the computed value '{}'",
+      return selectError(n, fmt::format("expected axes to be a constant, found the computed value '{}'",
                                  v->name()));
     axes = v->constant().toInts();
   }
@@ -104,7 +99,7 @@ llvm::Expected<KernelCall> selectReduce(const Node &n) {
   k.kernelFiles = {"reduce.h"};
   if (axes.empty() && n.attrs().getInt("noop_with_empty_axes", 0) != 0) {
     if (out.shape != in.shape)
-      return fail(n, fmt::format("expected result shape {} (no-op reduction), found {}",
+      return selectError(n, fmt::format("expected result shape {} (no-op reduction), found {}",
                                  shapeString(in.shape), shapeString(out.shape)));
     k.statement = fmt::format("if (out0 != in0) std::memcpy(out0, in0, {});", in.byteSize());
     return k;
@@ -112,7 +107,7 @@ llvm::Expected<KernelCall> selectReduce(const Node &n) {
   std::vector<bool> reduced(rank, axes.empty()); // empty axes: reduce everything
   for (int64_t a : axes) {
     if (a < -rank || a >= rank)
-      return fail(n, fmt::format("expected axes in [{}, {}), found {}", -rank, rank, a));
+      return selectError(n, fmt::format("expected axes in [{}, {}), found {}", -rank, rank, a));
     reduced[a < 0 ? a + rank : a] = true;
   }
   Shape expect;
@@ -120,10 +115,10 @@ llvm::Expected<KernelCall> selectReduce(const Node &n) {
     if (!reduced[d] || keepDims)
       expect.push_back(reduced[d] ? 1 : in.shape[d]);
   if (out.shape != expect)
-    return fail(n, fmt::format("expected result shape {}, found {}", shapeString(expect),
+    return selectError(n, fmt::format("expected result shape {}, found {}", shapeString(expect),
                                shapeString(out.shape)));
   if (in.numElements() == 0)
-    return fail(n, fmt::format("expected a non-empty operand, found {}", typeString(in)));
+    return selectError(n, fmt::format("expected a non-empty operand, found {}", typeString(in)));
 
   // Merge adjacent dims of the same kind, skipping size-1 dims (they change no index).
   std::vector<int64_t> dims;
@@ -165,7 +160,7 @@ llvm::Expected<KernelCall> selectReduce(const Node &n) {
 
 llvm::Expected<KernelCall> selectReductionKernel(const Node &n) {
   if (n.numOperands() == 0 || n.numResults() != 1)
-    return fail(n, fmt::format("expected operands and one result, found {} and {}", n.numOperands(),
+    return selectError(n, fmt::format("expected operands and one result, found {} and {}", n.numOperands(),
                                n.numResults()));
   switch (n.op()) {
   case OpKind::Softmax:
@@ -177,7 +172,7 @@ llvm::Expected<KernelCall> selectReductionKernel(const Node &n) {
   case OpKind::ReduceMin:
     return selectReduce(n);
   default:
-    return fail(n, "expected a reduction op, found one of another family");
+    return selectError(n, "expected a reduction op, found one of another family");
   }
 }
 
