@@ -15,23 +15,14 @@ bool decomposeBatchNorm(Graph &g, Node *bn) {
   if (bn->op() != OpKind::BatchNormalization || bn->numResults() != 1 ||
       bn->result()->type().dtype() != DType::F32)
     return false;
-  for (unsigned i = 1; i < 5; ++i)
-    if (!bn->operand(i)->isConstant())
-      return false;
+  std::optional<BatchNormAffine> a = batchNormAffine(*bn);
+  if (!a)
+    return false;
   const TensorType &t = bn->result()->type();
   if (t.rank() < 2)
     return false;
   int64_t c = t.shape[1];
-  std::vector<double> scale = bn->operand(1)->constant().toDoubles();
-  std::vector<double> beta = bn->operand(2)->constant().toDoubles();
-  std::vector<double> mean = bn->operand(3)->constant().toDoubles();
-  std::vector<double> var = bn->operand(4)->constant().toDoubles();
-  double eps = static_cast<float>(bn->attrs().getFloat("epsilon", 1e-5));
-  std::vector<double> s(static_cast<size_t>(c)), b(static_cast<size_t>(c));
-  for (size_t k = 0; k < s.size(); ++k) {
-    s[k] = scale[k] / std::sqrt(var[k] + eps);
-    b[k] = beta[k] - mean[k] * s[k];
-  }
+  const std::vector<double> &s = a->scale, &b = a->shift;
   Shape cshape(static_cast<size_t>(t.rank() - 1), 1);
   cshape[0] = c;
   Value *sv = addNamedConstant(g, bn->name() + ".scale", Tensor::fromDoubles(DType::F32, cshape, s));

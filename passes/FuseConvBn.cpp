@@ -57,15 +57,10 @@ bool fuse(Graph &g, Node *bn) {
       return false;
   }
   bool transposedGemm = p->op() == OpKind::Gemm && p->attrs().getInt("transB", 0) == 0;
-  std::vector<double> scale = params[0]->constant().toDoubles();
-  std::vector<double> beta = params[1]->constant().toDoubles();
-  std::vector<double> mean = params[2]->constant().toDoubles();
-  std::vector<double> var = params[3]->constant().toDoubles();
-  double eps = bn->attrs().getFloat("epsilon", 1e-5);
-  std::vector<double> s(static_cast<size_t>(channels));
-  for (size_t k = 0; k < s.size(); ++k)
-    s[k] = scale[k] / std::sqrt(var[k] + static_cast<double>(static_cast<float>(eps)));
-
+  std::optional<BatchNormAffine> affine = batchNormAffine(*bn);
+  if (!affine)
+    return false;
+  const std::vector<double> &s = affine->scale;
   std::vector<double> wv = w.toDoubles();
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t k = 0; k < channels; ++k)
@@ -78,7 +73,7 @@ bool fuse(Graph &g, Node *bn) {
   if (p->numOperands() > 2)
     bias = p->operand(2)->constant().toDoubles();
   for (size_t k = 0; k < bias.size(); ++k)
-    bias[k] = s[k] * (bias[k] - mean[k]) + beta[k];
+    bias[k] = s[k] * bias[k] + affine->shift[k]; // = s (b - mean) + beta
 
   Value *newW = addNamedConstant(g, p->operand(1)->name() + ".bn",
                                  Tensor::fromDoubles(DType::F32, w.shape, wv));

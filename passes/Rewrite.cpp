@@ -1,6 +1,8 @@
 // Rewriting helpers shared by passes (see passes/Rewrite.h).
 #include "passes/Rewrite.h"
 
+#include <cmath>
+
 namespace kiln {
 
 void replaceValue(Graph &g, Value *from, Value *to) {
@@ -32,6 +34,26 @@ std::optional<double> splatValue(const Value *v) {
     if (t.getDouble(i) != first)
       return std::nullopt;
   return first;
+}
+
+std::optional<BatchNormAffine> batchNormAffine(const Node &bn) {
+  if (bn.op() != OpKind::BatchNormalization || bn.numOperands() != 5)
+    return std::nullopt;
+  for (unsigned i = 1; i < 5; ++i)
+    if (!bn.operand(i)->isConstant() || bn.operand(i)->type().dtype() != DType::F32)
+      return std::nullopt;
+  std::vector<double> gamma = bn.operand(1)->constant().toDoubles();
+  std::vector<double> beta = bn.operand(2)->constant().toDoubles();
+  std::vector<double> mean = bn.operand(3)->constant().toDoubles();
+  std::vector<double> var = bn.operand(4)->constant().toDoubles();
+  // epsilon is an ONNX float attribute: use its f32 value, as the reference semantics do.
+  double eps = static_cast<float>(bn.attrs().getFloat("epsilon", 1e-5));
+  BatchNormAffine a;
+  for (size_t k = 0; k < gamma.size(); ++k) {
+    a.scale.push_back(gamma[k] / std::sqrt(var[k] + eps));
+    a.shift.push_back(beta[k] - mean[k] * a.scale.back());
+  }
+  return a;
 }
 
 Value *addNamedConstant(Graph &g, const std::string &base, Tensor t) {

@@ -18,6 +18,14 @@ Node *soleUser(const Graph &g, const Value *v);
 /// When v is a constant whose elements all equal one value, that value.
 std::optional<double> splatValue(const Value *v);
 
+/// Per-channel affine form of an inference BatchNormalization: y = scale[c] * x + shift[c], with
+/// scale = gamma / sqrt(var + eps) and shift = beta - mean * scale.
+struct BatchNormAffine {
+  std::vector<double> scale, shift;
+};
+/// The affine form when all four parameters of `bn` are f32 constants.
+std::optional<BatchNormAffine> batchNormAffine(const Node &bn);
+
 /// Creates a constant named after `base`.
 Value *addNamedConstant(Graph &g, const std::string &base, Tensor t);
 
