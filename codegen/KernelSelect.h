@@ -47,6 +47,15 @@ bool isEpilogueOperand(const Node &n, unsigned i);
 /// The float kernels read dense row-major f32 without quantization; `role` names the operand.
 llvm::Error checkDenseF32(const Node &n, const Value *v, const char *role);
 
+/// The sliding-window attributes of Conv/ConvTranspose/pools in canonical form, checked to have
+/// `spatial` entries (pads: 2 * spatial, begins then ends); kernel_shape falls back to
+/// `defaultKernel` when absent.
+struct WindowAttrs {
+  std::vector<int64_t> kernel, strides, dilations, pads;
+};
+llvm::Expected<WindowAttrs> readWindowAttrs(const Node &n, size_t spatial,
+                                            std::vector<int64_t> defaultKernel = {});
+
 /// Per-family selectors (codegen/select*.cpp); selectKernel dispatches on the op.
 llvm::Expected<KernelCall> selectConvKernel(const Node &n);          // Conv, ConvTranspose
 llvm::Expected<KernelCall> selectMatrixKernel(const Node &n);        // Gemm, MatMul

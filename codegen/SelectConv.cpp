@@ -36,9 +36,10 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
   if (n.op() != OpKind::Conv && !transpose)
     return selectError(n, "expected Conv or ConvTranspose, found another op");
   if (n.numOperands() < 2 || n.numResults() != 1)
-    return selectError(n, fmt::format("expected operands X, W[, B] and one result, found {} operands and "
-                               "{} results",
-                               n.numOperands(), n.numResults()));
+    return selectError(
+        n, fmt::format("expected operands X, W[, B] and one result, found {} operands and "
+                       "{} results",
+                       n.numOperands(), n.numResults()));
   const Value *x = n.operand(0), *wt = n.operand(1), *y = n.result(0);
   const bool hasBias = n.numOperands() >= 3 && !isEpilogueOperand(n, 2);
   if (auto e = checkDenseF32(n, x, "input X"))
@@ -54,24 +55,20 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
   const Shape &xs = x->type().shape, &ws = wt->type().shape, &ys = y->type().shape;
   const int rank = x->type().rank();
   if (rank != 3 && rank != 4)
-    return selectError(n, fmt::format("expected a 1-D or 2-D convolution (input of rank 3 or 4), found "
-                               "input {}",
-                               typeString(x->type())));
+    return selectError(
+        n, fmt::format("expected a 1-D or 2-D convolution (input of rank 3 or 4), found "
+                       "input {}",
+                       typeString(x->type())));
   if (wt->type().rank() != rank || y->type().rank() != rank)
-    return selectError(n, fmt::format("expected weight and result of rank {}, found {} and {}", rank,
-                               typeString(wt->type()), typeString(y->type())));
+    return selectError(n, fmt::format("expected weight and result of rank {}, found {} and {}",
+                                      rank, typeString(wt->type()), typeString(y->type())));
   const size_t nsp = static_cast<size_t>(rank - 2);
+  auto window = readWindowAttrs(n, nsp, Shape(ws.begin() + 2, ws.end()));
+  if (!window)
+    return window.takeError();
+  const std::vector<int64_t> &kernel = window->kernel, &strides = window->strides,
+                             &dil = window->dilations, &pads = window->pads;
   const Attributes &at = n.attrs();
-  std::vector<int64_t> kernel = at.getInts("kernel_shape", Shape(ws.begin() + 2, ws.end()));
-  std::vector<int64_t> strides = at.getInts("strides", std::vector<int64_t>(nsp, 1));
-  std::vector<int64_t> dil = at.getInts("dilations", std::vector<int64_t>(nsp, 1));
-  std::vector<int64_t> pads = at.getInts("pads", std::vector<int64_t>(2 * nsp, 0));
-  if (kernel.size() != nsp || strides.size() != nsp || dil.size() != nsp ||
-      pads.size() != 2 * nsp)
-    return selectError(n, fmt::format("expected kernel_shape, strides, dilations with {} entries and pads "
-                               "with {}, found {}, {}, {} and {}",
-                               nsp, 2 * nsp, kernel.size(), strides.size(), dil.size(),
-                               pads.size()));
 
   Geometry g;
   g.group = at.getInt("group", 1);
@@ -94,22 +91,25 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
     g.pt = pads[0];
   }
   if (g.group < 1 || g.c % g.group != 0 || g.oc % g.group != 0)
-    return selectError(n, fmt::format("expected group dividing {} input and {} output channels, found "
-                               "group={}",
-                               g.c, g.oc, g.group));
+    return selectError(n,
+                       fmt::format("expected group dividing {} input and {} output channels, found "
+                                   "group={}",
+                                   g.c, g.oc, g.group));
   if (ys[0] != g.n)
-    return selectError(n, fmt::format("expected result batch {}, found {}", g.n, typeString(y->type())));
+    return selectError(
+        n, fmt::format("expected result batch {}, found {}", g.n, typeString(y->type())));
   for (int64_t v : {g.kh, g.kw, g.sh, g.sw, g.dh, g.dw})
     if (v < 1)
-      return selectError(n, fmt::format("expected positive kernel_shape, strides and dilations, found "
-                                 "kernel {}x{}, strides {}x{}, dilations {}x{}",
-                                 g.kh, g.kw, g.sh, g.sw, g.dh, g.dw));
+      return selectError(n,
+                         fmt::format("expected positive kernel_shape, strides and dilations, found "
+                                     "kernel {}x{}, strides {}x{}, dilations {}x{}",
+                                     g.kh, g.kw, g.sh, g.sw, g.dh, g.dw));
   if (g.oh < 1 || g.ow < 1)
-    return selectError(n, fmt::format("expected a positive output size, found {}",
-                               typeString(y->type())));
+    return selectError(
+        n, fmt::format("expected a positive output size, found {}", typeString(y->type())));
   if (hasBias && n.operand(2)->type().shape != Shape{g.oc})
     return selectError(n, fmt::format("expected bias of shape [{}], found {}", g.oc,
-                               typeString(n.operand(2)->type())));
+                                      typeString(n.operand(2)->type())));
 
   const char *bias = hasBias ? "in2" : "nullptr";
   const char *hasB = hasBias ? "true" : "false";
@@ -122,17 +122,17 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
     if (nsp == 1)
       got.insert(got.begin() + 2, 1);
     if (got != want)
-      return selectError(n, fmt::format("expected weight of shape [{},{},{}] for input {}, found {}",
-                                 g.c, g.oc / g.group,
-                                 nsp == 1 ? fmt::format("{}", g.kw)
-                                          : fmt::format("{},{}", g.kh, g.kw),
-                                 typeString(x->type()), typeString(wt->type())));
+      return selectError(
+          n, fmt::format("expected weight of shape [{},{},{}] for input {}, found {}", g.c,
+                         g.oc / g.group,
+                         nsp == 1 ? fmt::format("{}", g.kw) : fmt::format("{},{}", g.kh, g.kw),
+                         typeString(x->type()), typeString(wt->type())));
     // With output_shape the reference semantics re-derive the pads (extra padding at the
     // begin); the kernel needs only the begins, so derive them the same way from the result.
     std::vector<int64_t> outPad = at.getInts("output_padding", std::vector<int64_t>(nsp, 0));
     if (outPad.size() != nsp)
-      return selectError(n, fmt::format("expected output_padding with {} entries, found {}", nsp,
-                                 outPad.size()));
+      return selectError(
+          n, fmt::format("expected output_padding with {} entries, found {}", nsp, outPad.size()));
     if (at.has("output_shape")) {
       std::vector<int64_t> in{g.h, g.w}, out{g.oh, g.ow}, k{g.kh, g.kw}, s{g.sh, g.sw},
           d{g.dh, g.dw};
@@ -161,11 +161,10 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
   if (nsp == 1)
     got.insert(got.begin() + 2, 1);
   if (got != Shape{g.oc, cg, g.kh, g.kw})
-    return selectError(n, fmt::format("expected weight of shape [{},{},{}] for input {}, found {}", g.oc,
-                               cg,
-                               nsp == 1 ? fmt::format("{}", g.kw)
-                                        : fmt::format("{},{}", g.kh, g.kw),
-                               typeString(x->type()), typeString(wt->type())));
+    return selectError(
+        n, fmt::format("expected weight of shape [{},{},{}] for input {}, found {}", g.oc, cg,
+                       nsp == 1 ? fmt::format("{}", g.kw) : fmt::format("{},{}", g.kh, g.kw),
+                       typeString(x->type()), typeString(wt->type())));
   if (cg == 1 && g.group > 1) {
     // Depthwise: a GEMM would have a single reduction row per group; the direct kernel keeps a
     // block of output columns in registers over a zero-padded, stride-phase-split copy of the
@@ -185,11 +184,11 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
   const int64_t k = cg * g.kh * g.kw;
   const int64_t nc = chunkColumns(k, g.oh * g.ow);
   call.scratchBytes = k * nc * 4;
-  call.statement = fmt::format(
-      "kiln_f32_conv2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}>(in0, "
-      "in1, {}, out0, scratch, epi);",
-      g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.group,
-      nc, hasB, bias);
+  call.statement = fmt::format("kiln_f32_conv2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
+                               "{}, {}, {}, {}, {}, {}>(in0, "
+                               "in1, {}, out0, scratch, epi);",
+                               g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh,
+                               g.dw, g.pt, g.pl, g.group, nc, hasB, bias);
   return call;
 }
 

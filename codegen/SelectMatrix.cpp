@@ -46,9 +46,10 @@ std::string joinInts(const std::vector<int64_t> &v) {
 
 llvm::Expected<KernelCall> selectGemm(const Node &n) {
   if (n.numOperands() < 2 || n.numResults() != 1)
-    return selectError(n, fmt::format("expected operands A, B[, C] and one result, found {} operands "
-                               "and {} results",
-                               n.numOperands(), n.numResults()));
+    return selectError(n,
+                       fmt::format("expected operands A, B[, C] and one result, found {} operands "
+                                   "and {} results",
+                                   n.numOperands(), n.numResults()));
   const Value *a = n.operand(0), *b = n.operand(1), *y = n.result(0);
   const bool hasC = n.numOperands() >= 3 && !isEpilogueOperand(n, 2);
   for (auto [v, role] : {std::pair<const Value *, const char *>{a, "A"}, {b, "B"}, {y, "result"}})
@@ -59,28 +60,30 @@ llvm::Expected<KernelCall> selectGemm(const Node &n) {
       return e;
   if (a->type().rank() != 2 || b->type().rank() != 2 || y->type().rank() != 2)
     return selectError(n, fmt::format("expected 2-D A, B and result, found {}, {} and {}",
-                               typeString(a->type()), typeString(b->type()),
-                               typeString(y->type())));
+                                      typeString(a->type()), typeString(b->type()),
+                                      typeString(y->type())));
   const Attributes &at = n.attrs();
   const bool ta = at.getInt("transA", 0) != 0, tb = at.getInt("transB", 0) != 0;
   const double alpha = at.getFloat("alpha", 1.0), beta = at.getFloat("beta", 1.0);
   if (!std::isfinite(alpha) || !std::isfinite(beta))
-    return selectError(n, fmt::format("expected finite alpha and beta, found {} and {}", alpha, beta));
+    return selectError(n,
+                       fmt::format("expected finite alpha and beta, found {} and {}", alpha, beta));
   const Shape &as = a->type().shape, &bs = b->type().shape, &ys = y->type().shape;
   const int64_t m = ta ? as[1] : as[0], k = ta ? as[0] : as[1];
   const int64_t kb = tb ? bs[1] : bs[0], nn = tb ? bs[0] : bs[1];
   if (k != kb || ys != Shape{m, nn})
     return selectError(n, fmt::format("expected A' [M,K], B' [K,N] and result [M,N] (transA={}, "
-                               "transB={}), found {}, {} and {}",
-                               int(ta), int(tb), typeString(a->type()), typeString(b->type()),
-                               typeString(y->type())));
+                                      "transB={}), found {}, {} and {}",
+                                      int(ta), int(tb), typeString(a->type()),
+                                      typeString(b->type()), typeString(y->type())));
   int64_t csm = 0, csn = 0;
   if (hasC) {
     const Shape &cs = n.operand(2)->type().shape;
     const int64_t cm = cs.size() == 2 ? cs[0] : 1, cn = cs.empty() ? 1 : cs.back();
     if (cs.size() > 2 || (cm != 1 && cm != m) || (cn != 1 && cn != nn))
-      return selectError(n, fmt::format("expected C unidirectionally broadcastable to [{},{}], found {}",
-                                 m, nn, typeString(n.operand(2)->type())));
+      return selectError(
+          n, fmt::format("expected C unidirectionally broadcastable to [{},{}], found {}", m, nn,
+                         typeString(n.operand(2)->type())));
     csn = cn == 1 ? 0 : 1;
     csm = cm == 1 ? 0 : cn;
   }
@@ -98,9 +101,10 @@ llvm::Expected<KernelCall> selectGemm(const Node &n) {
 
 llvm::Expected<KernelCall> selectMatMul(const Node &n) {
   if (n.numOperands() < 2 || n.numResults() != 1)
-    return selectError(n, fmt::format("expected operands A, B and one result, found {} operands and {} "
-                               "results",
-                               n.numOperands(), n.numResults()));
+    return selectError(
+        n, fmt::format("expected operands A, B and one result, found {} operands and {} "
+                       "results",
+                       n.numOperands(), n.numResults()));
   const Value *a = n.operand(0), *b = n.operand(1), *y = n.result(0);
   for (auto [v, role] : {std::pair<const Value *, const char *>{a, "A"}, {b, "B"}, {y, "result"}})
     if (auto e = checkDenseF32(n, v, role))
@@ -108,7 +112,7 @@ llvm::Expected<KernelCall> selectMatMul(const Node &n) {
   Shape as = a->type().shape, bs = b->type().shape;
   if (as.empty() || bs.empty())
     return selectError(n, fmt::format("expected A and B of rank >= 1, found {} and {}",
-                               typeString(a->type()), typeString(b->type())));
+                                      typeString(a->type()), typeString(b->type())));
   // numpy: a 1-D A is a row [1,K], a 1-D B a column [K,1]; the added dim is not in the result.
   const bool bVector = bs.size() == 1;
   if (as.size() == 1)
@@ -118,7 +122,7 @@ llvm::Expected<KernelCall> selectMatMul(const Node &n) {
   const int64_t m = as[as.size() - 2], k = as.back(), nn = bs.back();
   if (bs[bs.size() - 2] != k)
     return selectError(n, fmt::format("expected B with {} rows to match A, found {} and {}", k,
-                               typeString(a->type()), typeString(b->type())));
+                                      typeString(a->type()), typeString(b->type())));
   Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
   const size_t nb = std::max(ab.size(), bb.size());
   ab.insert(ab.begin(), nb - ab.size(), 1);
@@ -127,13 +131,14 @@ llvm::Expected<KernelCall> selectMatMul(const Node &n) {
   for (size_t d = 0; d < nb; ++d) {
     if (ab[d] != bb[d] && ab[d] != 1 && bb[d] != 1)
       return selectError(n, fmt::format("expected broadcastable batch dims, found {} and {}",
-                                 typeString(a->type()), typeString(b->type())));
+                                        typeString(a->type()), typeString(b->type())));
     ob[d] = std::max(ab[d], bb[d]);
   }
   const int64_t batch = numElements(ob);
   if (y->type().numElements() != batch * m * nn)
-    return selectError(n, fmt::format("expected a result of {} elements ({} batches of {}x{}), found {}",
-                               batch * m * nn, batch, m, nn, typeString(y->type())));
+    return selectError(
+        n, fmt::format("expected a result of {} elements ({} batches of {}x{}), found {}",
+                       batch * m * nn, batch, m, nn, typeString(y->type())));
 
   // Per-batch element offsets of A and B in row-major order of the broadcast batch dims.
   std::vector<int64_t> aoff(batch), boff(batch);

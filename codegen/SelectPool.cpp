@@ -7,9 +7,7 @@
 #include <fmt/format.h>
 
 namespace kiln {
-namespace {
-
-} // namespace
+namespace {} // namespace
 
 llvm::Expected<KernelCall> selectPoolKernel(const Node &n) {
   const OpKind op = n.op();
@@ -20,7 +18,7 @@ llvm::Expected<KernelCall> selectPoolKernel(const Node &n) {
     return selectError(n, fmt::format("expected one operand, found {}", n.numOperands()));
   if (n.numResults() != 1)
     return selectError(n, fmt::format("expected one result (no Indices output), found {} results",
-                               n.numResults()));
+                                      n.numResults()));
   const Value *x = n.operand(0), *y = n.result(0);
   if (auto e = checkDenseF32(n, x, "input X"))
     return e;
@@ -29,9 +27,10 @@ llvm::Expected<KernelCall> selectPoolKernel(const Node &n) {
   const Shape &xs = x->type().shape, &ys = y->type().shape;
   const int rank = x->type().rank();
   if (rank < 3 || y->type().rank() != rank || ys[0] != xs[0] || ys[1] != xs[1])
-    return selectError(n, fmt::format("expected input of rank >= 3 and a result with the same batch and "
-                               "channels, found {} and {}",
-                               typeString(x->type()), typeString(y->type())));
+    return selectError(
+        n, fmt::format("expected input of rank >= 3 and a result with the same batch and "
+                       "channels, found {} and {}",
+                       typeString(x->type()), typeString(y->type())));
   const int64_t planes = xs[0] * xs[1];
   KernelCall call;
   call.kernelFiles = {"pool.h"};
@@ -46,27 +45,24 @@ llvm::Expected<KernelCall> selectPoolKernel(const Node &n) {
   }
 
   if (rank != 3 && rank != 4)
-    return selectError(n, fmt::format("expected a 1-D or 2-D pool (input of rank 3 or 4), found input {}",
-                               typeString(x->type())));
+    return selectError(
+        n, fmt::format("expected a 1-D or 2-D pool (input of rank 3 or 4), found input {}",
+                       typeString(x->type())));
   const size_t nsp = static_cast<size_t>(rank - 2);
+  auto window = readWindowAttrs(n, nsp);
+  if (!window)
+    return window.takeError();
+  const std::vector<int64_t> &kernel = window->kernel, &strides = window->strides,
+                             &dil = window->dilations, &pads = window->pads;
   const Attributes &at = n.attrs();
-  std::vector<int64_t> kernel = at.getInts("kernel_shape");
-  std::vector<int64_t> strides = at.getInts("strides", std::vector<int64_t>(nsp, 1));
-  std::vector<int64_t> dil = at.getInts("dilations", std::vector<int64_t>(nsp, 1));
-  std::vector<int64_t> pads = at.getInts("pads", std::vector<int64_t>(2 * nsp, 0));
-  if (kernel.size() != nsp || strides.size() != nsp || dil.size() != nsp ||
-      pads.size() != 2 * nsp)
-    return selectError(n, fmt::format("expected kernel_shape, strides, dilations with {} entries and pads "
-                               "with {}, found {}, {}, {} and {}",
-                               nsp, 2 * nsp, kernel.size(), strides.size(), dil.size(),
-                               pads.size()));
   for (size_t i = 0; i < nsp; ++i)
     if (kernel[i] < 1 || strides[i] < 1 || dil[i] < 1 || pads[i] < 0 || pads[i + nsp] < 0)
-      return selectError(n, "expected positive kernel_shape, strides and dilations and non-negative "
-                     "pads, found " +
-                         fmt::format("kernel_shape [{}], strides [{}], dilations [{}], pads [{}]",
-                                     fmt::join(kernel, ","), fmt::join(strides, ","),
-                                     fmt::join(dil, ","), fmt::join(pads, ",")));
+      return selectError(
+          n, "expected positive kernel_shape, strides and dilations and non-negative "
+             "pads, found " +
+                 fmt::format("kernel_shape [{}], strides [{}], dilations [{}], pads [{}]",
+                             fmt::join(kernel, ","), fmt::join(strides, ","), fmt::join(dil, ","),
+                             fmt::join(pads, ",")));
   // Normalized to 2-D: {H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR}.
   int64_t h = 1, oh = 1, kh = 1, sh = 1, dh = 1, pt = 0, pb = 0;
   const size_t sp = nsp - 1;
@@ -82,8 +78,8 @@ llvm::Expected<KernelCall> selectPoolKernel(const Node &n) {
     pb = pads[2];
   }
   if (oh < 1 || ow < 1)
-    return selectError(n, fmt::format("expected a positive output size, found {}",
-                               typeString(y->type())));
+    return selectError(
+        n, fmt::format("expected a positive output size, found {}", typeString(y->type())));
   if (op == OpKind::MaxPool) {
     call.statement = fmt::format("kiln_f32_maxpool2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
                                  "{}, {}>(in0, out0);",
@@ -91,10 +87,10 @@ llvm::Expected<KernelCall> selectPoolKernel(const Node &n) {
     return call;
   }
   const bool includePad = at.getInt("count_include_pad", 0) != 0;
-  call.statement = fmt::format("kiln_f32_avgpool2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
-                               "{}, {}, {}, {}>(in0, out0);",
-                               planes, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr,
-                               includePad);
+  call.statement =
+      fmt::format("kiln_f32_avgpool2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
+                  "{}, {}, {}, {}>(in0, out0);",
+                  planes, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, includePad);
   return call;
 }
 

@@ -37,15 +37,16 @@ llvm::Error checkOperands(const Node &n, bool floatOnly) {
   const TensorType &in = n.operand(0)->type(), &out = n.result(0)->type();
   for (const TensorType *t : {&in, &out}) {
     if (!t->layout.isRowMajor() || t->elem.isQuantized())
-      return selectError(n, fmt::format("expected a plain row-major tensor, found {}", typeString(*t)));
+      return selectError(
+          n, fmt::format("expected a plain row-major tensor, found {}", typeString(*t)));
   }
   if (!elementType(in.dtype(), floatOnly))
     return selectError(n, fmt::format("expected {}, found {}",
-                               floatOnly ? "f32 or f64" : "f32, f64, i32 or i64",
-                               dtypeName(in.dtype())));
+                                      floatOnly ? "f32 or f64" : "f32, f64, i32 or i64",
+                                      dtypeName(in.dtype())));
   if (out.dtype() != in.dtype())
     return selectError(n, fmt::format("expected result dtype {}, found {}", dtypeName(in.dtype()),
-                               dtypeName(out.dtype())));
+                                      dtypeName(out.dtype())));
   return llvm::Error::success();
 }
 
@@ -59,7 +60,7 @@ llvm::Expected<KernelCall> selectSoftmax(const Node &n) {
     return selectError(n, fmt::format("expected axis in [{}, {}), found {}", -rank, rank, axis));
   if (n.result(0)->type().shape != in.shape)
     return selectError(n, fmt::format("expected result shape {}, found {}", shapeString(in.shape),
-                               shapeString(n.result(0)->type().shape)));
+                                      shapeString(n.result(0)->type().shape)));
   const size_t a = static_cast<size_t>(axis < 0 ? axis + rank : axis);
   int64_t outer = 1, inner = 1;
   for (size_t d = 0; d < a; ++d)
@@ -90,8 +91,9 @@ llvm::Expected<KernelCall> selectReduce(const Node &n) {
   if (n.numOperands() > 1) {
     const Value *v = n.operand(1);
     if (!v->isConstant())
-      return selectError(n, fmt::format("expected axes to be a constant, found the computed value '{}'",
-                                 v->name()));
+      return selectError(
+          n,
+          fmt::format("expected axes to be a constant, found the computed value '{}'", v->name()));
     axes = v->constant().toInts();
   }
   const bool keepDims = n.attrs().getInt("keepdims", 1) != 0;
@@ -100,7 +102,7 @@ llvm::Expected<KernelCall> selectReduce(const Node &n) {
   if (axes.empty() && n.attrs().getInt("noop_with_empty_axes", 0) != 0) {
     if (out.shape != in.shape)
       return selectError(n, fmt::format("expected result shape {} (no-op reduction), found {}",
-                                 shapeString(in.shape), shapeString(out.shape)));
+                                        shapeString(in.shape), shapeString(out.shape)));
     k.statement = fmt::format("if (out0 != in0) std::memcpy(out0, in0, {});", in.byteSize());
     return k;
   }
@@ -116,7 +118,7 @@ llvm::Expected<KernelCall> selectReduce(const Node &n) {
       expect.push_back(reduced[d] ? 1 : in.shape[d]);
   if (out.shape != expect)
     return selectError(n, fmt::format("expected result shape {}, found {}", shapeString(expect),
-                               shapeString(out.shape)));
+                                      shapeString(out.shape)));
   if (in.numElements() == 0)
     return selectError(n, fmt::format("expected a non-empty operand, found {}", typeString(in)));
 
@@ -160,8 +162,8 @@ llvm::Expected<KernelCall> selectReduce(const Node &n) {
 
 llvm::Expected<KernelCall> selectReductionKernel(const Node &n) {
   if (n.numOperands() == 0 || n.numResults() != 1)
-    return selectError(n, fmt::format("expected operands and one result, found {} and {}", n.numOperands(),
-                               n.numResults()));
+    return selectError(n, fmt::format("expected operands and one result, found {} and {}",
+                                      n.numOperands(), n.numResults()));
   switch (n.op()) {
   case OpKind::Softmax:
   case OpKind::LogSoftmax:
