@@ -19,6 +19,9 @@ const char *const kO2[] = {
     "fold-constants",
     // Identity/Dropout/no-op reshapes would otherwise block the fusions below.
     "eliminate-noops",
+    // After no-op removal (identity transposes are gone): Transposes sink past elementwise ops
+    // and cancel in pairs, and an activation stuck behind a Transpose reaches its producer.
+    "sink-transposes",
     // Duplicated constants and subexpressions from exporters.
     "cse",
     // Multi-node spellings of HardSwish/Gelu become one op (and then fuse as activations).
@@ -27,6 +30,9 @@ const char *const kO2[] = {
     "fuse-conv-bn",
     // Whatever BN is left is a per-channel Mul/Add.
     "decompose-batchnorm",
+    // Conv -> MaxPool -> Relu becomes Conv -> Relu -> MaxPool, right before fuse-epilogue, which
+    // folds the activation into the Conv (after fuse-conv-bn, which needs the bare Conv -> BN).
+    "reorder-activations",
     // Bias, residual and activations into the producer's epilogue: removes whole tensors.
     "fuse-epilogue",
     // Fusion leaves unused constants (the old weights) and dead branches.
@@ -34,8 +40,9 @@ const char *const kO2[] = {
 };
 // -O3: -O2 plus passes that trade compile time for run time (none yet).
 const char *const kO3[] = {
-    "fold-constants", "eliminate-noops", "cse", "replace-ops", "fuse-conv-bn",
-    "decompose-batchnorm", "fuse-epilogue", "dead-node-elimination",
+    // sink-transposes and reorder-activations sit where they do in -O2, for the same reasons.
+    "fold-constants", "eliminate-noops", "sink-transposes", "cse", "replace-ops", "fuse-conv-bn",
+    "decompose-batchnorm", "reorder-activations", "fuse-epilogue", "dead-node-elimination",
 };
 
 template <size_t N>
