@@ -15,6 +15,7 @@
 #include "codegen/CodegenUtil.h"
 #include "codegen/EmbeddedFiles.h"
 #include "codegen/KernelSelect.h"
+#include "codegen/Sanitize.h"
 #include "codegen/WeightBlob.h"
 #include "codegen/Writer.h"
 
@@ -480,6 +481,10 @@ std::string Emitter::source() {
   w.blank();
   w.verbatim(runtime);
   w.blank();
+  if (arena_.size > 0) {
+    asanPrelude(w);
+    w.blank();
+  }
   w.line("namespace {");
   w.blank();
   w.verbatim(kernels);
@@ -510,6 +515,25 @@ std::string Emitter::source() {
 
   w.open(fmt::format("extern \"C\" int {}_run(const void *const *inputs, void *const *outputs)",
                      opts_.name));
+  // ASan builds poison the arena except what the current node binds (codegen/Sanitize.h).
+  const std::string arenaName = opts_.name + "_arena";
+  auto arenaRanges = [&](size_t s) {
+    std::vector<ArenaRange> r;
+    auto add = [&](const Value *v) {
+      auto it = loc_.find(v);
+      if (it != loc_.end() && it->second.kind == Location::Arena)
+        r.push_back({it->second.at, v->type().byteSize()});
+    };
+    for (const Value *v : nodes_[s]->operands())
+      add(v);
+    for (const Value *v : nodes_[s]->results())
+      add(v);
+    if (scratchOffset_[s] >= 0)
+      r.push_back({scratchOffset_[s], calls_[s].scratchBytes});
+    return r;
+  };
+  std::vector<ArenaRange> touched;
+  asanEntry(w, arenaName, arena_.size);
   bool usedInputs = false, usedOutputs = false;
   auto note = [&](const std::string &line) {
     usedInputs |= mentions(line, "inputs");
@@ -519,6 +543,9 @@ std::string Emitter::source() {
   for (size_t s = 0; s < nodes_.size(); ++s) {
     const Node &n = *nodes_[s];
     const KernelCall &k = calls_[s];
+    std::vector<ArenaRange> previous = std::move(touched);
+    touched = arenaRanges(s);
+    asanStep(w, arenaName, previous, touched);
     w.line("{{ // node '{}' ({})", commentSafe(n.name()), opName(n.op()));
     w.indent();
     for (unsigned i = 0; i < n.numOperands(); ++i)
@@ -542,6 +569,7 @@ std::string Emitter::source() {
     w.raw(k.statement);
     w.close();
   }
+  asanExit(w, arenaName, arena_.size);
   for (auto &[j, v] : outputCopies_) {
     const Location &l = loc_.at(v);
     w.line("// output {} ('{}') is {}: copied", j, commentSafe(v->name()),

@@ -148,8 +148,11 @@ def check_object(c, max_frame):
     with open(c.su) as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
-            if len(parts) == 3:
-                frames.append((int(parts[1]), parts[0].split(":")[-1], parts[2]))
+            m = re.match(r"^.*?:\d+:\d+:(.*)$", parts[0])
+            if len(parts) == 3 and m:
+                # "void {anonymous}::kiln_gemm_packed(...) [with ...]" -> "kiln_gemm_packed"
+                name = m.group(1).split("(")[0].split()[-1].split("::")[-1]
+                frames.append((int(parts[1]), name, parts[2]))
     frames.sort(key=lambda t: (-t[0], t[1]))
     if frames:
         c.row["frame"], c.row["frame_fn"] = frames[0][0], frames[0][1]
