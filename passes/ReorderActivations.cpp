@@ -9,7 +9,7 @@
 // Must not fire when the MaxPool has a second result (Indices), when its result has another user
 // or is a graph output, when the producer's result has another user (the activation would then
 // not fuse and would only run on the larger tensor), on AveragePool (an average does not commute
-// with a non-linear f), or on a non-monotone activation (HardSwish, Gelu, LeakyRelu with alpha < 0).
+// with a non-linear f), or on a non-monotone activation (HardSwish, Gelu, LeakyRelu, alpha < 0).
 // Keeps: the names of graph outputs (the output now comes out of the MaxPool) and node names.
 #include "passes/Pass.h"
 #include "passes/Rewrite.h"

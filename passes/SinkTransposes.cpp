@@ -111,8 +111,7 @@ Value *permuteConstant(Graph &g, Value *c, const std::vector<int64_t> &perm) {
   Attributes a;
   a.set("perm", inv);
   TensorType outType(ct.elem, unpermuteShape(full, perm));
-  llvm::Expected<std::vector<Tensor>> r =
-      evaluate(OpKind::Transpose, {padded}, a, {outType});
+  llvm::Expected<std::vector<Tensor>> r = evaluate(OpKind::Transpose, {padded}, a, {outType});
   if (!r) {
     llvm::consumeError(r.takeError());
     return nullptr;
@@ -153,8 +152,8 @@ bool sinkOnce(Graph &g, Node *tr, Counts &c) {
     return true;
   }
 
-  if (opClass(u->op()) != OpClass::Binary || u->numOperands() != 2 || y->type().rank() !=
-                                                                          t->type().rank())
+  if (opClass(u->op()) != OpClass::Binary || u->numOperands() != 2 ||
+      y->type().rank() != t->type().rank())
     return false;
   Value *a = u->operand(0), *b = u->operand(1);
   if (a == t && b == t) { // x ⊕ x
@@ -169,8 +168,8 @@ bool sinkOnce(Graph &g, Node *tr, Counts &c) {
   Node *otherTr = other->producer();
   if (other->isConstant()) {
     const TensorType &ot = other->type();
-    if (ot.rank() > t->type().rank() || y->type().shape != t->type().shape || ot.elem.isQuantized() ||
-        !ot.layout.isRowMajor())
+    if (ot.rank() > t->type().rank() || y->type().shape != t->type().shape ||
+        ot.elem.isQuantized() || !ot.layout.isRowMajor())
       return false;
     Value *replacement = other;
     if (ot.numElements() != 1) {
