@@ -46,9 +46,17 @@ llvm::Error expectDType(const Node &n, const char *what, DType t, std::vector<DT
 
 /// Every elementwise kernel reads and writes dense row-major tensors and has one result.
 llvm::Error checkCommon(const Node &n) {
-  if (!n.epilogue().empty())
-    return fail(n, "expected no epilogue on an elementwise op, found {} step(s)",
-                n.epilogue().steps.size());
+  // A fused chain (Add -> Relu) leaves activation steps on f32 unary/binary ops and Clip; the
+  // functor is wrapped in kiln_ew_fuse. Anything else cannot carry an epilogue here.
+  bool fusable = (opClass(n.op()) == OpClass::Unary || opClass(n.op()) == OpClass::Binary ||
+                  n.op() == OpKind::Clip) &&
+                 n.numResults() == 1 && n.result()->type().dtype() == DType::F32;
+  for (const EpilogueStep &st : n.epilogue().steps)
+    if (!fusable || st.kind != EpilogueStep::Kind::Activation)
+      return fail(n, "expected only activation steps on an f32 unary or binary op's epilogue, "
+                     "found {} step(s) on a {} {}",
+                  n.epilogue().steps.size(), dtypeName(n.result()->type().dtype()),
+                  opName(n.op()));
   if (n.numResults() != 1)
     return fail(n, "expected 1 result, found {}", n.numResults());
   for (const Value *v : n.operands())
@@ -138,6 +146,12 @@ llvm::Expected<std::string> binaryStep(const Node &n, DType to, DType ta, DType 
   return fmt::format("kiln_ew_binary<{}, {}, {}, {}, {}, {}>(out0, {}, {}, {});", cElementType(to),
                      cElementType(ta), cElementType(tb), list(c->dims), list(c->strides[0]),
                      list(c->strides[1]), a, b, functor);
+}
+
+/// The functor with the node's epilogue (activation steps only, f32 results; the verifier
+/// enforces both) applied after it.
+std::string withEpilogue(const Node &n, const std::string &f) {
+  return n.epilogue().empty() ? f : fmt::format("kiln_ew_fuse({}, epi)", f);
 }
 
 llvm::Expected<KernelCall> selectUnary(const Node &n) {
@@ -231,8 +245,11 @@ llvm::Expected<KernelCall> selectUnary(const Node &n) {
   if (n.operand(0)->type().shape != n.result()->type().shape)
     return fail(n, "result shape: expected {}, found {}", shapeString(n.operand(0)->type().shape),
                 shapeString(n.result()->type().shape));
-  return call(fmt::format("kiln_ew_unary<{}, {}, {}>(out0, in0, {});", cElementType(to),
-                          cElementType(ti), n.result()->type().numElements(), f));
+  KernelCall k = call(fmt::format("kiln_ew_unary<{}, {}, {}>(out0, in0, {});", cElementType(to),
+                                  cElementType(ti), n.result()->type().numElements(),
+                                  withEpilogue(n, f)));
+  k.inPlaceOperands = {0}; // kiln_ew_unary: out[i] = f(in[i])
+  return k;
 }
 
 llvm::Expected<KernelCall> selectBinary(const Node &n) {
@@ -291,10 +308,14 @@ llvm::Expected<KernelCall> selectBinary(const Node &n) {
   if (o.dtype() != expectOut)
     return fail(n, "result dtype: expected {}, found {}", dtypeName(expectOut),
                 dtypeName(o.dtype()));
-  auto s = binaryStep(n, o.dtype(), a.dtype(), b.dtype(), a.shape, b.shape, "in0", "in1", f);
+  auto s = binaryStep(n, o.dtype(), a.dtype(), b.dtype(), a.shape, b.shape, "in0", "in1",
+                      withEpilogue(n, f));
   if (!s)
     return s.takeError();
-  return call(*s);
+  KernelCall k = call(*s);
+  // kiln_ew_binary reads a same-shape operand at the index it writes (see elementwise.h).
+  k.inPlaceOperands = {0, 1};
+  return k;
 }
 
 llvm::Expected<KernelCall> selectVariadic(const Node &n) {
@@ -371,9 +392,13 @@ llvm::Expected<KernelCall> selectClip(const Node &n) {
   }
   if (n.numOperands() > 3)
     return fail(n, "expected at most 3 operands, found {}", n.numOperands());
-  return call(
-      fmt::format("kiln_ew_unary<float, float, {}>(out0, in0, kiln_ew_clip<float>{{{}, {}}});",
-                  o.numElements(), floatLiteral(bounds[0]), floatLiteral(bounds[1])));
+  KernelCall k =
+      call(fmt::format("kiln_ew_unary<float, float, {}>(out0, in0, {});", o.numElements(),
+                       withEpilogue(n, fmt::format("kiln_ew_clip<float>{{{}, {}}}",
+                                                   floatLiteral(bounds[0]),
+                                                   floatLiteral(bounds[1])))));
+  k.inPlaceOperands = {0};
+  return k;
 }
 
 llvm::Expected<KernelCall> selectWhere(const Node &n) {

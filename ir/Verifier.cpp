@@ -84,10 +84,26 @@ llvm::Error checkEpilogue(const Node &n) {
   if (ep.empty())
     return llvm::Error::success();
   OpKind op = n.op();
-  if (op != OpKind::Conv && op != OpKind::ConvTranspose && op != OpKind::Gemm &&
-      op != OpKind::MatMul)
-    return fail(
-        fmt::format("{}: only Conv, ConvTranspose, Gemm and MatMul carry an epilogue", nodeRef(n)));
+  bool matrixOp = op == OpKind::Conv || op == OpKind::ConvTranspose || op == OpKind::Gemm ||
+                  op == OpKind::MatMul;
+  // Elementwise ops carry activation steps only: a fused chain such as Add -> Relu is one loop.
+  bool elementwise = (opClass(op) == OpClass::Unary || opClass(op) == OpClass::Binary ||
+                      op == OpKind::Clip) &&
+                     n.numResults() == 1 && n.result()->type().dtype() == DType::F32;
+  if (!matrixOp && !elementwise)
+    return fail(fmt::format("{}: only Conv, ConvTranspose, Gemm, MatMul and f32 elementwise ops "
+                            "carry an epilogue",
+                            nodeRef(n)));
+  if (elementwise)
+    for (size_t i = 0; i < ep.steps.size(); ++i)
+      if (ep.steps[i].kind != EpilogueStep::Kind::Activation)
+        return fail(fmt::format("{}: epilogue step {} of an elementwise op: expected an "
+                                "activation, found {}",
+                                nodeRef(n), i,
+                                ep.steps[i].kind == EpilogueStep::Kind::BiasAdd ? "bias_add"
+                                : ep.steps[i].kind == EpilogueStep::Kind::ResidualAdd
+                                    ? "residual_add"
+                                    : "requantize"));
   if (n.numResults() != 1)
     return fail(fmt::format("{}: a node with an epilogue has one result, found {}", nodeRef(n),
                             n.numResults()));

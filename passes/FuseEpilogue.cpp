@@ -23,6 +23,12 @@ bool isEpilogueProducer(OpKind k) {
          k == OpKind::MatMul;
 }
 
+/// Elementwise ops whose kernel applies activation steps in the same loop (chains such as
+/// Add -> Relu or Mul -> Sigmoid become one loop without a stored temporary).
+bool isElementwiseProducer(OpKind k) {
+  return opClass(k) == OpClass::Unary || opClass(k) == OpClass::Binary || k == OpKind::Clip;
+}
+
 /// The activation step a node computes, if it is one the epilogue can carry.
 std::optional<EpilogueStep> activationOf(const Node *u) {
   EpilogueStep s;
@@ -97,7 +103,8 @@ bool isChannelVector(const Node *p, const Value *c) {
 }
 
 bool fuseOnce(Graph &g, Node *p) {
-  if (!isEpilogueProducer(p->op()) || p->numResults() != 1 ||
+  bool elementwise = isElementwiseProducer(p->op());
+  if ((!isEpilogueProducer(p->op()) && !elementwise) || p->numResults() != 1 ||
       p->result()->type().dtype() != DType::F32)
     return false;
   Value *r = p->result();
@@ -112,6 +119,8 @@ bool fuseOnce(Graph &g, Node *p) {
     if (u->operand(0) != r)
       return false;
     step = *act;
+  } else if (elementwise) {
+    return false; // elementwise producers take activation steps only
   } else if (u->op() == OpKind::Add && u->numOperands() == 2) {
     Value *other = u->operand(0) == r ? u->operand(1) : u->operand(0);
     if (other == r)

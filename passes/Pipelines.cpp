@@ -33,6 +33,8 @@ const char *const kO2[] = {
     // Conv -> MaxPool -> Relu becomes Conv -> Relu -> MaxPool, right before fuse-epilogue, which
     // folds the activation into the Conv (after fuse-conv-bn, which needs the bare Conv -> BN).
     "reorder-activations",
+    // Transformer-style MatMul + bias: the bias belongs in the matrix kernel.
+    "matmul-add-to-gemm",
     // Bias, residual and activations into the producer's epilogue: removes whole tensors.
     "fuse-epilogue",
     // Fusion leaves unused constants (the old weights) and dead branches.
@@ -42,7 +44,8 @@ const char *const kO2[] = {
 const char *const kO3[] = {
     // sink-transposes and reorder-activations sit where they do in -O2, for the same reasons.
     "fold-constants", "eliminate-noops", "sink-transposes", "cse", "replace-ops", "fuse-conv-bn",
-    "decompose-batchnorm", "reorder-activations", "fuse-epilogue", "dead-node-elimination",
+    "decompose-batchnorm", "reorder-activations", "matmul-add-to-gemm", "fuse-epilogue",
+    "dead-node-elimination",
 };
 
 template <size_t N>

@@ -28,6 +28,19 @@ inline void kiln_ew_unary(kiln_ew_ptr<TO> out, kiln_ew_cptr<TI> in, F f) {
     out[i] = f(in[i]);
 }
 
+// An elementwise functor followed by the node's epilogue (activation steps of a fused chain such
+// as Add -> Relu): one loop, no stored temporary.
+template <class F, class E> struct kiln_ew_then {
+  F f;
+  E e;
+  template <class... T> KILN_INLINE float operator()(T... x) const {
+    return e(static_cast<float>(f(x...)), 0L, 0L);
+  }
+};
+template <class F, class E> KILN_INLINE kiln_ew_then<F, E> kiln_ew_fuse(F f, const E &e) {
+  return kiln_ew_then<F, E>{f, e};
+}
+
 // Math functors. NaN propagates as in ONNX's reference (comparisons are written so that a NaN
 // input takes the branch returning it).
 struct kiln_ew_relu {

@@ -592,9 +592,12 @@ TEST(Verifier, EpilogueOperandsInRange) {
 TEST(Verifier, EpilogueOnlyOnFusingOps) {
   auto g = smallValid();
   ASSERT_TRUE(g);
+  // An elementwise op carries activation steps (a fused chain), nothing else.
   g->nodes()[0]->epilogue().steps.push_back({});
-  EXPECT_EQ(verifyError(*g), "node 'relu' (Relu): only Conv, ConvTranspose, Gemm and MatMul carry "
-                             "an epilogue");
+  EXPECT_EQ(verifyError(*g), "");
+  g->nodes()[0]->epilogue().steps[0].kind = EpilogueStep::Kind::ResidualAdd;
+  EXPECT_EQ(verifyError(*g), "node 'relu' (Relu): epilogue step 0 of an elementwise op: expected "
+                             "an activation, found residual_add");
 }
 
 TEST(Verifier, LayoutsAndBoundary) {
