@@ -3,12 +3,15 @@
 // Decide, then print. First every node gets its kernel choice (selectKernel) and its epilogue is
 // checked, and all failures are reported together before anything is printed. Then memory is
 // decided: graph inputs and outputs are the caller's buffers, constants are 64-aligned slices of
-// one read-only blob, and every intermediate and all kernel scratch share one static arena planned
-// by planArena over the execution order. Only then is text printed, through the indenting Writer:
-// banner, hoisted standard includes, the runtime stub, and inside an anonymous namespace the
-// kernel headers the model uses, the weights, the arena and the epilogue functors; last the one
-// extern "C" entry point that runs the nodes in order, each in a block binding the names the
-// kernel statement expects (see codegen/KernelSelect.h).
+// one read-only blob, and every intermediate and all kernel scratch share one arena (static, or
+// the caller's with CodegenOptions::externalArena) planned by planArena over the execution order;
+// view ops (Reshape, Flatten, ...) of an intermediate are that intermediate's bytes, and
+// elementwise results may overwrite a dying operand (the MemoryPlan records both). Only then is
+// text printed, through the indenting Writer: banner, hoisted standard includes, the runtime
+// stub, and inside an anonymous namespace the kernel headers the model uses, the weights, the
+// arena and the epilogue functors; last the one extern "C" entry point that runs the nodes in
+// order, each in a block binding the names the kernel statement expects (see
+// codegen/KernelSelect.h).
 #include "codegen/Codegen.h"
 
 #include "codegen/ArenaPlan.h"
@@ -23,6 +26,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <map>
 #include <set>
 
@@ -170,9 +174,21 @@ private:
   std::map<const Value *, Location> loc_; // looked up only, never iterated
   std::vector<std::pair<size_t, const Value *>> outputCopies_;
   std::vector<int64_t> scratchOffset_;
-  std::vector<std::string> epiName_; // per node; empty when the node has no epilogue
+  std::vector<std::string> epiName_;     // per node; empty when the node has no epilogue
+  std::vector<bool> viewStep_;           // per node: its result is a view of its operand, no code
+  std::vector<std::string> inPlaceOver_; // per node: the operand its result overwrites, or ""
   WeightBlob blob_;
   ArenaPlan arena_;
+  MemoryPlan memory_;
+
+public:
+  const MemoryPlan &memory() const { return memory_; }
+  llvm::Error decideAll() {
+    if (auto e = decide())
+      return e;
+    planMemory();
+    return llvm::Error::success();
+  }
 };
 
 void Emitter::checkEpilogue(const Node &n, const KernelCall &k,
@@ -290,38 +306,126 @@ void Emitter::planMemory() {
       loc_[c] = {Location::Weight,
                  blob_.add(c->constant().raw(), c->constant().byteSize(), kAlign)};
 
-  // Arena: intermediates live from their producer's step to their last user's; scratch only
-  // during its node's step.
+  // Arena. A result of a view node (Reshape, Flatten, ...) whose operand is an intermediate is
+  // that operand's buffer under another type: no copy, and the buffer lives until the last use of
+  // any of its views. An elementwise result may take over the buffer of an operand of its own type
+  // that dies at its node (see KernelCall::inPlaceOperands). Graph inputs and outputs never join:
+  // a view of an input or a view that is an output stays a copy. Scratch lives only during its
+  // node's step.
   std::map<const Value *, int> lastUse;
   for (size_t s = 0; s < nodes_.size(); ++s)
     for (const Value *v : nodes_[s]->operands())
       lastUse[v] = int(s);
-  std::vector<ArenaBuffer> buffers;
-  std::vector<const Value *> bufferValue;
+  auto lastOf = [&](const Value *r, int s) {
+    auto it = lastUse.find(r);
+    return it == lastUse.end() ? s : std::max(it->second, s);
+  };
+
+  // The same graph with one buffer per intermediate, for the report.
+  std::vector<ArenaBuffer> plain;
   for (size_t s = 0; s < nodes_.size(); ++s) {
-    for (const Value *r : nodes_[s]->results()) {
+    for (const Value *r : nodes_[s]->results())
+      if (!loc_.count(r))
+        plain.push_back({r->type().byteSize(), int(s), lastOf(r, int(s))});
+    plain.push_back({calls_[s].scratchBytes, int(s), int(s)});
+  }
+  ArenaPlan plainPlan = planArena(plain, kAlign);
+  memory_.arenaSizeNoAlias = plainPlan.size;
+  memory_.lowerBoundNoAlias = plainPlan.lowerBound;
+
+  std::vector<ArenaBuffer> buffers;         // one per group of shared bytes, and per scratch
+  std::map<const Value *, size_t> bufferOf; // looked up only, never iterated
+  std::vector<size_t> entryBuffer;
+  std::vector<const Value *> entryValue;
+  viewStep_.assign(nodes_.size(), false);
+  inPlaceOver_.assign(nodes_.size(), "");
+  scratchOffset_.assign(nodes_.size(), -1);
+  std::vector<size_t> scratchBuffer(nodes_.size(), SIZE_MAX);
+  for (size_t s = 0; s < nodes_.size(); ++s) {
+    const Node *n = nodes_[s];
+    const KernelCall &k = calls_[s];
+    const int step = int(s);
+    for (unsigned i = 0; i < n->numResults(); ++i) {
+      const Value *r = n->result(i);
       if (loc_.count(r))
         continue;
-      auto it = lastUse.find(r);
-      int last = it == lastUse.end() ? int(s) : std::max(it->second, int(s));
-      buffers.push_back({r->type().byteSize(), int(s), last});
-      bufferValue.push_back(r);
+      MemoryPlanEntry e;
+      e.name = r->name();
+      e.bytes = r->type().byteSize();
+      e.first = step;
+      e.last = lastOf(r, step);
+      size_t buf = SIZE_MAX;
+      if (i == 0 && k.resultIsOperandView) {
+        auto it = bufferOf.find(n->operand(0));
+        if (it != bufferOf.end()) {
+          buf = it->second;
+          e.alias = MemoryPlanEntry::Alias::View;
+          e.aliasOf = n->operand(0)->name();
+          viewStep_[s] = true;
+          ++memory_.views;
+        }
+      } else if (i == 0) {
+        for (unsigned op : k.inPlaceOperands) {
+          if (op >= n->numOperands())
+            continue;
+          const Value *x = n->operand(op);
+          auto it = bufferOf.find(x);
+          if (it == bufferOf.end() || buffers[it->second].last != step || !(x->type() == r->type()))
+            continue;
+          // Another operand reading the same bytes under another name could be clobbered.
+          bool shared = false;
+          for (const Value *o : n->operands()) {
+            auto ot = bufferOf.find(o);
+            shared |= o != x && ot != bufferOf.end() && ot->second == it->second;
+          }
+          if (shared)
+            continue;
+          buf = it->second;
+          e.alias = MemoryPlanEntry::Alias::InPlace;
+          e.aliasOf = x->name();
+          inPlaceOver_[s] = x->name();
+          ++memory_.inPlace;
+          break;
+        }
+      }
+      if (buf == SIZE_MAX) {
+        buf = buffers.size();
+        buffers.push_back({e.bytes, e.first, e.last});
+      } else {
+        buffers[buf].last = std::max(buffers[buf].last, e.last);
+      }
+      bufferOf[r] = buf;
+      entryBuffer.push_back(buf);
+      entryValue.push_back(r);
+      memory_.entries.push_back(std::move(e));
     }
-    buffers.push_back({calls_[s].scratchBytes, int(s), int(s)});
-    bufferValue.push_back(nullptr);
+    if (k.scratchBytes > 0) {
+      MemoryPlanEntry e;
+      e.kind = MemoryPlanEntry::Kind::Scratch;
+      e.name = n->name();
+      e.bytes = k.scratchBytes;
+      e.first = e.last = step;
+      scratchBuffer[s] = buffers.size();
+      entryBuffer.push_back(buffers.size());
+      entryValue.push_back(nullptr);
+      buffers.push_back({e.bytes, step, step});
+      memory_.entries.push_back(std::move(e));
+    }
   }
   arena_ = planArena(buffers, kAlign);
-  scratchOffset_.assign(nodes_.size(), -1);
-  size_t step = 0;
-  for (size_t b = 0; b < buffers.size(); ++b) {
-    if (bufferValue[b]) {
-      loc_[bufferValue[b]] = {Location::Arena, arena_.offsets[b]};
-    } else {
-      if (calls_[step].scratchBytes > 0)
-        scratchOffset_[step] = arena_.offsets[b];
-      ++step;
-    }
+  for (size_t i = 0; i < memory_.entries.size(); ++i) {
+    memory_.entries[i].offset = arena_.offsets[entryBuffer[i]];
+    if (entryValue[i])
+      loc_[entryValue[i]] = {Location::Arena, memory_.entries[i].offset};
   }
+  for (size_t s = 0; s < nodes_.size(); ++s)
+    if (scratchBuffer[s] != SIZE_MAX)
+      scratchOffset_[s] = arena_.offsets[scratchBuffer[s]];
+  memory_.steps = int(nodes_.size());
+  memory_.alignment = kAlign;
+  memory_.arenaSize = arena_.size;
+  memory_.lowerBound = arena_.lowerBound;
+  memory_.strategy = arena_.strategy;
 }
 
 /// The buffer of v as an untyped expression (const void*, void*, or unsigned char*).
@@ -498,7 +602,7 @@ std::string Emitter::source() {
     w.verbatim(lit);
     w.verbatim("\n");
   }
-  if (arena_.size > 0) {
+  if (arena_.size > 0 && !opts_.externalArena) {
     w.blank();
     w.line("// Arena: intermediates and kernel scratch, planned over the execution order "
            "(lower bound {} bytes).",
@@ -513,8 +617,19 @@ std::string Emitter::source() {
   w.line("} // namespace");
   w.blank();
 
-  w.open(fmt::format("extern \"C\" int {}_run(const void *const *inputs, void *const *outputs)",
-                     opts_.name));
+  if (opts_.externalArena) {
+    w.open(fmt::format("extern \"C\" int {}_run_with_arena(const void *const *inputs, "
+                       "void *const *outputs, void *arena)",
+                       opts_.name));
+    // The caller's arena: checked for presence and alignment, then named like the static one.
+    w.line("if (!arena || reinterpret_cast<std::uintptr_t>(arena) % {} != 0)", kAlign);
+    w.line("  return 1;");
+    if (arena_.size > 0)
+      w.line("unsigned char *const {}_arena = static_cast<unsigned char *>(arena);", opts_.name);
+  } else {
+    w.open(fmt::format("extern \"C\" int {}_run(const void *const *inputs, void *const *outputs)",
+                       opts_.name));
+  }
   // ASan builds poison the arena except what the current node binds (codegen/Sanitize.h).
   const std::string arenaName = opts_.name + "_arena";
   auto arenaRanges = [&](size_t s) {
@@ -543,10 +658,19 @@ std::string Emitter::source() {
   for (size_t s = 0; s < nodes_.size(); ++s) {
     const Node &n = *nodes_[s];
     const KernelCall &k = calls_[s];
+    if (viewStep_[s]) {
+      w.line("// node '{}' ({}): '{}' is a view of '{}', no copy", commentSafe(n.name()),
+             opName(n.op()), commentSafe(n.result(0)->name()), commentSafe(n.operand(0)->name()));
+      continue;
+    }
     std::vector<ArenaRange> previous = std::move(touched);
     touched = arenaRanges(s);
     asanStep(w, arenaName, previous, touched);
-    w.line("{{ // node '{}' ({})", commentSafe(n.name()), opName(n.op()));
+    if (inPlaceOver_[s].empty())
+      w.line("{{ // node '{}' ({})", commentSafe(n.name()), opName(n.op()));
+    else
+      w.line("{{ // node '{}' ({}), in place over '{}'", commentSafe(n.name()), opName(n.op()),
+             commentSafe(inPlaceOver_[s]));
     w.indent();
     for (unsigned i = 0; i < n.numOperands(); ++i)
       if (mentions(k.statement, fmt::format("in{}", i)))
@@ -602,12 +726,32 @@ std::string Emitter::header() const {
   w.line("extern \"C\" {");
   w.line("#endif");
   w.blank();
-  w.line("/* Runs the model. inputs[i] / outputs[i]: the buffers of input / output i in the order");
-  w.line(" * below, dense row-major, in the listed dtypes. Returns 0 on success.");
-  w.line(" * Not reentrant: intermediates live in one static arena of {}_ARENA_SIZE bytes inside",
-         up_);
-  w.line(" * {}.cpp, so do not run this model from two threads at once. */", commentSafe(N));
-  w.line("int {}_run(const void *const *inputs, void *const *outputs);", N);
+  if (opts_.externalArena) {
+    w.line("/* Runs the model. inputs[i] / outputs[i]: the buffers of input / output i in the "
+           "order");
+    w.line(" * below, dense row-major, in the listed dtypes. arena: the caller's buffer of at "
+           "least");
+    w.line(" * {0}_ARENA_SIZE bytes, aligned to {0}_ARENA_ALIGN bytes, holding the intermediates "
+           "and",
+           up_);
+    w.line(" * scratch; its contents need not survive between calls, so several models (run one "
+           "after");
+    w.line(" * the other) may share one buffer of the largest ARENA_SIZE. Not reentrant on a "
+           "shared");
+    w.line(" * arena: two calls running at once (threads, interrupts) need distinct arenas.");
+    w.line(" * Returns 0 on success, 1 when arena is null or misaligned. */");
+    w.line("int {}_run_with_arena(const void *const *inputs, void *const *outputs, void *arena);",
+           N);
+  } else {
+    w.line("/* Runs the model. inputs[i] / outputs[i]: the buffers of input / output i in the "
+           "order");
+    w.line(" * below, dense row-major, in the listed dtypes. Returns 0 on success.");
+    w.line(" * Not reentrant: intermediates live in one static arena of {}_ARENA_SIZE bytes "
+           "inside",
+           up_);
+    w.line(" * {}.cpp, so do not run this model from two threads at once. */", commentSafe(N));
+    w.line("int {}_run(const void *const *inputs, void *const *outputs);", N);
+  }
   w.blank();
   w.line("#define {}_NUM_INPUTS {}", up_, g_.inputs().size());
   w.line("#define {}_NUM_OUTPUTS {}", up_, g_.outputs().size());
@@ -648,12 +792,12 @@ std::string Emitter::header() const {
 }
 
 llvm::Expected<GeneratedPair> Emitter::run() {
-  if (auto e = decide())
+  if (auto e = decideAll())
     return std::move(e);
-  planMemory();
   GeneratedPair p;
   p.source = source();
   p.header = header();
+  p.memory = memory_;
   return p;
 }
 
@@ -661,6 +805,13 @@ llvm::Expected<GeneratedPair> Emitter::run() {
 
 llvm::Expected<GeneratedPair> generateCpp(const Graph &g, const CodegenOptions &opts) {
   return Emitter(g, opts).run();
+}
+
+llvm::Expected<MemoryPlan> planMemory(const Graph &g, const CodegenOptions &opts) {
+  Emitter e(g, opts);
+  if (auto err = e.decideAll())
+    return std::move(err);
+  return e.memory();
 }
 
 } // namespace kiln

@@ -137,7 +137,9 @@ llvm::Expected<KernelCall> selectCopy(const Node &n) {
     if (n.numResults() > 1)
       s += fmt::format("\nkiln_mv_set<{}>(out1, 1);", n.result(1)->type().numElements());
   }
-  return call(s);
+  KernelCall k = call(s);
+  k.resultIsOperandView = n.numResults() == 1;
+  return k;
 }
 
 llvm::Expected<KernelCall> selectConcat(const Node &n) {

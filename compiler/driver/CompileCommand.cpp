@@ -1,8 +1,10 @@
 // `kiln compile MODEL.onnx -o OUTDIR`: import, optimize (the -O pipeline), verify, generate, and
 // only then write the outputs. Every file is first written under a temporary name inside OUTDIR and
 // renamed into place at the very end, so a failing compilation leaves nothing behind (not even
-// OUTDIR, when kiln created it).
+// OUTDIR, when kiln created it). --memory-report prints the arena plan to stdout once the files
+// are in place.
 #include "codegen/Codegen.h"
+#include "codegen/MemoryReport.h"
 #include "compiler/driver/Driver.h"
 #include "compiler/frontend/OnnxFrontend.h"
 #include "ir/Printer.h"
@@ -25,7 +27,7 @@ static llvm::Error error(const std::string &msg) {
 
 namespace {
 
-const std::vector<std::string> kEmitKinds = {"cpp", "ir"};
+const std::vector<std::string> kEmitKinds = {"cpp", "ir", "memory-svg"};
 
 /// Files staged under temporary names in the output directory, renamed together by commit() or
 /// removed by the destructor (together with the directory, if this stage created it).
@@ -103,19 +105,23 @@ llvm::Error runCompile(const CompileOptions &opts) {
     return error(fmt::format("--name '{}': expected a C identifier ([A-Za-z_][A-Za-z0-9_]*, not a "
                              "keyword), found invalid text",
                              name));
-  bool emitCpp = false, emitIr = false;
+  bool emitCpp = false, emitIr = false, emitSvg = false;
   for (const std::string &e : opts.emit) {
     if (e == "cpp")
       emitCpp = true;
     else if (e == "ir")
       emitIr = true;
+    else if (e == "memory-svg")
+      emitSvg = true;
     else
       return error(fmt::format("--emit: expected a comma-separated list of {}, found '{}'",
                                fmt::join(kEmitKinds, ", "), e));
   }
-  if (!emitCpp && !emitIr)
+  if (!emitCpp && !emitIr && !emitSvg)
     return error(fmt::format("--emit: expected at least one of {}, found none",
                              fmt::join(kEmitKinds, ", ")));
+  if (opts.arena != "static" && opts.arena != "external")
+    return error(fmt::format("--arena: expected static or external, found '{}'", opts.arena));
   auto pipeline = opts.passes.empty()
                       ? pipelineForLevel(opts.optLevel)
                       : parsePassList(fmt::format("{}", fmt::join(opts.passes, ",")));
@@ -142,10 +148,11 @@ llvm::Error runCompile(const CompileOptions &opts) {
                              llvm::toString(std::move(e))));
 
   GeneratedPair pair;
-  if (emitCpp) {
+  if (emitCpp || emitSvg || opts.memoryReport) {
     CodegenOptions co;
     co.name = name;
     co.sourceName = llvm::sys::path::filename(opts.model).str();
+    co.externalArena = opts.arena == "external";
     auto gen = generateCpp(**g, co);
     if (!gen)
       return gen.takeError();
@@ -161,6 +168,9 @@ llvm::Error runCompile(const CompileOptions &opts) {
     if (auto e = out.write(name + ".cpp", pair.source))
       return e;
   }
+  if (emitSvg)
+    if (auto e = out.write(name + ".memory.svg", formatMemorySvg(pair.memory, name)))
+      return e;
   if (emitIr) {
     std::string kir = out.stage(name + ".kir");
     if (auto e = writeKirFile(**g, kir))
@@ -173,7 +183,11 @@ llvm::Error runCompile(const CompileOptions &opts) {
         return error(fmt::format("cannot write '{}': {}", staged, ec.message()));
     }
   }
-  return out.commit();
+  if (auto e = out.commit())
+    return e;
+  if (opts.memoryReport)
+    llvm::outs() << formatMemoryReport(pair.memory, name);
+  return llvm::Error::success();
 }
 
 } // namespace driver

@@ -31,6 +31,8 @@ struct CompileOptions {
   std::string name;                     // empty: derived from the model file's stem
   std::vector<std::string> inputShapes; // raw NAME=DIMS entries
   std::vector<std::string> emit{"cpp"}; // entries of --emit
+  bool memoryReport = false;            // --memory-report: print the arena plan to stdout
+  std::string arena = "static";         // --arena: static (NAME_run) or external
   int optLevel = 2;                     // -O0 .. -O3
   std::vector<std::string> passes;      // --passes: replaces the -O pipeline when given
   InstrumentationFlags inst;

@@ -43,8 +43,14 @@ int main(int argc, char **argv) {
                       "static shape of an input, NAME=1x3x224x224 (repeatable)");
   compile
       ->add_option("--emit", copts.emit,
-                   "comma-separated outputs: cpp (NAME.h, NAME.cpp), ir (NAME.kir + sidecar)")
+                   "comma-separated outputs: cpp (NAME.h, NAME.cpp), ir (NAME.kir + sidecar), "
+                   "memory-svg (NAME.memory.svg, the arena plan)")
       ->delimiter(',');
+  compile->add_flag("--memory-report", copts.memoryReport,
+                    "print the arena plan (buffers, offsets, lower bound) to stdout");
+  compile->add_option("--arena", copts.arena,
+                      "static (default: NAME_run uses a static arena) or external (the caller "
+                      "passes it to NAME_run_with_arena)");
   compile->add_option("-O", copts.optLevel, "optimization level 0-3 (default 2)");
   compile
       ->add_option("--passes", copts.passes,

@@ -3,6 +3,8 @@ lit tests. Usage: make_model.py KIND OUTDIR, KIND one of:
   cnn  Conv+Relu, residual Add, GlobalAveragePool, Flatten, Gemm; elementwise ops around them
        (Sigmoid, Mul broadcast per channel, Clip, Where, Max, BatchNormalization)
   ew   elementwise only (broadcast Add/Sub/Div, Relu, Tanh, Pow, Less, Where, Mean, PRelu)
+  mem  memory reuse: Reshape/Flatten views of intermediates, unary and binary ops that can write
+       over a dying operand, a Reshape that is a graph output and one of the graph input
 Writes OUTDIR/KIND.onnx, OUTDIR/KIND.input.bin (float32 input 0) and OUTDIR/KIND.expected.bin
 (float32 output 0 then output 1, ...). The expected values are computed here with numpy, not by
 kiln, so the tests compare kiln against an independent reference."""
@@ -115,9 +117,36 @@ def ew():
     return g, x, [y, np.maximum(s, 0)]
 
 
+def mem():
+    x = rng.uniform(-1.0, 1.0, (2, 3, 4)).astype(np.float32)
+    row = rng.standard_normal((4,)).astype(np.float32)
+    nodes = [
+        h.make_node('Add', ['x', 'row'], ['a'], name='add_row'),
+        h.make_node('Tanh', ['a'], ['t'], name='tanh'),
+        h.make_node('Reshape', ['t', 'shape64'], ['r'], name='reshape_t'),
+        h.make_node('Sigmoid', ['r'], ['sg'], name='sigmoid'),
+        h.make_node('Flatten', ['sg'], ['f'], name='flatten', axis=1),
+        h.make_node('Mul', ['f', 'f'], ['sq'], name='square'),
+        h.make_node('Reshape', ['sq', 'shape24'], ['y'], name='reshape_y'),
+        h.make_node('Reshape', ['x', 'shape46'], ['r2'], name='reshape_x'),
+        h.make_node('Neg', ['r2'], ['n2'], name='neg'),
+        h.make_node('Add', ['n2', 'one'], ['z'], name='add_one'),
+    ]
+    inits = [const('row', row), const('one', np.float32(1.0)),
+             const('shape64', np.array([6, 4], np.int64)),
+             const('shape24', np.array([24], np.int64)),
+             const('shape46', np.array([4, 6], np.int64))]
+    g = h.make_graph(nodes, 'mem', [h.make_tensor_value_info('x', T.FLOAT, [2, 3, 4])],
+                     [h.make_tensor_value_info('y', T.FLOAT, [24]),
+                      h.make_tensor_value_info('z', T.FLOAT, [4, 6])], inits)
+    xd = x.astype(np.float64)
+    sg = 1 / (1 + np.exp(-np.tanh(xd + row)))
+    return g, x, [(sg * sg).ravel(), 1 - xd.reshape(4, 6)]
+
+
 def main():
     kind, out = sys.argv[1], sys.argv[2]
-    g, x, expected = {'cnn': cnn, 'ew': ew}[kind]()
+    g, x, expected = {'cnn': cnn, 'ew': ew, 'mem': mem}[kind]()
     m = h.make_model(g, opset_imports=[h.make_opsetid('', 17)])
     onnx.checker.check_model(m)
     os.makedirs(out, exist_ok=True)
