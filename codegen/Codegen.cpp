@@ -5,8 +5,9 @@
 // decided: graph inputs and outputs are the caller's buffers, constants are 64-aligned slices of
 // one read-only blob, and every intermediate and all kernel scratch share one arena (static, or
 // the caller's with CodegenOptions::externalArena) planned by planArena over the execution order;
-// view ops (Reshape, Flatten, ...) of an intermediate are that intermediate's bytes, and
-// elementwise results may overwrite a dying operand (the MemoryPlan records both). Only then is
+// view ops (Reshape, Flatten, ...) of an intermediate are that intermediate's bytes,
+// elementwise results may overwrite a dying operand, and the producers of a channel Concat may
+// write their slices of its result directly (the MemoryPlan records all three). Only then is
 // text printed, through the indenting Writer: banner, hoisted standard includes, the runtime
 // stub, and inside an anonymous namespace the kernel headers the model uses, the weights, the
 // arena and the epilogue functors; last the one extern "C" entry point that runs the nodes in
@@ -176,6 +177,7 @@ private:
   std::vector<int64_t> scratchOffset_;
   std::vector<std::string> epiName_;     // per node; empty when the node has no epilogue
   std::vector<bool> viewStep_;           // per node: its result is a view of its operand, no code
+  std::vector<bool> concatStep_;         // per node: a Concat its producers wrote, no code
   std::vector<std::string> inPlaceOver_; // per node: the operand its result overwrites, or ""
   WeightBlob blob_;
   ArenaPlan arena_;
@@ -333,94 +335,185 @@ void Emitter::planMemory() {
   memory_.arenaSizeNoAlias = plainPlan.size;
   memory_.lowerBoundNoAlias = plainPlan.lowerBound;
 
-  std::vector<ArenaBuffer> buffers;         // one per group of shared bytes, and per scratch
-  std::map<const Value *, size_t> bufferOf; // looked up only, never iterated
-  std::vector<size_t> entryBuffer;
-  std::vector<const Value *> entryValue;
-  viewStep_.assign(nodes_.size(), false);
-  inPlaceOver_.assign(nodes_.size(), "");
-  scratchOffset_.assign(nodes_.size(), -1);
-  std::vector<size_t> scratchBuffer(nodes_.size(), SIZE_MAX);
-  for (size_t s = 0; s < nodes_.size(); ++s) {
-    const Node *n = nodes_[s];
-    const KernelCall &k = calls_[s];
-    const int step = int(s);
-    for (unsigned i = 0; i < n->numResults(); ++i) {
-      const Value *r = n->result(i);
-      if (loc_.count(r))
-        continue;
-      MemoryPlanEntry e;
-      e.name = r->name();
-      e.bytes = r->type().byteSize();
-      e.first = step;
-      e.last = lastOf(r, step);
-      size_t buf = SIZE_MAX;
-      if (i == 0 && k.resultIsOperandView) {
-        auto it = bufferOf.find(n->operand(0));
-        if (it != bufferOf.end()) {
-          buf = it->second;
-          e.alias = MemoryPlanEntry::Alias::View;
-          e.aliasOf = n->operand(0)->name();
-          viewStep_[s] = true;
-          ++memory_.views;
-        }
-      } else if (i == 0) {
-        for (unsigned op : k.inPlaceOperands) {
-          if (op >= n->numOperands())
-            continue;
-          const Value *x = n->operand(op);
-          auto it = bufferOf.find(x);
-          if (it == bufferOf.end() || buffers[it->second].last != step || !(x->type() == r->type()))
-            continue;
-          // Another operand reading the same bytes under another name could be clobbered.
-          bool shared = false;
-          for (const Value *o : n->operands()) {
-            auto ot = bufferOf.find(o);
-            shared |= o != x && ot != bufferOf.end() && ot->second == it->second;
+  // Groups of values sharing bytes, planned with and without Concat slices: a slice extends the
+  // operands' buffers over the whole result's lifetime, which can cost more than the copy saves,
+  // so the smaller arena wins (ties keep the slices: fewer copies).
+  auto assign = [&](bool sliceConcats) {
+    for (auto it = loc_.begin(); it != loc_.end();) // drop a previous attempt's arena locations
+      it = it->second.kind == Location::Arena ? loc_.erase(it) : std::next(it);
+    memory_.entries.clear();
+    memory_.views = memory_.inPlace = memory_.concats = 0;
+    std::vector<ArenaBuffer> buffers;         // one per group of shared bytes, and per scratch
+    std::vector<std::vector<size_t>> members; // per buffer: its entries
+    std::map<const Value *, size_t> bufferOf; // looked up only, never iterated
+    std::map<const Value *, int64_t> within;  // byte offset inside its buffer (Concat slices)
+    std::vector<size_t> entryBuffer;
+    std::vector<int64_t> entryWithin;
+    std::vector<const Value *> entryValue;
+    auto offsetIn = [&](const Value *v) {
+      auto it = within.find(v);
+      return it == within.end() ? int64_t(0) : it->second;
+    };
+    // A Concat whose operands are consecutive byte ranges of its result (only ones before the axis)
+    // lets their producers write straight into the result: each operand's buffer becomes a
+    // 64-aligned slice of the result's, and the Concat emits nothing. Every operand must be a whole
+    // buffer of its own in the arena (not yet a slice, not shared with another operand).
+    auto concatSlices = [&](const Node *n, std::vector<int64_t> &slices) {
+      if (!sliceConcats || n->op() != OpKind::Concat || n->numResults() != 1)
+        return false;
+      const TensorType &out = n->result(0)->type();
+      const int64_t rank = int64_t(out.rank());
+      int64_t axis = n->attrs().getInt("axis", 0);
+      axis = axis < 0 ? axis + rank : axis;
+      if (axis < 0 || axis >= rank || !out.layout.isRowMajor())
+        return false;
+      for (int64_t d = 0; d < axis; ++d)
+        if (out.shape[size_t(d)] != 1)
+          return false;
+      std::set<size_t> seen;
+      int64_t at = 0;
+      for (const Value *x : n->operands()) {
+        auto it = bufferOf.find(x);
+        if (it == bufferOf.end() || !seen.insert(it->second).second || offsetIn(x) != 0 ||
+            buffers[it->second].size != x->type().byteSize() || x->type().dtype() != out.dtype() ||
+            !x->type().layout.isRowMajor() || at % kAlign != 0)
+          return false;
+        slices.push_back(at);
+        at += x->type().byteSize();
+      }
+      return at == out.byteSize();
+    };
+    viewStep_.assign(nodes_.size(), false);
+    concatStep_.assign(nodes_.size(), false);
+    inPlaceOver_.assign(nodes_.size(), "");
+    scratchOffset_.assign(nodes_.size(), -1);
+    std::vector<size_t> scratchBuffer(nodes_.size(), SIZE_MAX);
+    for (size_t s = 0; s < nodes_.size(); ++s) {
+      const Node *n = nodes_[s];
+      const KernelCall &k = calls_[s];
+      const int step = int(s);
+      for (unsigned i = 0; i < n->numResults(); ++i) {
+        const Value *r = n->result(i);
+        if (loc_.count(r))
+          continue;
+        MemoryPlanEntry e;
+        e.name = r->name();
+        e.bytes = r->type().byteSize();
+        e.first = step;
+        e.last = lastOf(r, step);
+        size_t buf = SIZE_MAX;
+        int64_t inside = 0;
+        std::vector<int64_t> slices;
+        if (i == 0 && concatSlices(n, slices)) {
+          // The result's buffer spans the operands' lifetimes; their groups move into it.
+          buf = buffers.size();
+          ArenaBuffer whole{e.bytes, e.first, e.last};
+          members.emplace_back();
+          for (unsigned o = 0; o < n->numOperands(); ++o) {
+            size_t old = bufferOf.at(n->operand(o));
+            whole.first = std::min(whole.first, buffers[old].first);
+            whole.last = std::max(whole.last, buffers[old].last);
+            for (size_t m : members[old]) {
+              entryBuffer[m] = buf;
+              entryWithin[m] += slices[o];
+              bufferOf[entryValue[m]] = buf;
+              within[entryValue[m]] = entryWithin[m];
+              if (memory_.entries[m].alias == MemoryPlanEntry::Alias::None) {
+                memory_.entries[m].alias = MemoryPlanEntry::Alias::Slice;
+                memory_.entries[m].aliasOf = r->name();
+              }
+              members[buf].push_back(m);
+            }
+            members[old].clear();
+            buffers[old].size = 0; // emptied: every member now lives in the result's buffer
           }
-          if (shared)
-            continue;
-          buf = it->second;
-          e.alias = MemoryPlanEntry::Alias::InPlace;
-          e.aliasOf = x->name();
-          inPlaceOver_[s] = x->name();
-          ++memory_.inPlace;
-          break;
+          buffers.push_back(whole);
+          concatStep_[s] = true;
+          ++memory_.concats;
+        } else if (i == 0 && k.resultIsOperandView) {
+          auto it = bufferOf.find(n->operand(0));
+          if (it != bufferOf.end()) {
+            buf = it->second;
+            inside = offsetIn(n->operand(0));
+            e.alias = MemoryPlanEntry::Alias::View;
+            e.aliasOf = n->operand(0)->name();
+            viewStep_[s] = true;
+            ++memory_.views;
+          }
+        } else if (i == 0) {
+          for (unsigned op : k.inPlaceOperands) {
+            if (op >= n->numOperands())
+              continue;
+            const Value *x = n->operand(op);
+            auto it = bufferOf.find(x);
+            if (it == bufferOf.end() || buffers[it->second].last != step ||
+                !(x->type() == r->type()))
+              continue;
+            // Another operand reading the same bytes under another name could be clobbered.
+            bool shared = false;
+            for (const Value *o : n->operands()) {
+              auto ot = bufferOf.find(o);
+              shared |= o != x && ot != bufferOf.end() && ot->second == it->second;
+            }
+            if (shared)
+              continue;
+            buf = it->second;
+            inside = offsetIn(x);
+            e.alias = MemoryPlanEntry::Alias::InPlace;
+            e.aliasOf = x->name();
+            inPlaceOver_[s] = x->name();
+            ++memory_.inPlace;
+            break;
+          }
         }
+        if (buf == SIZE_MAX) {
+          buf = buffers.size();
+          buffers.push_back({e.bytes, e.first, e.last});
+          members.emplace_back();
+        } else {
+          buffers[buf].last = std::max(buffers[buf].last, e.last);
+        }
+        bufferOf[r] = buf;
+        if (inside != 0)
+          within[r] = inside;
+        members[buf].push_back(memory_.entries.size());
+        entryBuffer.push_back(buf);
+        entryWithin.push_back(inside);
+        entryValue.push_back(r);
+        memory_.entries.push_back(std::move(e));
       }
-      if (buf == SIZE_MAX) {
-        buf = buffers.size();
-        buffers.push_back({e.bytes, e.first, e.last});
-      } else {
-        buffers[buf].last = std::max(buffers[buf].last, e.last);
+      if (k.scratchBytes > 0) {
+        MemoryPlanEntry e;
+        e.kind = MemoryPlanEntry::Kind::Scratch;
+        e.name = n->name();
+        e.bytes = k.scratchBytes;
+        e.first = e.last = step;
+        scratchBuffer[s] = buffers.size();
+        members.push_back({memory_.entries.size()});
+        entryBuffer.push_back(buffers.size());
+        entryWithin.push_back(0);
+        entryValue.push_back(nullptr);
+        buffers.push_back({e.bytes, step, step});
+        memory_.entries.push_back(std::move(e));
       }
-      bufferOf[r] = buf;
-      entryBuffer.push_back(buf);
-      entryValue.push_back(r);
-      memory_.entries.push_back(std::move(e));
     }
-    if (k.scratchBytes > 0) {
-      MemoryPlanEntry e;
-      e.kind = MemoryPlanEntry::Kind::Scratch;
-      e.name = n->name();
-      e.bytes = k.scratchBytes;
-      e.first = e.last = step;
-      scratchBuffer[s] = buffers.size();
-      entryBuffer.push_back(buffers.size());
-      entryValue.push_back(nullptr);
-      buffers.push_back({e.bytes, step, step});
-      memory_.entries.push_back(std::move(e));
+    arena_ = planArena(buffers, kAlign);
+    for (size_t i = 0; i < memory_.entries.size(); ++i) {
+      memory_.entries[i].offset = arena_.offsets[entryBuffer[i]] + entryWithin[i];
+      if (entryValue[i])
+        loc_[entryValue[i]] = {Location::Arena, memory_.entries[i].offset};
     }
+    for (size_t s = 0; s < nodes_.size(); ++s)
+      if (scratchBuffer[s] != SIZE_MAX)
+        scratchOffset_[s] = arena_.offsets[scratchBuffer[s]];
+  };
+  assign(true);
+  if (memory_.concats > 0) {
+    const int64_t withSlices = arena_.size;
+    assign(false);
+    if (arena_.size >= withSlices)
+      assign(true);
   }
-  arena_ = planArena(buffers, kAlign);
-  for (size_t i = 0; i < memory_.entries.size(); ++i) {
-    memory_.entries[i].offset = arena_.offsets[entryBuffer[i]];
-    if (entryValue[i])
-      loc_[entryValue[i]] = {Location::Arena, memory_.entries[i].offset};
-  }
-  for (size_t s = 0; s < nodes_.size(); ++s)
-    if (scratchBuffer[s] != SIZE_MAX)
-      scratchOffset_[s] = arena_.offsets[scratchBuffer[s]];
   memory_.steps = int(nodes_.size());
   memory_.alignment = kAlign;
   memory_.arenaSize = arena_.size;
@@ -658,6 +751,11 @@ std::string Emitter::source() {
   for (size_t s = 0; s < nodes_.size(); ++s) {
     const Node &n = *nodes_[s];
     const KernelCall &k = calls_[s];
+    if (concatStep_[s]) {
+      w.line("// node '{}' ({}): operands written in place into '{}', no copy",
+             commentSafe(n.name()), opName(n.op()), commentSafe(n.result(0)->name()));
+      continue;
+    }
     if (viewStep_[s]) {
       w.line("// node '{}' ({}): '{}' is a view of '{}', no copy", commentSafe(n.name()),
              opName(n.op()), commentSafe(n.result(0)->name()), commentSafe(n.operand(0)->name()));

@@ -26,7 +26,9 @@ struct CodegenOptions {
 /// One buffer of the arena as the emitter planned it: an intermediate tensor or a node's scratch.
 struct MemoryPlanEntry {
   enum class Kind { Tensor, Scratch };
-  enum class Alias { None, View, InPlace };
+  /// View: the operand's bytes under another shape; InPlace: written over a dying operand;
+  /// Slice: written by its producer straight into its part of a Concat result.
+  enum class Alias { None, View, InPlace, Slice };
   Kind kind = Kind::Tensor;
   std::string name;   // the tensor's name, or the node's for scratch
   int64_t bytes = 0;  // its own bytes (a view or in-place result shares its root's buffer)
@@ -34,7 +36,7 @@ struct MemoryPlanEntry {
   int last = 0;       // last step that reads it (== first when nothing does)
   int64_t offset = 0; // byte offset into the arena
   Alias alias = Alias::None;
-  std::string aliasOf; // Alias::View / InPlace: the operand whose buffer it shares
+  std::string aliasOf; // the operand whose buffer it shares (Slice: the Concat result)
 };
 
 /// What the emitter decided about memory, for reports (kiln compile --memory-report) and tests.
@@ -49,6 +51,7 @@ struct MemoryPlan {
   int64_t lowerBoundNoAlias = 0;
   int views = 0;   // results that are views of their operand (no copy)
   int inPlace = 0; // results written over a dying operand
+  int concats = 0; // Concats whose operands were written in place into the result
 };
 
 struct GeneratedPair {

@@ -22,6 +22,8 @@ std::string note(const MemoryPlanEntry &e) {
     return fmt::format("view of '{}'", e.aliasOf);
   case MemoryPlanEntry::Alias::InPlace:
     return fmt::format("in place over '{}'", e.aliasOf);
+  case MemoryPlanEntry::Alias::Slice:
+    return fmt::format("slice of '{}'", e.aliasOf);
   case MemoryPlanEntry::Alias::None:
     break;
   }
@@ -36,6 +38,8 @@ const char *svgClass(const MemoryPlanEntry &e) {
     return "view";
   case MemoryPlanEntry::Alias::InPlace:
     return "inplace";
+  case MemoryPlanEntry::Alias::Slice:
+    return "slice";
   case MemoryPlanEntry::Alias::None:
     break;
   }
@@ -82,9 +86,11 @@ std::string formatMemoryReport(const MemoryPlan &plan, const std::string &modelN
   out += fmt::format("arena: {} bytes, lower bound {} bytes ({} of the bound, strategy {})\n",
                      plan.arenaSize, plan.lowerBound, percentOf(plan.arenaSize, plan.lowerBound),
                      plan.strategy);
-  out += fmt::format("without views and in-place reuse: arena {} bytes, lower bound {} bytes\n",
-                     plan.arenaSizeNoAlias, plan.lowerBoundNoAlias);
-  out += fmt::format("views: {}, in place: {}\n", plan.views, plan.inPlace);
+  out += fmt::format(
+      "without aliasing (views, in place, Concat slices): arena {} bytes, lower bound {} bytes\n",
+      plan.arenaSizeNoAlias, plan.lowerBoundNoAlias);
+  out += fmt::format("views: {}, in place: {}, concats in place: {}\n", plan.views, plan.inPlace,
+                     plan.concats);
   return out;
 }
 
@@ -103,7 +109,8 @@ std::string formatMemorySvg(const MemoryPlan &plan, const std::string &modelName
   out += fmt::format("<title>{}: arena {} bytes, lower bound {} bytes</title>\n",
                      xmlEscape(modelName), plan.arenaSize, plan.lowerBound);
   out += "<style>.tensor{fill:#4e79a7}.view{fill:#f28e2b}.inplace{fill:#59a14f}"
-         ".scratch{fill:#e15759}rect.tensor,rect.view,rect.inplace,rect.scratch"
+         ".scratch{fill:#e15759}.slice{fill:#b07aa1}"
+         "rect.tensor,rect.view,rect.inplace,rect.scratch,rect.slice"
          "{fill-opacity:0.7;stroke:#222;stroke-width:0.5}</style>\n";
   out += fmt::format("<text x=\"{}\" y=\"20\">{}: arena {} bytes, lower bound {} bytes; x = step, "
                      "y = offset</text>\n",

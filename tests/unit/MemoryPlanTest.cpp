@@ -107,3 +107,45 @@ TEST(MemoryPlan, ExternalArenaHasNoStaticArena) {
   EXPECT_EQ(pair->header.find("int e_run("), std::string::npos);
   EXPECT_NE(pair->header.find("Not reentrant on a shared"), std::string::npos);
 }
+
+TEST(MemoryPlan, ConcatOperandsAreSlicesOfTheResult) {
+  // a, b -> ab = Concat(a, b); ab, d -> abd = Concat(ab, d): nested, every producer writes its
+  // part of abd directly. aa = Concat(a, a) cannot: one buffer cannot be two slices.
+  Graph g;
+  g.setName("c");
+  Value *x = g.addInput("x", f32({1, 16}));
+  auto unary = [&](OpKind op, const char *name, Value *in) {
+    return g.addNode(op, name, {in}, {f32({1, 16})}, {name})->result();
+  };
+  Value *a = unary(OpKind::Relu, "a", x), *b = unary(OpKind::Tanh, "b", x);
+  Node *ab = g.addNode(OpKind::Concat, "cat_ab", {a, b}, {f32({1, 32})}, {"ab"});
+  ab->attrs().set("axis", int64_t(1));
+  Value *d = unary(OpKind::Neg, "d", x);
+  Node *abd = g.addNode(OpKind::Concat, "cat_abd", {ab->result(), d}, {f32({1, 48})}, {"abd"});
+  abd->attrs().set("axis", int64_t(-1));
+  Node *aa = g.addNode(OpKind::Concat, "cat_aa", {a, a}, {f32({1, 32})}, {"aa"});
+  aa->attrs().set("axis", int64_t(1));
+  Node *y = g.addNode(OpKind::Add, "y", {abd->result(), abd->result()}, {f32({1, 48})}, {"y"});
+  g.setOutputs({y->result(), aa->result()});
+
+  auto p = planMemory(g, {"c", "c.onnx"});
+  ASSERT_TRUE(bool(p)) << llvm::toString(p.takeError());
+  EXPECT_EQ(p->concats, 2);
+  const MemoryPlanEntry *ea = find(*p, "a"), *eb = find(*p, "b"), *ed = find(*p, "d"),
+                        *eab = find(*p, "ab"), *eabd = find(*p, "abd");
+  ASSERT_TRUE(ea && eb && ed && eab && eabd);
+  EXPECT_EQ(ea->alias, MemoryPlanEntry::Alias::Slice);
+  EXPECT_EQ(ea->aliasOf, "ab");
+  EXPECT_EQ(ed->aliasOf, "abd");
+  EXPECT_EQ(eab->alias, MemoryPlanEntry::Alias::Slice);
+  EXPECT_EQ(ea->offset, eabd->offset);
+  EXPECT_EQ(eab->offset, eabd->offset);
+  EXPECT_EQ(eb->offset, eabd->offset + 64);
+  EXPECT_EQ(ed->offset, eabd->offset + 128);
+
+  auto pair = generateCpp(g, {"c", "c.onnx"});
+  ASSERT_TRUE(bool(pair)) << llvm::toString(pair.takeError());
+  EXPECT_NE(pair->source.find("// node 'cat_abd' (Concat): operands written in place into 'abd'"),
+            std::string::npos);
+  EXPECT_NE(pair->source.find("{ // node 'cat_aa' (Concat)"), std::string::npos);
+}

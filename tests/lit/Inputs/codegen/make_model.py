@@ -5,6 +5,7 @@ lit tests. Usage: make_model.py KIND OUTDIR, KIND one of:
   ew   elementwise only (broadcast Add/Sub/Div, Relu, Tanh, Pow, Less, Where, Mean, PRelu)
   mem  memory reuse: Reshape/Flatten views of intermediates, unary and binary ops that can write
        over a dying operand, a Reshape that is a graph output and one of the graph input
+  cat  Concat along channels (written in place by its producers) and along a later axis (copied)
 Writes OUTDIR/KIND.onnx, OUTDIR/KIND.input.bin (float32 input 0) and OUTDIR/KIND.expected.bin
 (float32 output 0 then output 1, ...). The expected values are computed here with numpy, not by
 kiln, so the tests compare kiln against an independent reference."""
@@ -144,9 +145,30 @@ def mem():
     return g, x, [(sg * sg).ravel(), 1 - xd.reshape(4, 6)]
 
 
+def cat():
+    x = rng.standard_normal((1, 2, 4, 4)).astype(np.float32)
+    nodes = [
+        h.make_node('Relu', ['x'], ['a'], name='relu'),
+        h.make_node('Sigmoid', ['x'], ['b'], name='sigmoid'),
+        h.make_node('Concat', ['a', 'b'], ['c'], name='cat_channels', axis=1),
+        h.make_node('Tanh', ['c'], ['y'], name='tanh'),
+        h.make_node('Exp', ['x'], ['e'], name='exp'),
+        h.make_node('Abs', ['x'], ['m'], name='abs'),
+        h.make_node('Concat', ['e', 'm'], ['cr'], name='cat_rows', axis=2),
+        h.make_node('Neg', ['cr'], ['z'], name='neg'),
+    ]
+    g = h.make_graph(nodes, 'cat', [h.make_tensor_value_info('x', T.FLOAT, [1, 2, 4, 4])],
+                     [h.make_tensor_value_info('y', T.FLOAT, [1, 4, 4, 4]),
+                      h.make_tensor_value_info('z', T.FLOAT, [1, 2, 8, 4])])
+    xd = x.astype(np.float64)
+    y = np.tanh(np.concatenate([np.maximum(xd, 0), 1 / (1 + np.exp(-xd))], axis=1))
+    z = -np.concatenate([np.exp(xd), np.abs(xd)], axis=2)
+    return g, x, [y, z]
+
+
 def main():
     kind, out = sys.argv[1], sys.argv[2]
-    g, x, expected = {'cnn': cnn, 'ew': ew, 'mem': mem}[kind]()
+    g, x, expected = {'cnn': cnn, 'ew': ew, 'mem': mem, 'cat': cat}[kind]()
     m = h.make_model(g, opset_imports=[h.make_opsetid('', 17)])
     onnx.checker.check_model(m)
     os.makedirs(out, exist_ok=True)
