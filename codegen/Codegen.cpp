@@ -5,12 +5,12 @@
 // decided: graph inputs and outputs are the caller's buffers, constants are 64-aligned slices of
 // one read-only blob, and every intermediate and all kernel scratch share one arena (static, or
 // the caller's with CodegenOptions::externalArena) planned by planArena over the execution order;
-// view ops (Reshape, Flatten, ...) of an intermediate are that intermediate's bytes,
-// elementwise results may overwrite a dying operand, and the producers of a channel Concat may
-// write their slices of its result directly (the MemoryPlan records all three). Only then is
-// text printed, through the indenting Writer: banner, hoisted standard includes, the runtime
-// stub, and inside an anonymous namespace the kernel headers the model uses, the weights, the
-// arena and the epilogue functors; last the one extern "C" entry point that runs the nodes in
+// view ops (Reshape, Flatten, ...) and channel Split / Slice of an intermediate are (part of)
+// that intermediate's bytes, elementwise results may overwrite a dying operand, and the producers
+// of a channel Concat may write their slices of its result directly (the MemoryPlan records it).
+// Only then is text printed, through the indenting Writer: banner, hoisted standard includes, the
+// runtime stub, and inside an anonymous namespace the kernel headers the model uses, the weights,
+// the arena and the epilogue functors; last the one extern "C" entry point that runs the nodes in
 // order, each in a block binding the names the kernel statement expects (see
 // codegen/KernelSelect.h).
 #include "codegen/Codegen.h"
@@ -178,6 +178,7 @@ private:
   std::vector<std::string> epiName_;     // per node; empty when the node has no epilogue
   std::vector<bool> viewStep_;           // per node: its result is a view of its operand, no code
   std::vector<bool> concatStep_;         // per node: a Concat its producers wrote, no code
+  std::vector<bool> splitStep_;          // per node: a Split whose results are views, no code
   std::vector<std::string> inPlaceOver_; // per node: the operand its result overwrites, or ""
   WeightBlob blob_;
   ArenaPlan arena_;
@@ -335,14 +336,16 @@ void Emitter::planMemory() {
   memory_.arenaSizeNoAlias = plainPlan.size;
   memory_.lowerBoundNoAlias = plainPlan.lowerBound;
 
-  // Groups of values sharing bytes, planned with and without Concat slices: a slice extends the
-  // operands' buffers over the whole result's lifetime, which can cost more than the copy saves,
-  // so the smaller arena wins (ties keep the slices: fewer copies).
-  auto assign = [&](bool sliceConcats) {
+  // Groups of values sharing bytes, planned with and without Concat slices and with and without
+  // Split / Slice views: they extend buffers over more steps, which can cost more than the copy
+  // saves, so the smallest arena of the four combinations wins.
+  int sliceViews = 0;
+  auto assign = [&](bool sliceConcats, bool partViews) {
     for (auto it = loc_.begin(); it != loc_.end();) // drop a previous attempt's arena locations
       it = it->second.kind == Location::Arena ? loc_.erase(it) : std::next(it);
     memory_.entries.clear();
     memory_.views = memory_.inPlace = memory_.concats = 0;
+    sliceViews = 0;
     std::vector<ArenaBuffer> buffers;         // one per group of shared bytes, and per scratch
     std::vector<std::vector<size_t>> members; // per buffer: its entries
     std::map<const Value *, size_t> bufferOf; // looked up only, never iterated
@@ -383,8 +386,89 @@ void Emitter::planMemory() {
       }
       return at == out.byteSize();
     };
+    // The mirror image: a Split along such an axis of an arena operand has results that are
+    // consecutive byte ranges of it, so they are views at offsets inside its buffer (all results,
+    // or none when one is a graph output).
+    auto splitParts = [&](const Node *n, std::vector<int64_t> &parts) {
+      if (!partViews || n->op() != OpKind::Split || n->numOperands() == 0)
+        return false;
+      const Value *x = n->operand(0);
+      const TensorType &in = x->type();
+      const int64_t rank = int64_t(in.rank());
+      int64_t axis = n->attrs().getInt("axis", 0);
+      axis = axis < 0 ? axis + rank : axis;
+      if (axis < 0 || axis >= rank || !in.layout.isRowMajor() || !bufferOf.count(x))
+        return false;
+      for (int64_t d = 0; d < axis; ++d)
+        if (in.shape[size_t(d)] != 1)
+          return false;
+      int64_t at = 0;
+      for (const Value *r : n->results()) {
+        if (loc_.count(r) || r->type().dtype() != in.dtype() || !r->type().layout.isRowMajor() ||
+            at % kAlign != 0)
+          return false;
+        parts.push_back(at);
+        at += r->type().byteSize();
+      }
+      return at == in.byteSize();
+    };
+    // A Slice with unit steps that cuts one axis with only ones before it is one contiguous byte
+    // range of its operand: a view at that range's offset.
+    auto sliceOffset = [&](const Node *n, int64_t &offset) {
+      if (!partViews || n->op() != OpKind::Slice || n->numOperands() < 3 || n->numResults() != 1)
+        return false;
+      const Value *x = n->operand(0), *r = n->result(0);
+      const TensorType &in = x->type(), &out = r->type();
+      if (!bufferOf.count(x) || loc_.count(r) || in.dtype() != out.dtype() ||
+          !in.layout.isRowMajor() || !out.layout.isRowMajor() || in.rank() != out.rank())
+        return false;
+      for (unsigned i = 1; i < n->numOperands(); ++i)
+        if (!n->operand(i)->isConstant())
+          return false;
+      const int64_t rank = int64_t(in.rank());
+      std::vector<int64_t> starts = n->operand(1)->constant().toInts(), axes, steps;
+      if (n->numOperands() > 3)
+        axes = n->operand(3)->constant().toInts();
+      else
+        for (int64_t a = 0; a < int64_t(starts.size()); ++a)
+          axes.push_back(a);
+      if (n->numOperands() > 4)
+        steps = n->operand(4)->constant().toInts();
+      if (axes.size() != starts.size() || (!steps.empty() && steps.size() != starts.size()))
+        return false;
+      for (int64_t st : steps)
+        if (st != 1)
+          return false;
+      int64_t cut = -1; // the one axis whose extent changes
+      for (int64_t d = 0; d < rank; ++d)
+        if (in.shape[size_t(d)] != out.shape[size_t(d)]) {
+          if (cut >= 0)
+            return false;
+          cut = d;
+        }
+      if (cut < 0) {
+        offset = 0;
+        return true;
+      }
+      for (int64_t d = 0; d < cut; ++d)
+        if (in.shape[size_t(d)] != 1)
+          return false;
+      int64_t start = -1;
+      for (size_t j = 0; j < axes.size(); ++j)
+        if ((axes[j] < 0 ? axes[j] + rank : axes[j]) == cut) {
+          const int64_t dim = in.shape[size_t(cut)];
+          start = starts[j] < 0 ? starts[j] + dim : starts[j];
+          start = std::max<int64_t>(0, std::min(start, dim));
+        }
+      if (start < 0)
+        return false;
+      int64_t inner = in.byteSize() / std::max<int64_t>(1, in.shape[size_t(cut)]);
+      offset = start * inner;
+      return offset % kAlign == 0 && offset + out.byteSize() <= in.byteSize();
+    };
     viewStep_.assign(nodes_.size(), false);
     concatStep_.assign(nodes_.size(), false);
+    splitStep_.assign(nodes_.size(), false);
     inPlaceOver_.assign(nodes_.size(), "");
     scratchOffset_.assign(nodes_.size(), -1);
     std::vector<size_t> scratchBuffer(nodes_.size(), SIZE_MAX);
@@ -392,6 +476,11 @@ void Emitter::planMemory() {
       const Node *n = nodes_[s];
       const KernelCall &k = calls_[s];
       const int step = int(s);
+      std::vector<int64_t> parts;
+      if (splitParts(n, parts)) {
+        splitStep_[s] = true;
+        ++memory_.views;
+      }
       for (unsigned i = 0; i < n->numResults(); ++i) {
         const Value *r = n->result(i);
         if (loc_.count(r))
@@ -404,7 +493,12 @@ void Emitter::planMemory() {
         size_t buf = SIZE_MAX;
         int64_t inside = 0;
         std::vector<int64_t> slices;
-        if (i == 0 && concatSlices(n, slices)) {
+        if (splitStep_[s]) {
+          buf = bufferOf.at(n->operand(0));
+          inside = offsetIn(n->operand(0)) + parts[i];
+          e.alias = MemoryPlanEntry::Alias::View;
+          e.aliasOf = n->operand(0)->name();
+        } else if (i == 0 && concatSlices(n, slices)) {
           // The result's buffer spans the operands' lifetimes; their groups move into it.
           buf = buffers.size();
           ArenaBuffer whole{e.bytes, e.first, e.last};
@@ -430,6 +524,14 @@ void Emitter::planMemory() {
           buffers.push_back(whole);
           concatStep_[s] = true;
           ++memory_.concats;
+        } else if (int64_t off = 0; i == 0 && sliceOffset(n, off)) {
+          buf = bufferOf.at(n->operand(0));
+          inside = offsetIn(n->operand(0)) + off;
+          e.alias = MemoryPlanEntry::Alias::View;
+          e.aliasOf = n->operand(0)->name();
+          viewStep_[s] = true;
+          ++memory_.views;
+          ++sliceViews;
         } else if (i == 0 && k.resultIsOperandView) {
           auto it = bufferOf.find(n->operand(0));
           if (it != bufferOf.end()) {
@@ -507,12 +609,21 @@ void Emitter::planMemory() {
       if (scratchBuffer[s] != SIZE_MAX)
         scratchOffset_[s] = arena_.offsets[scratchBuffer[s]];
   };
-  assign(true);
-  if (memory_.concats > 0) {
-    const int64_t withSlices = arena_.size;
-    assign(false);
-    if (arena_.size >= withSlices)
-      assign(true);
+  // Variants in order of preference (ties keep the earlier: fewer copies).
+  const bool variants[4][2] = {{true, true}, {true, false}, {false, true}, {false, false}};
+  assign(true, true);
+  if (memory_.concats > 0 || sliceViews > 0 ||
+      std::count(splitStep_.begin(), splitStep_.end(), true) > 0) {
+    int64_t bestSize = arena_.size;
+    int best = 0;
+    for (int v = 1; v < 4; ++v) {
+      assign(variants[v][0], variants[v][1]);
+      if (arena_.size < bestSize) {
+        bestSize = arena_.size;
+        best = v;
+      }
+    }
+    assign(variants[best][0], variants[best][1]);
   }
   memory_.steps = int(nodes_.size());
   memory_.alignment = kAlign;
@@ -751,6 +862,11 @@ std::string Emitter::source() {
   for (size_t s = 0; s < nodes_.size(); ++s) {
     const Node &n = *nodes_[s];
     const KernelCall &k = calls_[s];
+    if (splitStep_[s]) {
+      w.line("// node '{}' ({}): results are views into '{}', no copy", commentSafe(n.name()),
+             opName(n.op()), commentSafe(n.operand(0)->name()));
+      continue;
+    }
     if (concatStep_[s]) {
       w.line("// node '{}' ({}): operands written in place into '{}', no copy",
              commentSafe(n.name()), opName(n.op()), commentSafe(n.result(0)->name()));

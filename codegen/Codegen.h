@@ -49,7 +49,7 @@ struct MemoryPlan {
   std::string strategy;         // planner strategy that won (ArenaPlan::strategy)
   int64_t arenaSizeNoAlias = 0; // the same graph planned with one buffer per intermediate
   int64_t lowerBoundNoAlias = 0;
-  int views = 0;   // results that are views of their operand (no copy)
+  int views = 0;   // view nodes (Reshape, ..., channel Split / Slice) that emit no copy
   int inPlace = 0; // results written over a dying operand
   int concats = 0; // Concats whose operands were written in place into the result
 };

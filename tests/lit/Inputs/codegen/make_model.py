@@ -6,6 +6,7 @@ lit tests. Usage: make_model.py KIND OUTDIR, KIND one of:
   mem  memory reuse: Reshape/Flatten views of intermediates, unary and binary ops that can write
        over a dying operand, a Reshape that is a graph output and one of the graph input
   cat  Concat along channels (written in place by its producers) and along a later axis (copied)
+  part Split and Slice along channels (views into their operand) and a Slice along a later axis
 Writes OUTDIR/KIND.onnx, OUTDIR/KIND.input.bin (float32 input 0) and OUTDIR/KIND.expected.bin
 (float32 output 0 then output 1, ...). The expected values are computed here with numpy, not by
 kiln, so the tests compare kiln against an independent reference."""
@@ -166,9 +167,33 @@ def cat():
     return g, x, [y, z]
 
 
+def part():
+    x = rng.standard_normal((1, 6, 4, 4)).astype(np.float32)
+    nodes = [
+        h.make_node('Relu', ['x'], ['a'], name='relu'),
+        h.make_node('Split', ['a', 'sizes'], ['s0', 's1'], name='split', axis=1),
+        h.make_node('Tanh', ['s0'], ['t0'], name='tanh'),
+        h.make_node('Slice', ['s1', 'st', 'en', 'ax'], ['sl'], name='slice_channels'),
+        h.make_node('Slice', ['s1', 'st', 'en', 'ax3'], ['sr'], name='slice_cols'),
+        h.make_node('Neg', ['sr'], ['y'], name='neg'),
+        h.make_node('Mul', ['sl', 't0'], ['m'], name='mul'),
+        h.make_node('Sigmoid', ['m'], ['z'], name='sigmoid'),
+    ]
+    inits = [const('sizes', np.array([2, 4], np.int64)), const('st', np.array([1], np.int64)),
+             const('en', np.array([3], np.int64)), const('ax', np.array([1], np.int64)),
+             const('ax3', np.array([3], np.int64))]
+    g = h.make_graph(nodes, 'part', [h.make_tensor_value_info('x', T.FLOAT, [1, 6, 4, 4])],
+                     [h.make_tensor_value_info('y', T.FLOAT, [1, 4, 4, 2]),
+                      h.make_tensor_value_info('z', T.FLOAT, [1, 2, 4, 4])], inits)
+    a = np.maximum(x.astype(np.float64), 0)
+    s0, s1 = a[:, :2], a[:, 2:]
+    z = 1 / (1 + np.exp(-(s1[:, 1:3] * np.tanh(s0))))
+    return g, x, [-s1[:, :, :, 1:3], z]
+
+
 def main():
     kind, out = sys.argv[1], sys.argv[2]
-    g, x, expected = {'cnn': cnn, 'ew': ew, 'mem': mem, 'cat': cat}[kind]()
+    g, x, expected = {'cnn': cnn, 'ew': ew, 'mem': mem, 'cat': cat, 'part': part}[kind]()
     m = h.make_model(g, opset_imports=[h.make_opsetid('', 17)])
     onnx.checker.check_model(m)
     os.makedirs(out, exist_ok=True)
