@@ -14,11 +14,6 @@ namespace kiln {
 
 namespace {
 
-llvm::Error fail(const Node &n, const std::string &what) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), "node '%s' (%s): %s",
-                                 n.name().c_str(), opName(n.op()), what.c_str());
-}
-
 std::string list(const std::vector<int64_t> &v) {
   return fmt::format("kiln_mv_list<{}>", fmt::join(v, ", "));
 }
@@ -48,14 +43,14 @@ llvm::Error checkRowMajor(const Node &n) {
   for (const auto *vals : {&n.operands(), &n.results()})
     for (const Value *v : *vals)
       if (!v->type().layout.isRowMajor())
-        return fail(n, fmt::format("expected row-major layout for '{}', found {}", v->name(),
-                                   typeString(v->type())));
+        return selectError(n, fmt::format("expected row-major layout for '{}', found {}", v->name(),
+                                          typeString(v->type())));
   return llvm::Error::success();
 }
 
 llvm::Expected<int> normalizeAxis(const Node &n, int64_t axis, int rank, const char *what) {
   if (axis < -rank || axis >= std::max(rank, 1))
-    return fail(
+    return selectError(
         n, fmt::format("expected {} in [{}, {}), found {}", what, -rank, std::max(rank, 1), axis));
   return static_cast<int>(axis < 0 ? axis + rank : axis);
 }
@@ -63,16 +58,16 @@ llvm::Expected<int> normalizeAxis(const Node &n, int64_t axis, int rank, const c
 llvm::Expected<std::vector<int64_t>> constantInts(const Node &n, unsigned i, const char *what) {
   const Value *v = n.operand(i);
   if (!v->isConstant())
-    return fail(n, fmt::format("expected {} to be a constant, found the computed value '{}'", what,
-                               v->name()));
+    return selectError(n, fmt::format("expected {} to be a constant, found the computed value '{}'",
+                                      what, v->name()));
   return v->constant().toInts();
 }
 
 llvm::Error checkResultShape(const Node &n, unsigned r, const Shape &expected) {
   const Shape &found = n.result(r)->type().shape;
   if (found != expected)
-    return fail(n, fmt::format("expected result shape {}, found {}", shapeString(expected),
-                               shapeString(found)));
+    return selectError(n, fmt::format("expected result shape {}, found {}", shapeString(expected),
+                                      shapeString(found)));
   return llvm::Error::success();
 }
 
@@ -121,17 +116,18 @@ std::string viewCall(int64_t elemBytes, std::vector<int64_t> dims, std::vector<i
 llvm::Expected<KernelCall> selectCopy(const Node &n) {
   const TensorType &in = n.operand(0)->type(), &out = n.result(0)->type();
   if (in.dtype() != out.dtype() || in.numElements() != out.numElements())
-    return fail(n, fmt::format("expected a result with the operand's dtype and element count ({}), "
-                               "found {}",
-                               typeString(in), typeString(out)));
+    return selectError(
+        n, fmt::format("expected a result with the operand's dtype and element count ({}), "
+                       "found {}",
+                       typeString(in), typeString(out)));
   std::string s = fmt::format("kiln_mv_copy<{}>(out0, in0);", in.byteSize());
   if (n.op() == OpKind::Dropout) {
     if (n.numOperands() > 2) {
       const Value *training = n.operand(2);
       if (!training->isConstant() || training->constant().numElements() != 1 ||
           training->constant().getInt(0) != 0)
-        return fail(n, "expected training_mode to be a constant false, found '" + training->name() +
-                           "'");
+        return selectError(n, "expected training_mode to be a constant false, found '" +
+                                  training->name() + "'");
     }
     // Inference-mode Dropout keeps everything: the optional mask is all true.
     if (n.numResults() > 1)
@@ -145,7 +141,7 @@ llvm::Expected<KernelCall> selectCopy(const Node &n) {
 llvm::Expected<KernelCall> selectConcat(const Node &n) {
   const TensorType &out = n.result(0)->type();
   if (out.rank() == 0)
-    return fail(n, "expected a result of rank >= 1, found a scalar");
+    return selectError(n, "expected a result of rank >= 1, found a scalar");
   auto axis = normalizeAxis(n, n.attrs().getInt("axis", 0), out.rank(), "axis");
   if (!axis)
     return axis.takeError();
@@ -160,9 +156,10 @@ llvm::Expected<KernelCall> selectConcat(const Node &n) {
     if (t.rank() == out.rank())
       expect[*axis] = t.shape[*axis];
     if (t.dtype() != out.dtype() || t.shape != expect)
-      return fail(n, fmt::format("expected operand {} to match the result {} except along axis {}, "
-                                 "found {}",
-                                 i, typeString(out), *axis, typeString(t)));
+      return selectError(
+          n, fmt::format("expected operand {} to match the result {} except along axis {}, "
+                         "found {}",
+                         i, typeString(out), *axis, typeString(t)));
     axisSum += t.shape[*axis];
     const int64_t chunk = product(t.shape, *axis, t.shape.size()) * e;
     if (chunk == 0 || outer == 0)
@@ -174,8 +171,9 @@ llvm::Expected<KernelCall> selectConcat(const Node &n) {
     offset += chunk;
   }
   if (axisSum != out.shape[*axis])
-    return fail(n, fmt::format("expected operand extents along axis {} to sum to {}, found {}",
-                               *axis, out.shape[*axis], axisSum));
+    return selectError(n,
+                       fmt::format("expected operand extents along axis {} to sum to {}, found {}",
+                                   *axis, out.shape[*axis], axisSum));
   if (s.empty())
     return nothingToMove(n);
   return call(s);
@@ -184,7 +182,7 @@ llvm::Expected<KernelCall> selectConcat(const Node &n) {
 llvm::Expected<KernelCall> selectSplit(const Node &n) {
   const TensorType &in = n.operand(0)->type();
   if (in.rank() == 0)
-    return fail(n, "expected an operand of rank >= 1, found a scalar");
+    return selectError(n, "expected an operand of rank >= 1, found a scalar");
   auto axis = normalizeAxis(n, n.attrs().getInt("axis", 0), in.rank(), "axis");
   if (!axis)
     return axis.takeError();
@@ -194,15 +192,17 @@ llvm::Expected<KernelCall> selectSplit(const Node &n) {
     sizes.push_back(r->type().rank() == in.rank() ? r->type().shape[*axis] : -1);
   const int64_t numOutputs = n.attrs().getInt("num_outputs", 0);
   if (numOutputs > 0 && numOutputs != static_cast<int64_t>(n.numResults()))
-    return fail(n, fmt::format("expected num_outputs results, found num_outputs={} and {} results",
-                               numOutputs, n.numResults()));
+    return selectError(
+        n, fmt::format("expected num_outputs results, found num_outputs={} and {} results",
+                       numOutputs, n.numResults()));
   if (n.numOperands() > 1) {
     auto split = constantInts(n, 1, "split");
     if (!split)
       return split.takeError();
     if (*split != sizes)
-      return fail(n, fmt::format("expected result extents [{}] along axis {} to equal split [{}]",
-                                 fmt::join(sizes, ","), *axis, fmt::join(*split, ",")));
+      return selectError(
+          n, fmt::format("expected result extents [{}] along axis {} to equal split [{}]",
+                         fmt::join(sizes, ","), *axis, fmt::join(*split, ",")));
   }
   const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
   const int64_t outer = product(in.shape, 0, *axis);
@@ -215,9 +215,10 @@ llvm::Expected<KernelCall> selectSplit(const Node &n) {
     if (t.rank() == in.rank())
       expect[*axis] = t.shape[*axis];
     if (t.dtype() != in.dtype() || t.shape != expect)
-      return fail(n, fmt::format("expected result {} to match the operand {} except along axis {}, "
-                                 "found {}",
-                                 i, typeString(in), *axis, typeString(t)));
+      return selectError(
+          n, fmt::format("expected result {} to match the operand {} except along axis {}, "
+                         "found {}",
+                         i, typeString(in), *axis, typeString(t)));
     axisSum += t.shape[*axis];
     const int64_t chunk = product(t.shape, *axis, t.shape.size()) * e;
     if (!s.empty())
@@ -230,8 +231,9 @@ llvm::Expected<KernelCall> selectSplit(const Node &n) {
     offset += chunk;
   }
   if (axisSum != in.shape[*axis])
-    return fail(n, fmt::format("expected result extents along axis {} to sum to {}, found {}",
-                               *axis, in.shape[*axis], axisSum));
+    return selectError(n,
+                       fmt::format("expected result extents along axis {} to sum to {}, found {}",
+                                   *axis, in.shape[*axis], axisSum));
   return call(s);
 }
 
@@ -248,8 +250,8 @@ llvm::Expected<KernelCall> selectTranspose(const Node &n) {
   for (int i = 0; isPerm && i < rank; ++i)
     isPerm = sorted[i] == i;
   if (!isPerm)
-    return fail(n, fmt::format("expected perm to be a permutation of 0..{}, found [{}]", rank - 1,
-                               fmt::join(perm, ",")));
+    return selectError(n, fmt::format("expected perm to be a permutation of 0..{}, found [{}]",
+                                      rank - 1, fmt::join(perm, ",")));
   const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
   std::vector<int64_t> st = stridesOf(in.shape), dims, strides;
   for (int64_t p : perm) {
@@ -267,7 +269,7 @@ llvm::Expected<KernelCall> selectSlice(const Node &n) {
   const TensorType &in = n.operand(0)->type();
   const int rank = in.rank();
   if (n.numOperands() < 3)
-    return fail(
+    return selectError(
         n, fmt::format("expected operands data, starts, ends, found {} operands", n.numOperands()));
   auto starts = constantInts(n, 1, "starts");
   if (!starts)
@@ -292,9 +294,10 @@ llvm::Expected<KernelCall> selectSlice(const Node &n) {
   }
   if (ends->size() != starts->size() || axes.size() != starts->size() ||
       steps.size() != starts->size())
-    return fail(n, fmt::format("expected starts, ends, axes and steps of one length, found {}, {}, "
-                               "{}, {}",
-                               starts->size(), ends->size(), axes.size(), steps.size()));
+    return selectError(
+        n, fmt::format("expected starts, ends, axes and steps of one length, found {}, {}, "
+                       "{}, {}",
+                       starts->size(), ends->size(), axes.size(), steps.size()));
   const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
   std::vector<int64_t> st = stridesOf(in.shape);
   std::vector<int64_t> dims = in.shape, strides(rank), first(rank, 0), step(rank, 1);
@@ -304,10 +307,10 @@ llvm::Expected<KernelCall> selectSlice(const Node &n) {
     if (!axis)
       return axis.takeError();
     if (seen[*axis])
-      return fail(n, fmt::format("expected distinct axes, found axis {} twice", *axis));
+      return selectError(n, fmt::format("expected distinct axes, found axis {} twice", *axis));
     seen[*axis] = true;
     if (steps[i] == 0)
-      return fail(n, fmt::format("expected non-zero steps, found 0 for axis {}", *axis));
+      return selectError(n, fmt::format("expected non-zero steps, found 0 for axis {}", *axis));
     // ONNX clamping: negative positions count from the end, then starts and ends are clamped to
     // [0, dim] for positive steps and to [0, dim-1] / [-1, dim-1] for negative ones.
     const int64_t dim = in.shape[*axis];
@@ -347,13 +350,13 @@ llvm::Expected<KernelCall> selectGather(const Node &n) {
   if (!axis)
     return axis.takeError();
   if (data.rank() == 0)
-    return fail(n, "expected data of rank >= 1, found a scalar");
+    return selectError(n, "expected data of rank >= 1, found a scalar");
   const char *index = idx.dtype() == DType::I64   ? "int64_t"
                       : idx.dtype() == DType::I32 ? "int32_t"
                                                   : nullptr;
   if (!index)
-    return fail(n,
-                fmt::format("expected int64 or int32 indices, found {}", dtypeName(idx.dtype())));
+    return selectError(
+        n, fmt::format("expected int64 or int32 indices, found {}", dtypeName(idx.dtype())));
   Shape expect(data.shape.begin(), data.shape.begin() + *axis);
   expect.insert(expect.end(), idx.shape.begin(), idx.shape.end());
   expect.insert(expect.end(), data.shape.begin() + *axis + 1, data.shape.end());
@@ -364,7 +367,8 @@ llvm::Expected<KernelCall> selectGather(const Node &n) {
   if (n.operand(1)->isConstant())
     for (int64_t i : n.operand(1)->constant().toInts())
       if (i < -axisDim || i >= axisDim)
-        return fail(n, fmt::format("expected indices in [{}, {}), found {}", -axisDim, axisDim, i));
+        return selectError(
+            n, fmt::format("expected indices in [{}, {}), found {}", -axisDim, axisDim, i));
   if (numElements(expect) == 0)
     return nothingToMove(n);
   const int64_t e = static_cast<int64_t>(dtypeSize(data.dtype()));
@@ -376,7 +380,7 @@ llvm::Expected<KernelCall> selectGather(const Node &n) {
 llvm::Expected<KernelCall> selectExpand(const Node &n) {
   const TensorType &in = n.operand(0)->type(), &out = n.result(0)->type();
   if (in.rank() > out.rank())
-    return fail(
+    return selectError(
         n, fmt::format("expected a result of rank >= {}, found {}", in.rank(), typeString(out)));
   const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
   const int lead = out.rank() - in.rank();
@@ -384,13 +388,14 @@ llvm::Expected<KernelCall> selectExpand(const Node &n) {
   for (int d = 0; d < in.rank(); ++d) {
     const int64_t from = in.shape[d], to = out.shape[lead + d];
     if (from != to && from != 1)
-      return fail(n, fmt::format("expected {} to broadcast to {}, found dim {} of size {} vs {}",
-                                 shapeString(in.shape), shapeString(out.shape), d, from, to));
+      return selectError(
+          n, fmt::format("expected {} to broadcast to {}, found dim {} of size {} vs {}",
+                         shapeString(in.shape), shapeString(out.shape), d, from, to));
     strides[lead + d] = from == to ? st[d] * e : 0; // broadcast dims re-read the same element
   }
   if (in.dtype() != out.dtype())
-    return fail(n, fmt::format("expected result dtype {}, found {}", dtypeName(in.dtype()),
-                               dtypeName(out.dtype())));
+    return selectError(n, fmt::format("expected result dtype {}, found {}", dtypeName(in.dtype()),
+                                      dtypeName(out.dtype())));
   if (out.numElements() == 0)
     return nothingToMove(n);
   return call(viewCall(e, out.shape, strides, "out0", "in0"));
@@ -402,14 +407,14 @@ llvm::Expected<KernelCall> selectTile(const Node &n) {
   if (!reps)
     return reps.takeError();
   if (static_cast<int>(reps->size()) != in.rank())
-    return fail(n, fmt::format("expected {} repeats, found {}", in.rank(), reps->size()));
+    return selectError(n, fmt::format("expected {} repeats, found {}", in.rank(), reps->size()));
   const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
   // Each dimension d becomes (repeat, d): the repeat index re-reads the same block (stride 0).
   std::vector<int64_t> st = stridesOf(in.shape), dims, strides;
   Shape expect;
   for (int d = 0; d < in.rank(); ++d) {
     if ((*reps)[d] < 0)
-      return fail(n, fmt::format("expected non-negative repeats, found {}", (*reps)[d]));
+      return selectError(n, fmt::format("expected non-negative repeats, found {}", (*reps)[d]));
     dims.insert(dims.end(), {(*reps)[d], in.shape[d]});
     strides.insert(strides.end(), {0, st[d] * e});
     expect.push_back(in.shape[d] * (*reps)[d]);
@@ -434,30 +439,32 @@ llvm::Expected<KernelCall> selectPad(const Node &n) {
   const TensorType &in = n.operand(0)->type();
   const int rank = in.rank();
   if (n.numOperands() < 2 || n.numOperands() > 3)
-    return fail(n, fmt::format("expected operands data, pads[, constant_value], found {} operands",
-                               n.numOperands()));
+    return selectError(
+        n, fmt::format("expected operands data, pads[, constant_value], found {} operands",
+                       n.numOperands()));
   std::string modeName = n.attrs().getString("mode", "constant");
   int mode = modeName == "constant" ? 0 : modeName == "reflect" ? 1 : modeName == "edge" ? 2 : -1;
   if (mode < 0)
-    return fail(n, "expected mode constant, reflect or edge, found " + modeName);
+    return selectError(n, "expected mode constant, reflect or edge, found " + modeName);
   auto pads = constantInts(n, 1, "pads");
   if (!pads)
     return pads.takeError();
   if (static_cast<int>(pads->size()) != 2 * rank)
-    return fail(n, fmt::format("expected {} pads, found {}", 2 * rank, pads->size()));
+    return selectError(n, fmt::format("expected {} pads, found {}", 2 * rank, pads->size()));
   std::vector<int64_t> outDims, begins, inDims;
   Shape expect;
   for (int d = 0; d < rank; ++d) {
     const int64_t b = (*pads)[d], en = (*pads)[d + rank], dim = in.shape[d];
     expect.push_back(dim + b + en);
     if (expect.back() < 0)
-      return fail(n, fmt::format("expected pads that leave dim {} non-negative, found {} + {} + {}",
-                                 d, b, dim, en));
+      return selectError(
+          n, fmt::format("expected pads that leave dim {} non-negative, found {} + {} + {}", d, b,
+                         dim, en));
     // Reflect and edge read the border of what remains after cropping: something must remain.
     if (mode != 0 && expect.back() > 0 &&
         dim + std::min<int64_t>(b, 0) + std::min<int64_t>(en, 0) <= 0)
-      return fail(n, fmt::format("expected a non-empty dim {} to {} from, found size {}", d,
-                                 modeName, dim));
+      return selectError(n, fmt::format("expected a non-empty dim {} to {} from, found size {}", d,
+                                        modeName, dim));
     outDims.push_back(expect.back());
     begins.push_back(b);
     inDims.push_back(dim);
@@ -498,12 +505,13 @@ llvm::Expected<KernelCall> selectPad(const Node &n) {
   if (n.numOperands() > 2) {
     const Value *v = n.operand(2);
     if (!v->isConstant() || v->constant().numElements() != 1)
-      return fail(n, fmt::format("expected constant_value to be a one-element constant, found '{}'",
-                                 v->name()));
+      return selectError(
+          n, fmt::format("expected constant_value to be a one-element constant, found '{}'",
+                         v->name()));
     value = v->constant();
   }
   if (in.dtype() == DType::Undefined)
-    return fail(n, "expected a defined dtype, found undefined");
+    return selectError(n, "expected a defined dtype, found undefined");
   return call(fmt::format("const unsigned char pad_value[{}] = {};\n{}(out0, in0, pad_value);",
                           dtypeSize(in.dtype()), valueBytes(value, in.dtype()), kernel));
 }
@@ -537,16 +545,17 @@ const char *castType(DType t) {
 llvm::Expected<KernelCall> selectCast(const Node &n) {
   const TensorType &in = n.operand(0)->type(), &out = n.result(0)->type();
   if (in.elem.isQuantized() || out.elem.isQuantized())
-    return fail(n, fmt::format("expected plain element types, found {} -> {}", typeString(in),
-                               typeString(out)));
+    return selectError(n, fmt::format("expected plain element types, found {} -> {}",
+                                      typeString(in), typeString(out)));
   if (in.shape != out.shape)
-    return fail(n, fmt::format("expected result shape {}, found {}", shapeString(in.shape),
-                               shapeString(out.shape)));
+    return selectError(n, fmt::format("expected result shape {}, found {}", shapeString(in.shape),
+                                      shapeString(out.shape)));
   const char *from = castType(in.dtype()), *to = castType(out.dtype());
   if (!from || !to)
-    return fail(n, fmt::format("expected a cast between f32, f64, f16, i8, u8, i16, i32, i64, "
-                               "bool, found {} -> {}",
-                               dtypeName(in.dtype()), dtypeName(out.dtype())));
+    return selectError(n,
+                       fmt::format("expected a cast between f32, f64, f16, i8, u8, i16, i32, i64, "
+                                   "bool, found {} -> {}",
+                                   dtypeName(in.dtype()), dtypeName(out.dtype())));
   if (in.dtype() == out.dtype())
     return call(fmt::format("kiln_mv_copy<{}>(out0, in0);", in.byteSize()));
   return call(fmt::format("kiln_mv_cast<{}, {}, {}>(out0, in0);", from, to, in.numElements()));
@@ -556,14 +565,14 @@ llvm::Expected<KernelCall> selectCast(const Node &n) {
 
 llvm::Expected<KernelCall> selectDataMovementKernel(const Node &n) {
   if (n.numOperands() == 0 || n.numResults() == 0)
-    return fail(n, fmt::format("expected operands and results, found {} and {}", n.numOperands(),
-                               n.numResults()));
+    return selectError(n, fmt::format("expected operands and results, found {} and {}",
+                                      n.numOperands(), n.numResults()));
   if (auto err = checkRowMajor(n))
     return err;
   const bool twoOperands =
       n.op() == OpKind::Gather || n.op() == OpKind::Expand || n.op() == OpKind::Tile;
   if (twoOperands && n.numOperands() != 2)
-    return fail(n, fmt::format("expected 2 operands, found {}", n.numOperands()));
+    return selectError(n, fmt::format("expected 2 operands, found {}", n.numOperands()));
   switch (n.op()) {
   case OpKind::Reshape:
   case OpKind::Flatten:
@@ -591,7 +600,7 @@ llvm::Expected<KernelCall> selectDataMovementKernel(const Node &n) {
   case OpKind::Cast:
     return selectCast(n);
   default:
-    return fail(n, "expected a data-movement op, found one of another family");
+    return selectError(n, "expected a data-movement op, found one of another family");
   }
 }
 

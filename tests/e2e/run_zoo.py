@@ -218,7 +218,7 @@ def prepare(case, kiln, work, cache_root, check_determinism=True, check_roundtri
     if check_determinism:
         gen2 = os.path.join(d, "gen2")
         rc, out, _ = run([kiln, "compile", model, "-o", gen2, "--name", case.name,
-                          "--emit=cpp,ir"], KILN_TIMEOUT)
+                          "--emit=cpp,ir", f"-O{case.level}"], KILN_TIMEOUT)
         if rc != 0:
             case.fail("nondeterministic", "second compile failed: " + first_line(out), False)
         else:
