@@ -82,6 +82,15 @@ llvm::Error checkDenseF32(const Node &n, const Value *v, const char *role) {
   return llvm::Error::success();
 }
 
+int64_t packedChunkColumns(int64_t k, int64_t cols) {
+  const int64_t budget = 256 * 1024;
+  int64_t nc = budget / (k * 4) / 16 * 16;
+  int64_t all = (cols + 15) / 16 * 16;
+  if (nc < 16)
+    nc = 16;
+  return nc < all ? nc : all;
+}
+
 llvm::Expected<WindowAttrs> readWindowAttrs(const Node &n, size_t spatial,
                                             std::vector<int64_t> defaultKernel) {
   const Attributes &at = n.attrs();

@@ -56,6 +56,11 @@ struct WindowAttrs {
 llvm::Expected<WindowAttrs> readWindowAttrs(const Node &n, size_t spatial,
                                             std::vector<int64_t> defaultKernel = {});
 
+/// Columns (conv: output pixels) packed per chunk for gemm.h: K x NC floats within 256 KiB (an
+/// L2 share on the targets we care about), whole 16-column panels (16 covers every vector width
+/// of gemm.h), at least one panel, at most all columns.
+int64_t packedChunkColumns(int64_t k, int64_t cols);
+
 /// Per-family selectors (codegen/select*.cpp); selectKernel dispatches on the op.
 llvm::Expected<KernelCall> selectConvKernel(const Node &n);          // Conv, ConvTranspose
 llvm::Expected<KernelCall> selectMatrixKernel(const Node &n);        // Gemm, MatMul

@@ -11,18 +11,6 @@
 namespace kiln {
 namespace {
 
-/// Im2col chunk (output pixels per packed chunk): as many as keep the K x NC chunk within 256 KiB
-/// (an L2 share on the targets we care about), at least one 16-column panel, at most all pixels
-/// rounded up to whole panels (16 covers every vector width of gemm.h).
-int64_t chunkColumns(int64_t k, int64_t cols) {
-  const int64_t budget = 256 * 1024;
-  int64_t nc = budget / (k * 4) / 16 * 16;
-  int64_t all = (cols + 15) / 16 * 16;
-  if (nc < 16)
-    nc = 16;
-  return nc < all ? nc : all;
-}
-
 /// Spatial geometry normalized to 2-D (a 1-D window gets H = KH = SH = DH = 1, PT = 0).
 struct Geometry {
   int64_t n = 0, c = 0, h = 1, w = 0, oc = 0, oh = 1, ow = 0;
@@ -182,7 +170,7 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
   }
 
   const int64_t k = cg * g.kh * g.kw;
-  const int64_t nc = chunkColumns(k, g.oh * g.ow);
+  const int64_t nc = packedChunkColumns(k, g.oh * g.ow);
   call.scratchBytes = k * nc * 4;
   call.statement = fmt::format("kiln_f32_conv2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
                                "{}, {}, {}, {}, {}, {}>(in0, "

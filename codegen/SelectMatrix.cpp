@@ -16,17 +16,10 @@ namespace {
 /// Rows below one register block (gemm.h's MR = 4) take the unpacked path.
 constexpr int64_t kMinPackedRows = 4;
 
-/// Columns of B packed per chunk: K x NC floats within 256 KiB, whole 16-column panels, at least
-/// one panel, at most all columns. 0 selects the unpacked path for short products.
+/// Columns of B packed per chunk (packedChunkColumns); 0 selects the unpacked path for short
+/// products.
 int64_t chunkColumns(int64_t m, int64_t k, int64_t cols) {
-  if (m < kMinPackedRows)
-    return 0;
-  const int64_t budget = 256 * 1024;
-  int64_t nc = budget / (k * 4) / 16 * 16;
-  int64_t all = (cols + 15) / 16 * 16;
-  if (nc < 16)
-    nc = 16;
-  return nc < all ? nc : all;
+  return m < kMinPackedRows ? 0 : packedChunkColumns(k, cols);
 }
 
 /// A C++ float literal that reads back as float(v).

@@ -292,15 +292,7 @@ def main():
     print()
     print_table(cases, args.max_frame)
     print(f"\nwall time {time.time() - t0:.0f} s")
-    failed = [c for c in cases if not c.ok]
-    for c in failed:
-        if getattr(c, "log", None):
-            print(f"\n--- {c.model}: {c.status} (first lines)\n{c.log.rstrip()}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump([dict(c.row, status=c.status, detail=c.detail) for c in cases], f, indent=1)
-    print(f"\n{len(cases) - len(failed)}/{len(cases)} models passed")
-    return 1 if failed else 0
+    return run_zoo.finish(cases, args.json)
 
 
 if __name__ == "__main__":

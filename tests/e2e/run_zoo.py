@@ -425,6 +425,19 @@ def print_table(cases, file=sys.stdout):
               file=file)
 
 
+def finish(cases, json_path):
+    """Prints the failures' logs and the pass count, writes the JSON rows; the exit status."""
+    failed = [c for c in cases if not c.ok]
+    for c in failed:
+        if getattr(c, "log", None):
+            print(f"\n--- {c.model}: {c.status} (first lines)\n{c.log.rstrip()}")
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump([dict(c.row, status=c.status, detail=c.detail) for c in cases], f, indent=1)
+    print(f"\n{len(cases) - len(failed)}/{len(cases)} models passed")
+    return 1 if failed else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description="kiln end-to-end model zoo")
     ap.add_argument("--kiln", required=True, help="path to the kiln binary")
@@ -471,15 +484,7 @@ def main():
           f"`kiln compile`;\ng++ s: wall seconds of the pair's .cpp under "
           f"ninja -j{args.jobs}, g++ cpu: its user+sys seconds, g++ MB: its peak RSS;\nsource bytes per weight byte = NAME.cpp size / "
           f"bytes of the large constants in the emitted .kir (ONNX initializer bytes if none)")
-    failed = [c for c in cases if not c.ok]
-    for c in failed:
-        if getattr(c, "log", None):
-            print(f"\n--- {c.model}: {c.status} (first lines)\n{c.log.rstrip()}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump([dict(c.row, status=c.status, detail=c.detail) for c in cases], f, indent=1)
-    print(f"\n{len(cases) - len(failed)}/{len(cases)} models passed")
-    return 1 if failed else 0
+    return finish(cases, args.json)
 
 
 if __name__ == "__main__":
