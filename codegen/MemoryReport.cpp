@@ -139,4 +139,36 @@ std::string formatMemorySvg(const MemoryPlan &plan, const std::string &modelName
   return out;
 }
 
+ValueLayoutTable layoutTableOf(const MemoryPlan &plan) {
+  ValueLayoutTable t;
+  t.arenaSize = plan.arenaSize;
+  t.lowerBound = plan.lowerBound;
+  for (const MemoryPlanEntry &e : plan.entries) {
+    ArenaSlot s;
+    s.kind = e.kind == MemoryPlanEntry::Kind::Scratch ? ArenaSlot::Kind::Scratch
+                                                      : ArenaSlot::Kind::Value;
+    s.name = e.name;
+    s.offset = e.offset;
+    s.bytes = e.bytes;
+    switch (e.alias) {
+    case MemoryPlanEntry::Alias::None:
+      s.alias = ArenaSlot::Alias::None;
+      break;
+    case MemoryPlanEntry::Alias::View:
+      s.alias = ArenaSlot::Alias::View;
+      break;
+    case MemoryPlanEntry::Alias::InPlace:
+      s.alias = ArenaSlot::Alias::InPlace;
+      break;
+    case MemoryPlanEntry::Alias::Slice:
+      s.alias = ArenaSlot::Alias::Slice;
+      break;
+    }
+    if (s.alias != ArenaSlot::Alias::None)
+      s.aliasOf = e.aliasOf;
+    t.slots.push_back(std::move(s));
+  }
+  return t;
+}
+
 } // namespace kiln

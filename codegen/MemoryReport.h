@@ -4,6 +4,7 @@
 #pragma once
 
 #include "codegen/Codegen.h"
+#include "ir/ValueLayout.h"
 
 #include <string>
 
@@ -18,5 +19,9 @@ std::string formatMemoryReport(const MemoryPlan &plan, const std::string &modelN
 /// table (class "tensor", "view", "inplace", "slice" or "scratch") with a <title> naming it, for
 /// hover.
 std::string formatMemorySvg(const MemoryPlan &plan, const std::string &modelName);
+
+/// The plan as the IR's side table (the `memory` block of the .kir `kiln compile --emit=ir`
+/// writes): every buffer of the table with its offset, bytes and alias, in the plan's order.
+ValueLayoutTable layoutTableOf(const MemoryPlan &plan);
 
 } // namespace kiln

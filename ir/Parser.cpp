@@ -15,6 +15,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <set>
 
 namespace kiln {
 
@@ -220,8 +221,11 @@ uint64_t readLE(const char *p) {
 
 class Parser {
 public:
-  Parser(const std::string &text, const std::string &bufferName, const std::string &sidecarPath)
-      : lex_(text), buffer_(bufferName), sidecarPath_(sidecarPath) {
+  Parser(const std::string &text, const std::string &bufferName, const std::string &sidecarPath,
+         std::optional<ValueLayoutTable> *layout)
+      : lex_(text), buffer_(bufferName), sidecarPath_(sidecarPath), layout_(layout) {
+    if (layout_)
+      layout_->reset();
     advance();
   }
 
@@ -845,6 +849,7 @@ private:
     }
     if (!error_.empty())
       return false;
+    nodeNames_.insert(nodeName);
     Node *n = g_->addNode(*op, nodeName, std::move(operands), std::move(types), resultNames,
                           std::move(attrs));
     n->epilogue() = std::move(epilogue);
@@ -894,10 +899,92 @@ private:
         return false;
     if (!consumePunct('}'))
       return false;
+    if (isIdent("memory")) {
+      if (!parseMemory())
+        return false;
+      if (tok_.kind != Token::Eof)
+        return expected("end of file after the memory block");
+    }
     if (tok_.kind != Token::Eof)
       return expected("end of file after the graph");
     g_->setOutputs(outputs_);
     return error_.empty();
+  }
+
+  // ---- the memory block (a side table, ir/ValueLayout.h) ----
+
+  /// A value the block names: it must be defined by the graph.
+  bool parseKnownValue(std::string &name) {
+    Token at;
+    if (!parseValueName(name, &at))
+      return false;
+    if (!values_.count(name))
+      return failAt(at, fmt::format("memory block names undefined value {}", spelled(name)));
+    return true;
+  }
+
+  bool parseSize(int64_t &out, const char *key, const char *what) {
+    return consumeIdent(key) && consumePunct('=') &&
+           parseIntIn(out, 0, std::numeric_limits<int64_t>::max(), what);
+  }
+
+  bool parseMemorySlot(ArenaSlot &s) {
+    if (isIdent("scratch")) {
+      advance();
+      if (tok_.kind != Token::String)
+        return expected("a node name (a quoted string)");
+      s.kind = ArenaSlot::Kind::Scratch;
+      s.name = tok_.value;
+      if (!nodeNames_.count(s.name))
+        return failAt(tok_, fmt::format("memory block names scratch of undefined node {}",
+                                        tok_.text));
+      advance();
+    } else if (tok_.kind == Token::ValueName) {
+      if (!parseKnownValue(s.name))
+        return false;
+    } else {
+      return expected("a memory slot (%value or scratch \"node\") or '}'");
+    }
+    if (!consumePunct(':') || !parseSize(s.offset, "offset", "an offset") ||
+        !consumePunct(',') || !parseSize(s.bytes, "bytes", "a size in bytes"))
+      return false;
+    if (!tryPunct(','))
+      return error_.empty();
+    if (isIdent("view"))
+      s.alias = ArenaSlot::Alias::View;
+    else if (isIdent("in_place"))
+      s.alias = ArenaSlot::Alias::InPlace;
+    else if (isIdent("slice"))
+      s.alias = ArenaSlot::Alias::Slice;
+    else
+      return expected("view, in_place or slice");
+    advance();
+    return consumePunct('=') && parseKnownValue(s.aliasOf);
+  }
+
+  bool parseMemory() {
+    advance(); // 'memory'
+    if (tok_.kind != Token::GraphName)
+      return expected("a graph name (@name)");
+    if (tok_.value != g_->name())
+      return failAt(tok_, fmt::format("memory block of {} after graph @{}", tok_.text,
+                                      kirName(g_->name())));
+    advance();
+    ValueLayoutTable t;
+    if (!parseSize(t.arenaSize, "arena", "an arena size") || !consumePunct(',') ||
+        !parseSize(t.lowerBound, "lower_bound", "a lower bound") || !consumePunct('{'))
+      return false;
+    while (error_.empty() && !isPunct('}') && tok_.kind != Token::Eof) {
+      ArenaSlot s;
+      if (!parseMemorySlot(s))
+        return false;
+      t.slots.push_back(std::move(s));
+    }
+    if (!consumePunct('}'))
+      return false;
+    if (layout_)
+      *layout_ = std::move(t);
+    return true;
   }
 
   Lexer lex_;
@@ -907,21 +994,25 @@ private:
   std::map<std::string, std::pair<Value *, unsigned>> values_; // name -> (value, line)
   std::vector<Value *> outputs_;
   std::unique_ptr<Sidecar> sidecar_;
+  std::optional<ValueLayoutTable> *layout_ = nullptr;
+  std::set<std::string> nodeNames_;
 };
 
 } // namespace
 
 llvm::Expected<std::unique_ptr<Graph>>
-parseKir(const std::string &text, const std::string &bufferName, const std::string &sidecarPath) {
-  return Parser(text, bufferName, sidecarPath).run();
+parseKir(const std::string &text, const std::string &bufferName, const std::string &sidecarPath,
+         std::optional<ValueLayoutTable> *layout) {
+  return Parser(text, bufferName, sidecarPath, layout).run();
 }
 
-llvm::Expected<std::unique_ptr<Graph>> parseKirFile(const std::string &path) {
+llvm::Expected<std::unique_ptr<Graph>> parseKirFile(const std::string &path,
+                                                    std::optional<ValueLayoutTable> *layout) {
   auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buf)
     return llvm::createStringError(buf.getError(), "cannot read '%s': %s", path.c_str(),
                                    buf.getError().message().c_str());
-  return parseKir((*buf)->getBuffer().str(), path, kirSidecarPath(path));
+  return parseKir((*buf)->getBuffer().str(), path, kirSidecarPath(path), layout);
 }
 
 } // namespace kiln

@@ -199,6 +199,32 @@ std::string constantString(const Value &v) {
   return s;
 }
 
+/// The `memory` block of a layout table: one line per slot, in the table's order.
+std::string layoutString(const Graph &g, const ValueLayoutTable &t) {
+  std::string out = fmt::format("memory @{} arena = {}, lower_bound = {} {{\n", kirName(g.name()),
+                                t.arenaSize, t.lowerBound);
+  for (const ArenaSlot &s : t.slots) {
+    out += s.kind == ArenaSlot::Kind::Scratch ? "  scratch " + kirQuote(s.name)
+                                              : "  %" + kirName(s.name);
+    out += fmt::format(" : offset = {}, bytes = {}", s.offset, s.bytes);
+    switch (s.alias) {
+    case ArenaSlot::Alias::None:
+      break;
+    case ArenaSlot::Alias::View:
+      out += ", view = %" + kirName(s.aliasOf);
+      break;
+    case ArenaSlot::Alias::InPlace:
+      out += ", in_place = %" + kirName(s.aliasOf);
+      break;
+    case ArenaSlot::Alias::Slice:
+      out += ", slice = %" + kirName(s.aliasOf);
+      break;
+    }
+    out += "\n";
+  }
+  return out + "}\n";
+}
+
 void appendLE(std::string &out, uint64_t x) {
   for (int i = 0; i < 8; ++i)
     out += static_cast<char>((x >> (8 * i)) & 0xff);
@@ -214,7 +240,8 @@ std::string kirName(const std::string &s) {
   return plain ? s : kirQuote(s);
 }
 
-llvm::Error printGraph(const Graph &g, llvm::raw_ostream &os, const std::string &sidecarPath) {
+llvm::Error printGraph(const Graph &g, llvm::raw_ostream &os, const std::string &sidecarPath,
+                       const ValueLayoutTable *layout) {
   std::string out = "// kiln IR\n";
   out += fmt::format("graph @{} {{\n", kirName(g.name()));
   for (const Value *in : g.inputs())
@@ -264,6 +291,8 @@ llvm::Error printGraph(const Graph &g, llvm::raw_ostream &os, const std::string 
   for (const Value *o : g.outputs())
     out += fmt::format("  output {}\n", valueRef(o));
   out += "}\n";
+  if (layout)
+    out += layoutString(g, *layout);
   os << out;
 
   if (sidecarPath.empty() || sidecar.empty())
@@ -283,10 +312,11 @@ llvm::Error printGraph(const Graph &g, llvm::raw_ostream &os, const std::string 
   return llvm::Error::success();
 }
 
-llvm::Error writeKirFile(const Graph &g, const std::string &kirPath) {
+llvm::Error writeKirFile(const Graph &g, const std::string &kirPath,
+                         const ValueLayoutTable *layout) {
   std::string text;
   llvm::raw_string_ostream ss(text);
-  if (llvm::Error e = printGraph(g, ss, kirSidecarPath(kirPath)))
+  if (llvm::Error e = printGraph(g, ss, kirSidecarPath(kirPath), layout))
     return e;
   ss.flush();
   std::error_code ec;

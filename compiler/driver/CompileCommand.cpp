@@ -2,7 +2,7 @@
 // only then write the outputs. Every file is first written under a temporary name inside OUTDIR and
 // renamed into place at the very end, so a failing compilation leaves nothing behind (not even
 // OUTDIR, when kiln created it). --memory-report prints the arena plan to stdout once the files
-// are in place.
+// are in place. The .kir of --emit=ir carries the arena plan as its `memory` block.
 #include "codegen/Codegen.h"
 #include "codegen/MemoryReport.h"
 #include "compiler/driver/Driver.h"
@@ -17,6 +17,8 @@
 #include <llvm/Support/raw_ostream.h>
 
 #include <fmt/format.h>
+
+#include <optional>
 
 namespace kiln {
 namespace driver {
@@ -172,8 +174,23 @@ llvm::Error runCompile(const CompileOptions &opts) {
     if (auto e = out.write(name + ".memory.svg", formatMemorySvg(pair.memory, name)))
       return e;
   if (emitIr) {
+    // The arena plan goes with the IR as its side table. A graph that code generation does not
+    // support (only possible with --emit=ir alone) has no plan, and its .kir no memory block.
+    std::optional<ValueLayoutTable> layout;
+    if (emitCpp || emitSvg || opts.memoryReport) {
+      layout = layoutTableOf(pair.memory);
+    } else {
+      CodegenOptions co;
+      co.name = name;
+      co.externalArena = opts.arena == "external";
+      auto plan = planMemory(**g, co);
+      if (plan)
+        layout = layoutTableOf(*plan);
+      else
+        llvm::consumeError(plan.takeError());
+    }
     std::string kir = out.stage(name + ".kir");
-    if (auto e = writeKirFile(**g, kir))
+    if (auto e = writeKirFile(**g, kir, layout ? &*layout : nullptr))
       return e;
     std::string sidecar = kirSidecarPath(kir);
     if (llvm::sys::fs::exists(sidecar)) {

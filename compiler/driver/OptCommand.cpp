@@ -1,6 +1,8 @@
 // `kiln opt FILE.kir|FILE.onnx [--passes=a,b] [-o OUT.kir]`: reads a graph, runs the listed passes
 // in order, verifies, and prints the IR (stdout, no sidecar) or writes OUT.kir and its sidecar.
-// This is what the lit tests of passes and of the IR drive.
+// This is what the lit tests of passes and of the IR drive. A .kir's `memory` block (the arena
+// plan) is printed back unchanged when no pass runs, and dropped when one does (it no longer
+// describes the graph).
 #include "compiler/driver/Driver.h"
 #include "compiler/frontend/OnnxFrontend.h"
 #include "ir/Parser.h"
@@ -20,7 +22,8 @@ static llvm::Error error(const std::string &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 
-static llvm::Expected<std::unique_ptr<Graph>> readGraph(const OptOptions &opts) {
+static llvm::Expected<std::unique_ptr<Graph>> readGraph(const OptOptions &opts,
+                                                        std::optional<ValueLayoutTable> &layout) {
   llvm::StringRef ext = llvm::sys::path::extension(opts.input);
   if (ext == ".onnx") {
     ImportOptions io;
@@ -34,7 +37,7 @@ static llvm::Expected<std::unique_ptr<Graph>> readGraph(const OptOptions &opts) 
     if (!opts.inputShapes.empty())
       return error("--input-shape: expected an .onnx input, found a .kir file (its shapes are "
                    "already static)");
-    return parseKirFile(opts.input);
+    return parseKirFile(opts.input, &layout);
   }
   return error(fmt::format("{}: expected a .kir or .onnx file, found extension '{}'", opts.input,
                            ext.str()));
@@ -45,7 +48,8 @@ llvm::Error runOpt(const OptOptions &opts) {
   auto passes = parsePassList(fmt::format("{}", fmt::join(opts.passes, ",")));
   if (!passes)
     return error(fmt::format("--passes: {}", llvm::toString(passes.takeError())));
-  auto g = readGraph(opts);
+  std::optional<ValueLayoutTable> layout;
+  auto g = readGraph(opts, layout);
   if (!g)
     return g.takeError();
   if (auto e = verifyGraph(**g))
@@ -57,9 +61,12 @@ llvm::Error runOpt(const OptOptions &opts) {
   inst.verifyEach = true; // a pass that breaks the graph is named, not reported at print time
   if (auto e = runPipeline(**g, *passes, ctx, inst))
     return error(fmt::format("{}: {}", opts.input, llvm::toString(std::move(e))));
+  if (!passes->empty())
+    layout.reset();
+  const ValueLayoutTable *table = layout ? &*layout : nullptr;
   if (!opts.output.empty())
-    return writeKirFile(**g, opts.output);
-  if (auto e = printGraph(**g, llvm::outs()))
+    return writeKirFile(**g, opts.output, table);
+  if (auto e = printGraph(**g, llvm::outs(), "", table))
     return e;
   llvm::outs().flush();
   return llvm::Error::success();

@@ -84,13 +84,15 @@ def onnx_weight_bytes(model_path):
 
 def kir_stats(kir_path):
     """(node count, constant bytes) of a .kir (syntax: ir/Printer.cpp). Every statement of the
-    graph body that is not an input, const or output line is a node. Constant bytes count each
+    graph body (up to its closing brace) that is not an input, const or output line is a node. Constant bytes count each
     sidecar entry `sidecar<0xHASH, SIZE>` once per hash; inline `dense<...>` constants are small
     by construction and left out."""
     nodes = 0
     sizes = {}
     with open(kir_path, errors="replace") as f:
         for line in f:
+            if line.startswith("}"):
+                break  # the graph ends here; a `memory` block (the arena plan) may follow
             s = line.strip()
             if not s or s.startswith(("//", "graph ", "}", "input ", "output ")):
                 continue

@@ -633,3 +633,95 @@ TEST(Verifier, QuantizationParameterCounts) {
 }
 
 } // namespace
+
+// The arena plan as a side table: a `memory` block after the graph prints, parses back to the same
+// table and prints to the same text; without a table nothing is printed after the graph.
+TEST(Kir, MemoryBlockRoundTrips) {
+  const std::string graphText = "// kiln IR\n"
+                                "graph @g {\n"
+                                "  input %x : f32[4]\n"
+                                "  %a = Relu \"r1\" (%x) : f32[4]\n"
+                                "  %\"b.1\" = Reshape \"r2\" (%a) {shape = [2, 2]} : f32[2,2]\n"
+                                "  %c = Sigmoid \"s\" (%\"b.1\") : f32[2,2]\n"
+                                "  %y = Relu \"r3\" (%c) : f32[2,2]\n"
+                                "  output %y\n"
+                                "}\n";
+  auto g = parse(graphText);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(print(*g), graphText);
+  ValueLayoutTable t;
+  t.arenaSize = 128;
+  t.lowerBound = 80;
+  auto slot = [](ArenaSlot::Kind k, std::string name, int64_t off, int64_t bytes,
+                 ArenaSlot::Alias alias = ArenaSlot::Alias::None, std::string of = "") {
+    ArenaSlot s;
+    s.kind = k;
+    s.name = std::move(name);
+    s.offset = off;
+    s.bytes = bytes;
+    s.alias = alias;
+    s.aliasOf = std::move(of);
+    return s;
+  };
+  t.slots = {slot(ArenaSlot::Kind::Value, "a", 0, 16),
+             slot(ArenaSlot::Kind::Scratch, "r1", 64, 64),
+             slot(ArenaSlot::Kind::Value, "b.1", 0, 16, ArenaSlot::Alias::View, "a"),
+             slot(ArenaSlot::Kind::Value, "c", 0, 16, ArenaSlot::Alias::InPlace, "b.1")};
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  ASSERT_FALSE(static_cast<bool>(printGraph(*g, os, "", &t)));
+  os.flush();
+  EXPECT_EQ(s, graphText + "memory @g arena = 128, lower_bound = 80 {\n"
+                           "  %a : offset = 0, bytes = 16\n"
+                           "  scratch \"r1\" : offset = 64, bytes = 64\n"
+                           "  %\"b.1\" : offset = 0, bytes = 16, view = %a\n"
+                           "  %c : offset = 0, bytes = 16, in_place = %\"b.1\"\n"
+                           "}\n");
+  std::optional<ValueLayoutTable> back;
+  auto g2 = parseKir(s, "test.kir", "", &back);
+  ASSERT_TRUE(static_cast<bool>(g2)) << llvm::toString(g2.takeError());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, t);
+  std::string s2;
+  llvm::raw_string_ostream os2(s2);
+  ASSERT_FALSE(static_cast<bool>(printGraph(**g2, os2, "", &*back)));
+  os2.flush();
+  EXPECT_EQ(s2, s);
+  // Without a block the table is reset; an empty block is a table with no slots.
+  ASSERT_TRUE(static_cast<bool>(parseKir(graphText, "test.kir", "", &back)));
+  EXPECT_FALSE(back.has_value());
+  ASSERT_TRUE(static_cast<bool>(
+      parseKir(graphText + "memory @g arena = 0, lower_bound = 0 {\n}\n", "test.kir", "", &back)));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_TRUE(back->slots.empty());
+}
+
+TEST(Kir, MemoryBlockErrors) {
+  const std::string graphText = "graph @g {\n"
+                                "  input %x : f32[4]\n"
+                                "  %a = Relu \"r1\" (%x) : f32[4]\n"
+                                "  output %a\n"
+                                "}\n";
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {"memory @g arena = 64, lower_bound = 64 {\n  %b : offset = 0, bytes = 16\n}\n",
+       "test.kir:7:3: error: memory block names undefined value %b"},
+      {"memory @g arena = 64, lower_bound = 64 {\n  scratch \"nope\" : offset = 0, bytes = 16\n}\n",
+       "test.kir:7:11: error: memory block names scratch of undefined node \"nope\""},
+      {"memory @g arena = 64, lower_bound = 64 {\n  %a : offset = 0, bytes = 16, view = %q\n}\n",
+       "test.kir:7:39: error: memory block names undefined value %q"},
+      {"memory @h arena = 64, lower_bound = 64 {\n}\n",
+       "test.kir:6:8: error: memory block of @h after graph @g"},
+      {"memory @g arena = -1, lower_bound = 64 {\n}\n",
+       "test.kir:6:19: error: -1 out of range, expected 0..9223372036854775807"},
+      {"memory @g arena = 64, lower_bound = 64 {\n  %a : offset = 0, bytes = 16, alias = %x\n}\n",
+       "test.kir:7:32: error: expected view, in_place or slice, found 'alias'"},
+      {"memory @g arena = 64, lower_bound = 64 {\n}\nmemory @g arena = 0, lower_bound = 0 {\n}\n",
+       "test.kir:8:1: error: expected end of file after the memory block, found 'memory'"},
+  };
+  for (auto &[block, message] : cases) {
+    std::string text = graphText + block;
+    auto g = parseKir(text, "test.kir", "");
+    ASSERT_FALSE(static_cast<bool>(g)) << "for:\n" << text;
+    EXPECT_EQ(llvm::toString(g.takeError()), message) << "for:\n" << text;
+  }
+}
