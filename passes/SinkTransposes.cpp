@@ -10,7 +10,11 @@
 //     so the weights never grow by more than that cap;
 //   - B(Transpose(x), Transpose(z)) with the same permutation  →  B(x, z) → Transpose;
 //   - Transpose(Transpose(x)) → one Transpose with the composed permutation, or nothing when the
-//     composition is the identity.
+//     composition is the identity;
+//   - a Reshape (or Flatten/Squeeze/Unsqueeze) sinks the same way below unary elementwise ops and
+//     binary ones whose other operand is a single-element constant (exact: elementwise work does
+//     not depend on the shape), and Reshape(Reshape-like(x)) reads x directly, disappearing when
+//     it restores x's shape.
 // Must not fire when the transposed value has another user or is a graph output (the Transpose
 // would be computed twice), when a constant would broadcast the transposed operand to a larger
 // shape, or when the other operand of a binary is a non-constant value in another layout.
@@ -28,8 +32,14 @@ namespace {
 constexpr int64_t kMaxPermutedBytes = 4096;
 
 struct Counts {
-  int64_t sunk = 0, merged = 0, cancelled = 0, constantsPermuted = 0;
+  int64_t sunk = 0, merged = 0, cancelled = 0, constantsPermuted = 0, reshapesSunk = 0,
+          reshapesMerged = 0;
 };
+
+bool isReshapeLike(OpKind k) {
+  return k == OpKind::Reshape || k == OpKind::Flatten || k == OpKind::Squeeze ||
+         k == OpKind::Unsqueeze;
+}
 
 std::vector<int64_t> inversePerm(const std::vector<int64_t> &p) {
   std::vector<int64_t> q(p.size());
@@ -128,7 +138,52 @@ bool isClipWithScalarBounds(const Node *u) {
   return true;
 }
 
+/// Reshape-like(x) followed by elementwise work that does not depend on the shape, or by a
+/// Reshape that can read x directly.
+bool sinkReshapeOnce(Graph &g, Node *rs, Counts &c) {
+  if (!isReshapeLike(rs->op()) || rs->numResults() != 1)
+    return false;
+  Value *x = rs->operand(0), *t = rs->result();
+  if (!x->type().layout.isRowMajor() || !t->type().layout.isRowMajor())
+    return false;
+  Node *u = soleUser(g, t);
+  if (!u || u->numResults() != 1 || u->operand(0) != t)
+    return false;
+  Value *y = u->result();
+  if (u->op() == OpKind::Reshape) {
+    // The outer Reshape's shape must not copy dimensions from its input (0 with allowzero = 0).
+    if (u->numOperands() < 2 || !u->operand(1)->isConstant())
+      return false;
+    if (u->attrs().getInt("allowzero", 0) == 0)
+      for (int64_t d : u->operand(1)->constant().toInts())
+        if (d == 0)
+          return false;
+    if (y->type() == x->type() && !x->isInput()) {
+      replaceValue(g, y, x);
+      g.eraseNode(u);
+    } else {
+      u->setOperand(0, x);
+    }
+    g.eraseNode(rs);
+    ++c.reshapesMerged;
+    return true;
+  }
+  bool unary = opClass(u->op()) == OpClass::Unary || isClipWithScalarBounds(u);
+  bool scalarBinary = opClass(u->op()) == OpClass::Binary && u->numOperands() == 2 &&
+                      u->operand(1) != t && u->operand(1)->isConstant() &&
+                      u->operand(1)->type().numElements() == 1 &&
+                      u->operand(1)->type().rank() <= x->type().rank();
+  if ((!unary && !scalarBinary) || y->type().shape != t->type().shape)
+    return false;
+  u->setOperand(0, x);
+  sinkBelow(g, rs, u, x->type().shape);
+  ++c.reshapesSunk;
+  return true;
+}
+
 bool sinkOnce(Graph &g, Node *tr, Counts &c) {
+  if (isReshapeLike(tr->op()))
+    return sinkReshapeOnce(g, tr, c);
   if (tr->op() != OpKind::Transpose)
     return false;
   Value *x = tr->operand(0), *t = tr->result();
@@ -216,7 +271,9 @@ PassResult runSinkTransposes(Graph &g, PassContext &) {
   r.counters["transposes-merged"] = c.merged;
   r.counters["transposes-cancelled"] = c.cancelled;
   r.counters["constants-permuted"] = c.constantsPermuted;
-  r.changed = c.sunk + c.merged + c.cancelled > 0;
+  r.counters["reshapes-sunk"] = c.reshapesSunk;
+  r.counters["reshapes-merged"] = c.reshapesMerged;
+  r.changed = c.sunk + c.merged + c.cancelled + c.reshapesSunk + c.reshapesMerged > 0;
   return r;
 }
 

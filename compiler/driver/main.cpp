@@ -9,12 +9,16 @@
 
 using namespace kiln::driver;
 
+// List options take one value per occurrence (comma-separated or repeated) and never swallow the
+// positional file that follows them: `kiln opt --passes=cse model.kir` must read model.kir.
 static void addInstrumentation(CLI::App *cmd, InstrumentationFlags &f) {
   cmd->add_flag("--print-ir-after-all", f.printAfterAll, "print the IR after every pass (stderr)");
   cmd->add_option("--print-ir-before", f.printBefore, "print the IR before these passes")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   cmd->add_option("--print-ir-after", f.printAfter, "print the IR after these passes")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   cmd->add_flag("--print-ir-after-change", f.printAfterChange,
                 "print the IR after each pass that changed it");
   cmd->add_option("--dump-dir", f.dumpDir, "write one numbered .kir per pass into this directory");
@@ -39,13 +43,16 @@ int main(int argc, char **argv) {
       ->required();
   compile->add_option("--name", copts.name,
                       "C identifier prefixing the generated API (default: the model's file stem)");
-  compile->add_option("--input-shape", copts.inputShapes,
-                      "static shape of an input, NAME=1x3x224x224 (repeatable)");
+  compile
+      ->add_option("--input-shape", copts.inputShapes,
+                   "static shape of an input, NAME=1x3x224x224 (repeatable)")
+      ->allow_extra_args(false);
   compile
       ->add_option("--emit", copts.emit,
                    "comma-separated outputs: cpp (NAME.h, NAME.cpp), ir (NAME.kir + sidecar), "
                    "memory-svg (NAME.memory.svg, the arena plan)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   compile->add_flag("--memory-report", copts.memoryReport,
                     "print the arena plan (buffers, offsets, lower bound) to stdout");
   compile->add_option("--arena", copts.arena,
@@ -55,7 +62,8 @@ int main(int argc, char **argv) {
   compile
       ->add_option("--passes", copts.passes,
                    "comma-separated passes to run instead of the -O pipeline")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   addInstrumentation(compile, copts.inst);
 
   OptOptions oopts;
@@ -65,9 +73,11 @@ int main(int argc, char **argv) {
                   "write this .kir (and its sidecar) instead of "
                   "printing");
   opt->add_option("--input-shape", oopts.inputShapes,
-                  "static shape of an input of an .onnx model, NAME=1x3x224x224 (repeatable)");
+                  "static shape of an input of an .onnx model, NAME=1x3x224x224 (repeatable)")
+      ->allow_extra_args(false);
   opt->add_option("--passes", oopts.passes, "comma-separated passes to run in order")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   addInstrumentation(opt, oopts.inst);
 
   try {
