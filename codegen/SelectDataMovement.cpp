@@ -5,6 +5,7 @@
 // adjacent merged, a contiguous innermost run folded into the element size), so a few generic
 // templates serve every rank and the common cases end up as a handful of large memcpys.
 #include "codegen/KernelSelect.h"
+#include "ir/Semantics.h"
 
 #include <fmt/format.h>
 
@@ -311,26 +312,10 @@ llvm::Expected<KernelCall> selectSlice(const Node &n) {
     seen[*axis] = true;
     if (steps[i] == 0)
       return selectError(n, fmt::format("expected non-zero steps, found 0 for axis {}", *axis));
-    // ONNX clamping: negative positions count from the end, then starts and ends are clamped to
-    // [0, dim] for positive steps and to [0, dim-1] / [-1, dim-1] for negative ones.
-    const int64_t dim = in.shape[*axis];
-    int64_t s = (*starts)[i], en = (*ends)[i], k = steps[i], count;
-    if (s < 0)
-      s += dim;
-    if (en < 0)
-      en += dim;
-    if (k > 0) {
-      s = std::clamp<int64_t>(s, 0, dim);
-      en = std::clamp<int64_t>(en, 0, dim);
-      count = en > s ? (en - s + k - 1) / k : 0;
-    } else {
-      s = std::clamp<int64_t>(s, 0, dim - 1);
-      en = std::clamp<int64_t>(en, -1, dim - 1);
-      count = s > en ? (s - en - k - 1) / -k : 0;
-    }
-    dims[*axis] = count;
-    first[*axis] = s;
-    step[*axis] = k;
+    SliceAxis a = sliceAxis(in.shape[*axis], (*starts)[i], (*ends)[i], steps[i]);
+    dims[*axis] = a.count;
+    first[*axis] = a.first;
+    step[*axis] = steps[i];
   }
   int64_t base = 0;
   for (int d = 0; d < rank; ++d) {

@@ -320,23 +320,10 @@ llvm::Expected<SliceDims> sliceDims(const std::vector<Operand> &ops) {
     int64_t dim = in[*ax], step = steps[i], s = (*starts)[i], e = (*ends)[i];
     if (step == 0)
       return fail("Slice expects nonzero steps, found 0");
-    if (s < 0)
-      s += dim;
-    if (e < 0)
-      e += dim;
-    int64_t n;
-    if (step > 0) {
-      s = std::clamp<int64_t>(s, 0, dim);
-      e = std::clamp<int64_t>(e, 0, dim);
-      n = e > s ? (e - s + step - 1) / step : 0;
-    } else {
-      s = std::clamp<int64_t>(s, 0, dim - 1);
-      e = std::clamp<int64_t>(e, -1, dim - 1);
-      n = s > e ? (s - e + (-step) - 1) / (-step) : 0;
-    }
-    d.start[*ax] = s;
+    SliceAxis a = sliceAxis(dim, s, e, step);
+    d.start[*ax] = a.first;
     d.step[*ax] = step;
-    d.out[*ax] = n;
+    d.out[*ax] = a.count;
   }
   return d;
 }
@@ -996,6 +983,25 @@ llvm::Expected<std::vector<TensorType>> infer(OpKind op, const std::vector<Opera
 }
 
 } // namespace sem
+
+SliceAxis sliceAxis(int64_t dim, int64_t start, int64_t end, int64_t step) {
+  if (start < 0)
+    start += dim;
+  if (end < 0)
+    end += dim;
+  SliceAxis a;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, dim);
+    end = std::clamp<int64_t>(end, 0, dim);
+    a.count = end > start ? (end - start + step - 1) / step : 0;
+  } else {
+    start = std::clamp<int64_t>(start, 0, dim - 1);
+    end = std::clamp<int64_t>(end, -1, dim - 1);
+    a.count = start > end ? (start - end + (-step) - 1) / (-step) : 0;
+  }
+  a.first = start;
+  return a;
+}
 
 llvm::Expected<std::vector<TensorType>>
 inferResultTypes(OpKind op, const std::vector<const Value *> &operands, const Attributes &attrs) {

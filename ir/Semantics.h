@@ -24,6 +24,15 @@ llvm::Expected<std::vector<Tensor>> evaluate(OpKind op, const std::vector<Tensor
                                              const Attributes &attrs,
                                              const std::vector<TensorType> &resultTypes);
 
+/// ONNX Slice along one axis of `dim` elements (step != 0): negative positions count from the end,
+/// then start and end are clamped to [0, dim] for positive steps and to [0, dim-1] / [-1, dim-1]
+/// for negative ones. The reference semantics and the Slice kernel selector both use this.
+struct SliceAxis {
+  int64_t first = 0; // the first index taken
+  int64_t count = 0; // how many elements are taken
+};
+SliceAxis sliceAxis(int64_t dim, int64_t start, int64_t end, int64_t step);
+
 /// Convenience: types then evaluates a node whose operands are all constants.
 llvm::Expected<std::vector<Tensor>> evaluateNode(const Node &n);
 

@@ -23,10 +23,6 @@
 namespace kiln {
 namespace driver {
 
-static llvm::Error error(const std::string &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
 namespace {
 
 const std::vector<std::string> kEmitKinds = {"cpp", "ir", "memory-svg"};
@@ -50,10 +46,11 @@ public:
   llvm::Error open() {
     if (!llvm::sys::fs::exists(dir_)) {
       if (std::error_code ec = llvm::sys::fs::create_directories(dir_))
-        return error(fmt::format("cannot create output directory '{}': {}", dir_, ec.message()));
+        return driverError(
+            fmt::format("cannot create output directory '{}': {}", dir_, ec.message()));
       createdDir_ = true;
     } else if (!llvm::sys::fs::is_directory(dir_)) {
-      return error(fmt::format("output '{}': expected a directory, found a file", dir_));
+      return driverError(fmt::format("output '{}': expected a directory, found a file", dir_));
     }
     return llvm::Error::success();
   }
@@ -79,14 +76,14 @@ public:
       ec = os.error();
     }
     if (ec)
-      return error(fmt::format("cannot write '{}': {}", files_.back().second, ec.message()));
+      return driverError(fmt::format("cannot write '{}': {}", files_.back().second, ec.message()));
     return llvm::Error::success();
   }
 
   llvm::Error commit() {
     for (auto &[tmp, final] : files_)
       if (std::error_code ec = llvm::sys::fs::rename(tmp, final))
-        return error(fmt::format("cannot write '{}': {}", final, ec.message()));
+        return driverError(fmt::format("cannot write '{}': {}", final, ec.message()));
     committed_ = true;
     return llvm::Error::success();
   }
@@ -104,9 +101,10 @@ llvm::Error runCompile(const CompileOptions &opts) {
   // Cheap checks of the command line first.
   std::string name = opts.name.empty() ? identifierFromPath(opts.model) : opts.name;
   if (!isCIdentifier(name))
-    return error(fmt::format("--name '{}': expected a C identifier ([A-Za-z_][A-Za-z0-9_]*, not a "
-                             "keyword), found invalid text",
-                             name));
+    return driverError(
+        fmt::format("--name '{}': expected a C identifier ([A-Za-z_][A-Za-z0-9_]*, not a "
+                    "keyword), found invalid text",
+                    name));
   bool emitCpp = false, emitIr = false, emitSvg = false;
   for (const std::string &e : opts.emit) {
     if (e == "cpp")
@@ -116,20 +114,20 @@ llvm::Error runCompile(const CompileOptions &opts) {
     else if (e == "memory-svg")
       emitSvg = true;
     else
-      return error(fmt::format("--emit: expected a comma-separated list of {}, found '{}'",
-                               fmt::join(kEmitKinds, ", "), e));
+      return driverError(fmt::format("--emit: expected a comma-separated list of {}, found '{}'",
+                                     fmt::join(kEmitKinds, ", "), e));
   }
   if (!emitCpp && !emitIr && !emitSvg)
-    return error(fmt::format("--emit: expected at least one of {}, found none",
-                             fmt::join(kEmitKinds, ", ")));
+    return driverError(fmt::format("--emit: expected at least one of {}, found none",
+                                   fmt::join(kEmitKinds, ", ")));
   if (opts.arena != "static" && opts.arena != "external")
-    return error(fmt::format("--arena: expected static or external, found '{}'", opts.arena));
+    return driverError(fmt::format("--arena: expected static or external, found '{}'", opts.arena));
   auto pipeline = opts.passes.empty()
                       ? pipelineForLevel(opts.optLevel)
                       : parsePassList(fmt::format("{}", fmt::join(opts.passes, ",")));
   if (!pipeline)
-    return error(fmt::format("{}{}", opts.passes.empty() ? "" : "--passes: ",
-                             llvm::toString(pipeline.takeError())));
+    return driverError(fmt::format(
+        "{}{}", opts.passes.empty() ? "" : "--passes: ", llvm::toString(pipeline.takeError())));
   Instrumentation inst;
   if (auto e = makeInstrumentation(opts.inst, inst))
     return e;
@@ -144,10 +142,10 @@ llvm::Error runCompile(const CompileOptions &opts) {
     return g.takeError();
   PassContext pctx;
   if (auto e = runPipeline(**g, *pipeline, pctx, inst))
-    return error(fmt::format("{}: {}", opts.model, llvm::toString(std::move(e))));
+    return driverError(fmt::format("{}: {}", opts.model, llvm::toString(std::move(e))));
   if (auto e = verifyGraph(**g))
-    return error(fmt::format("{}: invalid IR after optimization: {}", opts.model,
-                             llvm::toString(std::move(e))));
+    return driverError(fmt::format("{}: invalid IR after optimization: {}", opts.model,
+                                   llvm::toString(std::move(e))));
 
   GeneratedPair pair;
   if (emitCpp || emitSvg || opts.memoryReport) {
@@ -197,7 +195,7 @@ llvm::Error runCompile(const CompileOptions &opts) {
       std::string staged =
           out.stage(llvm::sys::path::filename(kirSidecarPath(name + ".kir")).str());
       if (std::error_code ec = llvm::sys::fs::rename(sidecar, staged))
-        return error(fmt::format("cannot write '{}': {}", staged, ec.message()));
+        return driverError(fmt::format("cannot write '{}': {}", staged, ec.message()));
     }
   }
   if (auto e = out.commit())

@@ -46,6 +46,9 @@ struct OptOptions {
   InstrumentationFlags inst;
 };
 
+/// A user-facing error carrying `msg` (main.cpp prints it as `kiln: error: <msg>`).
+llvm::Error driverError(const std::string &msg);
+
 llvm::Error runCompile(const CompileOptions &opts);
 llvm::Error runOpt(const OptOptions &opts);
 

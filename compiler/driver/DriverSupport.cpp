@@ -13,7 +13,7 @@
 namespace kiln {
 namespace driver {
 
-static llvm::Error error(const std::string &msg) {
+llvm::Error driverError(const std::string &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 
@@ -24,9 +24,9 @@ parseInputShapes(const std::vector<std::string> &entries) {
     // Split at the last '=': ONNX value names may contain almost anything, dims never contain '='.
     size_t eq = e.rfind('=');
     if (eq == std::string::npos || eq == 0)
-      return error(fmt::format("--input-shape '{}': expected NAME=DIMS such as "
-                               "x=1x3x224x224, found no {}",
-                               e, eq == 0 ? "name" : "'='"));
+      return driverError(fmt::format("--input-shape '{}': expected NAME=DIMS such as "
+                                     "x=1x3x224x224, found no {}",
+                                     e, eq == 0 ? "name" : "'='"));
     std::string name = e.substr(0, eq), dims = e.substr(eq + 1);
     Shape shape;
     size_t pos = 0;
@@ -38,18 +38,19 @@ parseInputShapes(const std::vector<std::string> &entries) {
       for (size_t i = digits; ok && i < tok.size(); ++i)
         ok = std::isdigit(static_cast<unsigned char>(tok[i])) != 0;
       if (!ok)
-        return error(fmt::format("--input-shape '{}': expected dimensions as integers separated "
-                                 "by 'x' (e.g. 1x3x224x224), found '{}'",
-                                 e, tok));
+        return driverError(
+            fmt::format("--input-shape '{}': expected dimensions as integers separated "
+                        "by 'x' (e.g. 1x3x224x224), found '{}'",
+                        e, tok));
       shape.push_back(std::stoll(tok));
       if (x == std::string::npos)
         break;
       pos = x + 1;
     }
     if (!out.emplace(name, shape).second)
-      return error(fmt::format("--input-shape: expected each input at most once, found '{}' "
-                               "twice",
-                               name));
+      return driverError(fmt::format("--input-shape: expected each input at most once, found '{}' "
+                                     "twice",
+                                     name));
   }
   return out;
 }
@@ -62,7 +63,7 @@ llvm::Error makeInstrumentation(const InstrumentationFlags &flags, Instrumentati
         std::vector<std::string> valid;
         for (const PassInfo &p : allPasses())
           valid.push_back(p.name);
-        return error(
+        return driverError(
             fmt::format("{}: expected one of {}, found '{}'", flag, fmt::join(valid, ", "), n));
       }
       into.insert(n);

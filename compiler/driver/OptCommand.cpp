@@ -18,10 +18,6 @@
 namespace kiln {
 namespace driver {
 
-static llvm::Error error(const std::string &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
 static llvm::Expected<std::unique_ptr<Graph>> readGraph(const OptOptions &opts,
                                                         std::optional<ValueLayoutTable> &layout) {
   llvm::StringRef ext = llvm::sys::path::extension(opts.input);
@@ -35,32 +31,33 @@ static llvm::Expected<std::unique_ptr<Graph>> readGraph(const OptOptions &opts,
   }
   if (ext == ".kir") {
     if (!opts.inputShapes.empty())
-      return error("--input-shape: expected an .onnx input, found a .kir file (its shapes are "
-                   "already static)");
+      return driverError(
+          "--input-shape: expected an .onnx input, found a .kir file (its shapes are "
+          "already static)");
     return parseKirFile(opts.input, &layout);
   }
-  return error(fmt::format("{}: expected a .kir or .onnx file, found extension '{}'", opts.input,
-                           ext.str()));
+  return driverError(fmt::format("{}: expected a .kir or .onnx file, found extension '{}'",
+                                 opts.input, ext.str()));
 }
 
 llvm::Error runOpt(const OptOptions &opts) {
   // Resolve the pass list before reading anything, so a typo fails fast.
   auto passes = parsePassList(fmt::format("{}", fmt::join(opts.passes, ",")));
   if (!passes)
-    return error(fmt::format("--passes: {}", llvm::toString(passes.takeError())));
+    return driverError(fmt::format("--passes: {}", llvm::toString(passes.takeError())));
   std::optional<ValueLayoutTable> layout;
   auto g = readGraph(opts, layout);
   if (!g)
     return g.takeError();
   if (auto e = verifyGraph(**g))
-    return error(fmt::format("{}: {}", opts.input, llvm::toString(std::move(e))));
+    return driverError(fmt::format("{}: {}", opts.input, llvm::toString(std::move(e))));
   PassContext ctx;
   Instrumentation inst;
   if (auto e = makeInstrumentation(opts.inst, inst))
     return e;
   inst.verifyEach = true; // a pass that breaks the graph is named, not reported at print time
   if (auto e = runPipeline(**g, *passes, ctx, inst))
-    return error(fmt::format("{}: {}", opts.input, llvm::toString(std::move(e))));
+    return driverError(fmt::format("{}: {}", opts.input, llvm::toString(std::move(e))));
   if (!passes->empty())
     layout.reset();
   const ValueLayoutTable *table = layout ? &*layout : nullptr;
