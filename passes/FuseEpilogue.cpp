@@ -3,7 +3,8 @@
 //   - a per-channel constant Add           → BiasAdd step   (Conv: [C,1,1] / [1,C,1,1]; Gemm,
 //                                                             MatMul: [N] / [1,N])
 //   - an Add of a same-typed tensor        → ResidualAdd step (the producer is moved down to the
-//                                                             Add so the residual is computed first)
+//                                                             Add so the residual is computed
+//                                                             first)
 //   - Relu, Clip (constant bounds), LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh, Gelu
 //                                          → Activation step
 //   - x * Sigmoid(x)                       → Activation SiLU
@@ -178,18 +179,7 @@ bool fuseSilu(Graph &g, Node *p) {
 
 PassResult runFuseEpilogue(Graph &g, PassContext &) {
   PassResult r;
-  int64_t fused = 0;
-  bool progress = true;
-  while (progress) {
-    progress = false;
-    for (Node *n : g.nodes()) {
-      if (fuseOnce(g, n) || fuseSilu(g, n)) {
-        ++fused;
-        progress = true;
-        break; // the node list changed; rescan
-      }
-    }
-  }
+  int64_t fused = rewriteToFixpoint(g, [&](Node *n) { return fuseOnce(g, n) || fuseSilu(g, n); });
   r.counters["nodes-fused"] = fused;
   r.changed = fused > 0;
   return r;

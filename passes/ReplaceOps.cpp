@@ -1,7 +1,8 @@
 // replace-ops: rewrites nodes into cheaper equivalents.
 //   - Div by a constant → Mul by its reciprocal (f32 only; exact for powers of two, within one ulp
 //     otherwise, which the reference tolerance covers);
-//   - x * HardSigmoid(x; alpha = 1/6, beta = 1/2) → HardSwish(x)   (how opset-13 exporters spell it)
+//   - x * HardSigmoid(x; alpha = 1/6, beta = 1/2) → HardSwish(x)   (how opset-13 exporters spell
+//   it)
 //   - x * 0.5 * (1 + Erf(x / sqrt(2)))  and  0.5 * x * (1 + Erf(x * (1/sqrt 2)))  → Gelu(x)
 // Fires only when the intermediate values have no other users.
 #include "passes/Pass.h"
@@ -27,8 +28,9 @@ bool divToMul(Graph &g, Node *n) {
   }
   Value *recip = addNamedConstant(g, n->operand(1)->name() + ".reciprocal",
                                   Tensor::fromDoubles(DType::F32, n->operand(1)->type().shape, v));
-  Node *mul = g.insertNodeBefore(n, OpKind::Mul, n->name(), {n->operand(0), recip},
-                                 {n->result()->type()}, {g.freshName(n->result()->name() + ".mul")});
+  Node *mul =
+      g.insertNodeBefore(n, OpKind::Mul, n->name(), {n->operand(0), recip}, {n->result()->type()},
+                         {g.freshName(n->result()->name() + ".mul")});
   replaceValue(g, n->result(), mul->result());
   g.eraseNode(n);
   return true;
@@ -111,8 +113,8 @@ bool geluPattern(Graph &g, Node *erf) {
     last = m2;
     dead.insert(dead.begin(), m2);
   } else if (Node *xh = other ? other->producer() : nullptr;
-             xh && xh->op() == OpKind::Mul && soleUser(g, other) == m1 &&
-             otherOperand(xh, x) && splatValue(otherOperand(xh, x)) == 0.5) {
+             xh && xh->op() == OpKind::Mul && soleUser(g, other) == m1 && otherOperand(xh, x) &&
+             splatValue(otherOperand(xh, x)) == 0.5) {
     last = m1;
     dead.push_back(xh);
   } else {
@@ -135,22 +137,17 @@ bool geluPattern(Graph &g, Node *erf) {
 PassResult runReplaceOps(Graph &g, PassContext &) {
   PassResult r;
   int64_t div = 0, hswish = 0, gelu = 0;
-  bool progress = true;
-  while (progress) {
-    progress = false;
-    for (Node *n : g.nodes()) {
-      if (divToMul(g, n))
-        ++div;
-      else if (hardSwishPattern(g, n))
-        ++hswish;
-      else if (geluPattern(g, n))
-        ++gelu;
-      else
-        continue;
-      progress = true;
-      break;
-    }
-  }
+  rewriteToFixpoint(g, [&](Node *n) {
+    if (divToMul(g, n))
+      ++div;
+    else if (hardSwishPattern(g, n))
+      ++hswish;
+    else if (geluPattern(g, n))
+      ++gelu;
+    else
+      return false;
+    return true;
+  });
   g.eraseUnusedConstants();
   r.counters["divisions-to-multiplications"] = div;
   r.counters["hardswish-patterns"] = hswish;

@@ -56,6 +56,21 @@ std::optional<BatchNormAffine> batchNormAffine(const Node &bn) {
   return a;
 }
 
+int64_t rewriteToFixpoint(Graph &g, const std::function<bool(Node *)> &rewrite) {
+  int64_t count = 0;
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (Node *n : g.nodes())
+      if (rewrite(n)) {
+        ++count;
+        progress = true;
+        break;
+      }
+  }
+  return count;
+}
+
 Value *addNamedConstant(Graph &g, const std::string &base, Tensor t) {
   return g.addConstant(g.freshName(base), std::move(t));
 }

@@ -4,6 +4,7 @@
 
 #include "ir/Graph.h"
 
+#include <functional>
 #include <optional>
 
 namespace kiln {
@@ -25,6 +26,10 @@ struct BatchNormAffine {
 };
 /// The affine form when all four parameters of `bn` are f32 constants.
 std::optional<BatchNormAffine> batchNormAffine(const Node &bn);
+
+/// Applies `rewrite` to nodes in execution order; after each node it rewrites (returns true) the
+/// scan restarts, since the node list changed. Returns how many rewrites happened.
+int64_t rewriteToFixpoint(Graph &g, const std::function<bool(Node *)> &rewrite);
 
 /// Creates a constant named after `base`.
 Value *addNamedConstant(Graph &g, const std::string &base, Tensor t);

@@ -256,16 +256,7 @@ bool sinkOnce(Graph &g, Node *tr, Counts &c) {
 PassResult runSinkTransposes(Graph &g, PassContext &) {
   PassResult r;
   Counts c;
-  bool progress = true;
-  while (progress) {
-    progress = false;
-    for (Node *n : g.nodes()) {
-      if (sinkOnce(g, n, c)) {
-        progress = true;
-        break; // the node list changed; rescan
-      }
-    }
-  }
+  rewriteToFixpoint(g, [&](Node *n) { return sinkOnce(g, n, c); });
   g.eraseUnusedConstants();
   r.counters["transposes-sunk"] = c.sunk;
   r.counters["transposes-merged"] = c.merged;
