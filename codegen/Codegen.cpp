@@ -202,7 +202,7 @@ void Emitter::checkEpilogue(const Node &n, const KernelCall &k,
       errs.push_back(prefix + "epilogue step Requantize is not supported by code generation yet");
       continue;
     }
-    if (s.kind == EpilogueStep::Kind::BiasAdd || s.kind == EpilogueStep::Kind::ResidualAdd) {
+    if (s.readsOperand()) {
       if (s.operand < 0 || unsigned(s.operand) >= n.numOperands()) {
         errs.push_back(prefix + fmt::format("epilogue operand index {} out of range (node has {} "
                                             "operands)",
@@ -661,13 +661,43 @@ std::string Emitter::bind(const std::string &name, const Value *v, bool isResult
                      isVoid ? "static_cast" : "reinterpret_cast", qual, type, expr);
 }
 
+namespace {
+
+/// `bin(a, b)` on floats, as the elementwise kernels compute it (Max/Min propagate NaN from b).
+std::string binaryExpr(BinKind k, const std::string &a, const std::string &b) {
+  switch (k) {
+  case BinKind::Add:
+    return fmt::format("{} + {}", a, b);
+  case BinKind::Sub:
+    return fmt::format("{} - {}", a, b);
+  case BinKind::Mul:
+    return fmt::format("{} * {}", a, b);
+  case BinKind::Div:
+    return fmt::format("{} / {}", a, b);
+  case BinKind::Pow:
+    return fmt::format("powf({}, {})", a, b);
+  case BinKind::Max:
+    return fmt::format("({1} > {0} || {1} != {1}) ? {1} : {0}", a, b);
+  case BinKind::Min:
+    return fmt::format("({1} < {0} || {1} != {1}) ? {1} : {0}", a, b);
+  }
+  return a;
+}
+
+} // namespace
+
+// A Conv/Gemm/MatMul epilogue is `float operator()(float v, long i, long c)`, reading its
+// operands through pointers at the flat index i or the channel c. An elementwise op's epilogue is
+// `float operator()(float v, float x...)`: the kernel loads each binary step's operand, in step
+// order, at that operand's own broadcast stride.
 std::string Emitter::epilogueStruct(const Node &n) const {
   Writer w;
-  std::vector<std::string> code;
+  std::vector<std::string> code, params;
+  const bool valueArgs = isElementwiseEpilogue(n);
+  const Shape &out = n.result()->type().shape;
   bool usesI = false, usesC = false;
   for (size_t s = 0; s < n.epilogue().steps.size(); ++s) {
     const EpilogueStep &st = n.epilogue().steps[s];
-    std::string a = floatLiteral(st.alpha), b = floatLiteral(st.beta);
     switch (st.kind) {
     case EpilogueStep::Kind::BiasAdd:
       code.push_back(fmt::format("v += p{}[c];", s));
@@ -677,51 +707,40 @@ std::string Emitter::epilogueStruct(const Node &n) const {
       code.push_back(fmt::format("v += p{}[i];", s));
       usesI = true;
       break;
+    case EpilogueStep::Kind::Binary: {
+      std::string x;
+      if (valueArgs) {
+        x = fmt::format("x{}", s);
+        params.push_back("float " + x);
+      } else {
+        const Shape &os = n.operand(unsigned(st.operand))->type().shape;
+        const char *index = os == out ? "i" : numElements(os) == 1 ? "0" : "c";
+        usesI |= *index == 'i';
+        usesC |= *index == 'c';
+        x = fmt::format("p{}[{}]", s, index);
+      }
+      code.push_back(fmt::format("v = {};", st.swapped ? binaryExpr(st.bin, x, "v")
+                                                       : binaryExpr(st.bin, "v", x)));
+      break;
+    }
     case EpilogueStep::Kind::Requantize:
       break; // rejected in decide()
     case EpilogueStep::Kind::Activation:
-      switch (st.act) {
-      case ActKind::Relu:
-        code.push_back("v = v < 0.0f ? 0.0f : v;");
-        break;
-      case ActKind::Clip:
-        code.push_back(fmt::format("v = v < {0} ? {0} : (v > {1} ? {1} : v);", a, b));
-        break;
-      case ActKind::LeakyRelu:
-        code.push_back(fmt::format("v = v < 0.0f ? {} * v : v;", a));
-        break;
-      case ActKind::Sigmoid:
-        code.push_back("v = 1.0f / (1.0f + expf(-v));");
-        break;
-      case ActKind::HardSigmoid:
-        code.push_back(fmt::format("v = {} * v + {};", a, b));
-        code.push_back("v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);");
-        break;
-      case ActKind::HardSwish:
-        code.push_back("{\n  const float h = v * (1.0f / 6.0f) + 0.5f;\n"
-                       "  v = v * (h < 0.0f ? 0.0f : (h > 1.0f ? 1.0f : h));\n}");
-        break;
-      case ActKind::Tanh:
-        code.push_back("v = tanhf(v);");
-        break;
-      case ActKind::SiLU:
-        code.push_back("v = v / (1.0f + expf(-v));");
-        break;
-      case ActKind::Gelu:
-        code.push_back("v = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));");
-        break;
-      }
+      code.push_back(fmt::format("v = {}(v);", activationFunctor(st)));
       break;
     }
   }
   w.open("struct @NAME@");
-  for (size_t s = 0; s < n.epilogue().steps.size(); ++s) {
-    auto k = n.epilogue().steps[s].kind;
-    if (k == EpilogueStep::Kind::BiasAdd || k == EpilogueStep::Kind::ResidualAdd)
-      w.line("const kiln_f32 *p{};", s);
-  }
-  w.open(fmt::format("KILN_INLINE float operator()(float v, long{}, long{}) const",
-                     usesI ? " i" : "", usesC ? " c" : ""));
+  if (!valueArgs)
+    for (size_t s = 0; s < n.epilogue().steps.size(); ++s)
+      if (n.epilogue().steps[s].readsOperand())
+        w.line("const kiln_f32 *p{};", s);
+  if (valueArgs)
+    w.open(fmt::format("KILN_INLINE float operator()(float v{}{}) const", params.empty() ? "" : ", ",
+                       fmt::join(params, ", ")));
+  else
+    w.open(fmt::format("KILN_INLINE float operator()(float v, long{}, long{}) const",
+                       usesI ? " i" : "", usesC ? " c" : ""));
   for (const std::string &c : code)
     w.raw(c);
   w.line("return v;");
@@ -732,14 +751,15 @@ std::string Emitter::epilogueStruct(const Node &n) const {
 
 std::string Emitter::epilogueInit(const Node &n) const {
   std::vector<std::string> fields;
-  for (const EpilogueStep &st : n.epilogue().steps)
-    if (st.kind == EpilogueStep::Kind::BiasAdd || st.kind == EpilogueStep::Kind::ResidualAdd) {
-      const Value *v = n.operand(unsigned(st.operand));
-      const Location &l = loc_.at(v);
-      bool isVoid = l.kind == Location::Input || l.kind == Location::Output;
-      fields.push_back(fmt::format("{}<const kiln_f32 *>({})",
-                                   isVoid ? "static_cast" : "reinterpret_cast", pointerExpr(v)));
-    }
+  if (!isElementwiseEpilogue(n))
+    for (const EpilogueStep &st : n.epilogue().steps)
+      if (st.readsOperand()) {
+        const Value *v = n.operand(unsigned(st.operand));
+        const Location &l = loc_.at(v);
+        bool isVoid = l.kind == Location::Input || l.kind == Location::Output;
+        fields.push_back(fmt::format("{}<const kiln_f32 *>({})",
+                                     isVoid ? "static_cast" : "reinterpret_cast", pointerExpr(v)));
+      }
   return fmt::format("{{{}}}", fmt::join(fields, ", "));
 }
 
@@ -751,6 +771,9 @@ std::string Emitter::source() {
   std::set<std::string> files;
   for (const KernelCall &k : calls_)
     files.insert(k.kernelFiles.begin(), k.kernelFiles.end());
+  for (const Node *n : nodes_)
+    if (!n->epilogue().empty())
+      files.insert("elementwise.h"); // epilogues print activations through its functors
   for (const std::string &f : files)
     if (!e)
       e = paster.paste("codegen/kernels/" + f, kernels);

@@ -66,9 +66,14 @@ llvm::Error selectError(const Node &n, const std::string &what) {
                                  n.name().c_str(), opName(n.op()), what.c_str());
 }
 
+bool isElementwiseEpilogue(const Node &n) {
+  return n.op() != OpKind::Conv && n.op() != OpKind::ConvTranspose && n.op() != OpKind::Gemm &&
+         n.op() != OpKind::MatMul;
+}
+
 bool isEpilogueOperand(const Node &n, unsigned i) {
   for (const EpilogueStep &s : n.epilogue().steps)
-    if (s.operand == static_cast<int>(i))
+    if (s.readsOperand() && s.operand == static_cast<int>(i))
       return true;
   return false;
 }

@@ -8,6 +8,8 @@
 //   epi             the node's epilogue as a functor: float epi(float v, long i, long c), v the
 //                   accumulated value, i the flat output index, c the output channel
 //                   (Conv: dim 1, Gemm/MatMul: last dim); an empty epilogue is kiln_epi_none.
+//                   On an elementwise op it is float epi(float v, float x...), x the binary
+//                   steps' operands loaded by the kernel (see isElementwiseEpilogue).
 // Kernel templates live in codegen/kernels/*.h; trip counts are template arguments, so every loop
 // of the emitted code has compile-time bounds.
 #pragma once
@@ -41,6 +43,15 @@ llvm::Expected<KernelCall> selectKernel(const Node &n);
 
 /// Shared by the selectors: "node 'NAME' (OP): what".
 llvm::Error selectError(const Node &n, const std::string &what);
+/// True when the node's epilogue runs inside an elementwise loop (a fused chain such as
+/// Add -> Mul -> Relu), whose functor takes the binary steps' operands as values; false for
+/// Conv, ConvTranspose, Gemm and MatMul, whose functor reads them through pointers.
+bool isElementwiseEpilogue(const Node &n);
+
+/// The elementwise kernel functor (codegen/kernels/elementwise.h) that computes activation step
+/// `s`, e.g. kiln_ew_leaky_relu{0.01f}: unary nodes and epilogues print activations through it.
+std::string activationFunctor(const EpilogueStep &s);
+
 /// True when operand i belongs to the node's epilogue (a fused bias or residual) rather than to
 /// the op itself.
 bool isEpilogueOperand(const Node &n, unsigned i);

@@ -46,14 +46,16 @@ llvm::Error expectDType(const Node &n, const char *what, DType t, std::vector<DT
 
 /// Every elementwise kernel reads and writes dense row-major tensors and has one result.
 llvm::Error checkCommon(const Node &n) {
-  // A fused chain (Add -> Relu) leaves activation steps on f32 unary/binary ops and Clip; the
-  // functor is wrapped in kiln_ew_fuse. Anything else cannot carry an epilogue here.
+  // A fused chain (Add -> Mul -> Relu) leaves activation and binary steps on f32 unary/binary ops
+  // and Clip; the functor is wrapped in kiln_ew_fuse. Anything else cannot carry an epilogue here.
   bool fusable = (opClass(n.op()) == OpClass::Unary || opClass(n.op()) == OpClass::Binary ||
                   n.op() == OpKind::Clip) &&
                  n.numResults() == 1 && n.result()->type().dtype() == DType::F32;
   for (const EpilogueStep &st : n.epilogue().steps)
-    if (!fusable || st.kind != EpilogueStep::Kind::Activation)
-      return fail(n, "expected only activation steps on an f32 unary or binary op's epilogue, "
+    if (!fusable ||
+        (st.kind != EpilogueStep::Kind::Activation && st.kind != EpilogueStep::Kind::Binary))
+      return fail(n, "expected only activation and binary steps on an f32 unary or binary op's "
+                     "epilogue, "
                      "found {} step(s) on a {} {}",
                   n.epilogue().steps.size(), dtypeName(n.result()->type().dtype()),
                   opName(n.op()));
@@ -148,93 +150,74 @@ llvm::Expected<std::string> binaryStep(const Node &n, DType to, DType ta, DType 
                      list(c->strides[1]), a, b, functor);
 }
 
-/// The functor with the node's epilogue (activation steps only, f32 results; the verifier
-/// enforces both) applied after it.
-std::string withEpilogue(const Node &n, const std::string &f) {
-  return n.epilogue().empty() ? f : fmt::format("kiln_ew_fuse({}, epi)", f);
+/// The functor `f` of `arity` operands with the node's epilogue applied after it (f32 results;
+/// the verifier enforces it).
+std::string withEpilogue(const Node &n, const std::string &f, int arity) {
+  return n.epilogue().empty() ? f : fmt::format("kiln_ew_fuse<{}>({}, epi)", arity, f);
+}
+
+/// The operands of the op itself: all but those its epilogue reads (which fuse-epilogue appends).
+std::vector<unsigned> ownOperands(const Node &n) {
+  std::vector<unsigned> own;
+  for (unsigned i = 0; i < n.numOperands(); ++i)
+    if (!isEpilogueOperand(n, i))
+      own.push_back(i);
+  return own;
+}
+
+/// The binary steps' operands, in step order (the values the epilogue functor takes).
+std::vector<unsigned> stepOperands(const Node &n) {
+  std::vector<unsigned> ops;
+  for (const EpilogueStep &st : n.epilogue().steps)
+    if (st.kind == EpilogueStep::Kind::Binary)
+      ops.push_back(static_cast<unsigned>(st.operand));
+  return ops;
+}
+
+/// A fused chain with binary steps (Add -> Mul(scale) -> Add(shift) -> Relu): one kiln_ew_map
+/// loop over the op's own operands `primary` and then the steps' operands, each loaded at its own
+/// broadcast stride, into `f` followed by the epilogue. Every operand of the result's type is
+/// read at the index written, so each may share the result's buffer.
+llvm::Expected<KernelCall> chainCall(const Node &n, std::vector<unsigned> operands,
+                                     const std::string &f) {
+  const int arity = static_cast<int>(operands.size());
+  for (unsigned i : stepOperands(n))
+    operands.push_back(i);
+  std::vector<Shape> shapes;
+  std::vector<std::string> strides, names;
+  for (unsigned i : operands) {
+    shapes.push_back(n.operand(i)->type().shape);
+    names.push_back(fmt::format("in{}", i));
+  }
+  auto c = collapse(n, n.result()->type().shape, shapes);
+  if (!c)
+    return c.takeError();
+  for (const std::vector<int64_t> &st : c->strides)
+    strides.push_back(list(st));
+  KernelCall k = call(fmt::format("kiln_ew_map<{}, {}>::run(out0, {}, {});", list(c->dims),
+                                  fmt::join(strides, ", "), withEpilogue(n, f, arity),
+                                  fmt::join(names, ", ")));
+  k.inPlaceOperands = operands;
+  return k;
 }
 
 llvm::Expected<KernelCall> selectUnary(const Node &n) {
   const DType ti = n.operand(0)->type().dtype(), to = n.result()->type().dtype();
-  const Attributes &at = n.attrs();
   std::string f;
   std::vector<DType> allowed = f32Only();
-  switch (n.op()) {
-  case OpKind::Relu:
-    f = "kiln_ew_relu{}";
-    allowed = {DType::F32, DType::F64, DType::I32, DType::I64};
-    break;
-  case OpKind::LeakyRelu:
-    f = fmt::format("kiln_ew_leaky_relu{{{}}}", floatLiteral(at.getFloat("alpha", 0.01)));
-    break;
-  case OpKind::Sigmoid:
-    f = "kiln_ew_sigmoid{}";
-    break;
-  case OpKind::HardSigmoid:
-    f = fmt::format("kiln_ew_hard_sigmoid{{{}, {}}}", floatLiteral(at.getFloat("alpha", 0.2)),
-                    floatLiteral(at.getFloat("beta", 0.5)));
-    break;
-  case OpKind::HardSwish:
-    f = "kiln_ew_hard_swish{}";
-    break;
-  case OpKind::Tanh:
-    f = "kiln_ew_tanh{}";
-    break;
-  case OpKind::Elu:
-    f = fmt::format("kiln_ew_elu{{{}}}", floatLiteral(at.getFloat("alpha", 1.0)));
-    break;
-  case OpKind::Selu:
-    f = fmt::format("kiln_ew_selu{{{}, {}}}",
-                    floatLiteral(at.getFloat("alpha", 1.67326319217681884765625)),
-                    floatLiteral(at.getFloat("gamma", 1.05070102214813232421875)));
-    break;
-  case OpKind::Softplus:
-    f = "kiln_ew_softplus{}";
-    break;
-  case OpKind::Gelu: {
-    std::string approx = at.getString("approximate", "none");
-    if (approx == "none")
-      f = "kiln_ew_gelu{}";
-    else if (approx == "tanh")
-      f = "kiln_ew_gelu_tanh{}";
-    else
-      return fail(n, "attribute approximate: expected \"none\" or \"tanh\", found \"{}\"", approx);
-    break;
-  }
-  case OpKind::Sqrt:
-    f = "kiln_ew_sqrt{}";
-    break;
-  case OpKind::Exp:
-    f = "kiln_ew_exp{}";
-    break;
-  case OpKind::Log:
-    f = "kiln_ew_log{}";
-    break;
-  case OpKind::Abs:
-    f = "kiln_ew_abs{}";
-    allowed = arith();
-    break;
-  case OpKind::Neg:
-    f = "kiln_ew_neg{}";
-    allowed = arith();
-    break;
-  case OpKind::Reciprocal:
-    f = "kiln_ew_reciprocal{}";
-    break;
-  case OpKind::Erf:
-    f = "kiln_ew_erf{}";
-    break;
-  case OpKind::Floor:
-    f = "kiln_ew_floor{}";
-    break;
-  case OpKind::Ceil:
-    f = "kiln_ew_ceil{}";
-    break;
-  case OpKind::Not:
+  if (n.op() == OpKind::Not) {
     f = "kiln_ew_not{}";
     allowed = {DType::Bool};
-    break;
-  default:
+  } else if (std::optional<EpilogueStep> st = activationStepOf(n.op(), n.attrs())) {
+    f = activationFunctor(*st);
+    if (n.op() == OpKind::Relu)
+      allowed = arith();
+    if (n.op() == OpKind::Abs || n.op() == OpKind::Neg)
+      allowed = arith();
+  } else if (n.op() == OpKind::Gelu) {
+    return fail(n, "attribute approximate: expected \"none\" or \"tanh\", found \"{}\"",
+                n.attrs().getString("approximate", "none"));
+  } else {
     return fail(n, "not a unary elementwise op");
   }
   if (auto e = expectDType(n, "operand", ti, allowed))
@@ -245,16 +228,18 @@ llvm::Expected<KernelCall> selectUnary(const Node &n) {
   if (n.operand(0)->type().shape != n.result()->type().shape)
     return fail(n, "result shape: expected {}, found {}", shapeString(n.operand(0)->type().shape),
                 shapeString(n.result()->type().shape));
+  if (!stepOperands(n).empty())
+    return chainCall(n, {0}, f);
   KernelCall k = call(fmt::format("kiln_ew_unary<{}, {}, {}>(out0, in0, {});", cElementType(to),
                                   cElementType(ti), n.result()->type().numElements(),
-                                  withEpilogue(n, f)));
+                                  withEpilogue(n, f, 1)));
   k.inPlaceOperands = {0}; // kiln_ew_unary: out[i] = f(in[i])
   return k;
 }
 
 llvm::Expected<KernelCall> selectBinary(const Node &n) {
-  if (n.numOperands() != 2)
-    return fail(n, "expected 2 operands, found {}", n.numOperands());
+  if (ownOperands(n) != std::vector<unsigned>{0, 1})
+    return fail(n, "expected 2 operands, found {}", ownOperands(n).size());
   const TensorType &a = n.operand(0)->type(), &b = n.operand(1)->type(), &o = n.result()->type();
   std::string f;
   DType expectOut = a.dtype();
@@ -308,8 +293,10 @@ llvm::Expected<KernelCall> selectBinary(const Node &n) {
   if (o.dtype() != expectOut)
     return fail(n, "result dtype: expected {}, found {}", dtypeName(expectOut),
                 dtypeName(o.dtype()));
+  if (!stepOperands(n).empty())
+    return chainCall(n, {0, 1}, f);
   auto s = binaryStep(n, o.dtype(), a.dtype(), b.dtype(), a.shape, b.shape, "in0", "in1",
-                      withEpilogue(n, f));
+                      withEpilogue(n, f, 2));
   if (!s)
     return s.takeError();
   KernelCall k = call(*s);
@@ -380,8 +367,9 @@ llvm::Expected<KernelCall> selectClip(const Node &n) {
     return fail(n, "result: expected {}, found {}", typeString(x), typeString(o));
   double bounds[2] = {-HUGE_VAL, HUGE_VAL};
   const char *names[2] = {"min", "max"};
-  for (unsigned i = 1; i < n.numOperands() && i < 3; ++i) {
-    const Value *v = n.operand(i);
+  const std::vector<unsigned> own = ownOperands(n);
+  for (unsigned i = 1; i < own.size() && i < 3; ++i) {
+    const Value *v = n.operand(own[i]);
     if (!v->isConstant())
       return fail(n, "operand {}: expected a constant, found a value computed at run time",
                   names[i - 1]);
@@ -390,13 +378,17 @@ llvm::Expected<KernelCall> selectClip(const Node &n) {
                   v->constant().numElements());
     bounds[i - 1] = v->constant().getDouble(0);
   }
-  if (n.numOperands() > 3)
-    return fail(n, "expected at most 3 operands, found {}", n.numOperands());
-  KernelCall k =
-      call(fmt::format("kiln_ew_unary<float, float, {}>(out0, in0, {});", o.numElements(),
-                       withEpilogue(n, fmt::format("kiln_ew_clip<float>{{{}, {}}}",
-                                                   floatLiteral(bounds[0]),
-                                                   floatLiteral(bounds[1])))));
+  if (own.size() > 3)
+    return fail(n, "expected at most 3 operands, found {}", own.size());
+  EpilogueStep clip;
+  clip.act = ActKind::Clip;
+  clip.alpha = bounds[0];
+  clip.beta = bounds[1];
+  std::string f = activationFunctor(clip);
+  if (!stepOperands(n).empty())
+    return chainCall(n, {0}, f);
+  KernelCall k = call(fmt::format("kiln_ew_unary<float, float, {}>(out0, in0, {});",
+                                  o.numElements(), withEpilogue(n, f, 1)));
   k.inPlaceOperands = {0};
   return k;
 }
@@ -450,6 +442,57 @@ llvm::Expected<KernelCall> selectBatchNorm(const Node &n) {
 
 } // namespace
 
+std::string activationFunctor(const EpilogueStep &s) {
+  std::string a = floatLiteral(s.alpha), b = floatLiteral(s.beta);
+  switch (s.act) {
+  case ActKind::Relu:
+    return "kiln_ew_relu{}";
+  case ActKind::Clip:
+    return fmt::format("kiln_ew_clip<float>{{{}, {}}}", a, b);
+  case ActKind::LeakyRelu:
+    return fmt::format("kiln_ew_leaky_relu{{{}}}", a);
+  case ActKind::Sigmoid:
+    return "kiln_ew_sigmoid{}";
+  case ActKind::HardSigmoid:
+    return fmt::format("kiln_ew_hard_sigmoid{{{}, {}}}", a, b);
+  case ActKind::HardSwish:
+    return "kiln_ew_hard_swish{}";
+  case ActKind::Tanh:
+    return "kiln_ew_tanh{}";
+  case ActKind::SiLU:
+    return "kiln_ew_silu{}";
+  case ActKind::Gelu:
+    return "kiln_ew_gelu{}";
+  case ActKind::GeluTanh:
+    return "kiln_ew_gelu_tanh{}";
+  case ActKind::Elu:
+    return fmt::format("kiln_ew_elu{{{}}}", a);
+  case ActKind::Selu:
+    return fmt::format("kiln_ew_selu{{{}, {}}}", a, b);
+  case ActKind::Softplus:
+    return "kiln_ew_softplus{}";
+  case ActKind::Exp:
+    return "kiln_ew_exp{}";
+  case ActKind::Log:
+    return "kiln_ew_log{}";
+  case ActKind::Sqrt:
+    return "kiln_ew_sqrt{}";
+  case ActKind::Abs:
+    return "kiln_ew_abs{}";
+  case ActKind::Neg:
+    return "kiln_ew_neg{}";
+  case ActKind::Reciprocal:
+    return "kiln_ew_reciprocal{}";
+  case ActKind::Erf:
+    return "kiln_ew_erf{}";
+  case ActKind::Floor:
+    return "kiln_ew_floor{}";
+  case ActKind::Ceil:
+    return "kiln_ew_ceil{}";
+  }
+  return "kiln_ew_relu{}";
+}
+
 llvm::Expected<KernelCall> selectElementwiseKernel(const Node &n) {
   if (auto e = checkCommon(n))
     return std::move(e);
@@ -467,8 +510,8 @@ llvm::Expected<KernelCall> selectElementwiseKernel(const Node &n) {
   }
   switch (opClass(n.op())) {
   case OpClass::Unary:
-    if (n.numOperands() != 1)
-      return fail(n, "expected 1 operand, found {}", n.numOperands());
+    if (ownOperands(n).size() != 1)
+      return fail(n, "expected 1 operand, found {}", ownOperands(n).size());
     return selectUnary(n);
   case OpClass::Binary:
     return selectBinary(n);

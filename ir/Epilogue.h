@@ -3,6 +3,11 @@
 // Conv whose epilogue lists those steps in order.
 #pragma once
 
+#include "ir/Attribute.h"
+#include "ir/Op.h"
+
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,26 +23,64 @@ enum class ActKind : uint8_t {
   Tanh,
   SiLU,        // x * sigmoid(x)
   Gelu,        // 0.5 x (1 + erf(x / sqrt 2))
+  // The other f32 unary elementwise ops, so that any elementwise chain fuses into one loop.
+  GeluTanh,   // Gelu with approximate = "tanh"
+  Elu,        // x < 0 ? alpha (exp(x) - 1) : x
+  Selu,       // beta (gamma of ONNX) * (x <= 0 ? alpha (exp(x) - 1) : x)
+  Softplus,   // log(1 + exp(x))
+  Exp,
+  Log,
+  Sqrt,
+  Abs,
+  Neg,
+  Reciprocal, // 1 / x
+  Erf,
+  Floor,
+  Ceil,
 };
 const char *actName(ActKind k);
 bool parseActKind(const std::string &s, ActKind &out);
+
+/// The binary operation of a Binary step. With `swapped` the operand is the left side
+/// (`rsub(k)`: v = operand[k] - v).
+enum class BinKind : uint8_t { Add, Sub, Mul, Div, Pow, Max, Min };
+const char *binName(BinKind k);
+bool parseBinKind(const std::string &s, BinKind &out);
 
 struct EpilogueStep {
   enum class Kind : uint8_t {
     BiasAdd,     // + operand[operand] broadcast along the channel (Conv: dim 1; Gemm/MatMul: last dim)
     Activation,  // act(alpha, beta)
     ResidualAdd, // + operand[operand], same shape as the result
+    Binary,      // v = bin(v, operand[operand]) (or bin(operand, v) when swapped), the operand
+                 // broadcast to the result: any numpy broadcast on an elementwise producer; the
+                 // result's shape, its channel vector or one element on Conv/Gemm/MatMul
     Requantize,  // scale to the result's quantized element type (quantization issue)
   };
   Kind kind = Kind::Activation;
   ActKind act = ActKind::Relu;
   double alpha = 0, beta = 0;
-  int operand = -1; // index into the node's operands (BiasAdd, ResidualAdd)
+  int operand = -1; // index into the node's operands (BiasAdd, ResidualAdd, Binary)
+  BinKind bin = BinKind::Add;
+  bool swapped = false;
+  /// Whether the step reads a node operand (bias, residual or binary operand).
+  bool readsOperand() const {
+    return kind == Kind::BiasAdd || kind == Kind::ResidualAdd || kind == Kind::Binary;
+  }
   bool operator==(const EpilogueStep &o) const {
     return kind == o.kind && act == o.act && alpha == o.alpha && beta == o.beta &&
-           operand == o.operand;
+           operand == o.operand && bin == o.bin && swapped == o.swapped;
   }
 };
+
+/// The activation step that computes unary elementwise op `op` with attributes `a` (Relu, Sigmoid,
+/// Elu, Exp, ...), or nothing for ops an epilogue does not carry (Not, and Clip, whose bounds are
+/// operands). Gelu with an unknown `approximate` gives nothing.
+std::optional<EpilogueStep> activationStepOf(OpKind op, const Attributes &a);
+
+/// The unary op and attributes that compute activation step `s` (all but Clip and SiLU, which
+/// have no single-op form with attributes).
+std::optional<std::pair<OpKind, Attributes>> activationOp(const EpilogueStep &s);
 
 struct Epilogue {
   std::vector<EpilogueStep> steps;

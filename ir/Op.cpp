@@ -28,14 +28,30 @@ std::optional<OpKind> opFromName(const std::string &name) {
 }
 
 namespace {
-const char *const kActNames[] = {"relu", "clip", "leaky_relu", "sigmoid", "hard_sigmoid",
-                                 "hard_swish", "tanh", "silu", "gelu"};
+const char *const kActNames[] = {
+    "relu", "clip", "leaky_relu", "sigmoid",    "hard_sigmoid", "hard_swish", "tanh",
+    "silu", "gelu", "gelu_tanh",  "elu",        "selu",         "softplus",   "exp",
+    "log",  "sqrt", "abs",        "neg",        "reciprocal",   "erf",        "floor",
+    "ceil"};
 }
 const char *actName(ActKind k) { return kActNames[static_cast<unsigned>(k)]; }
 bool parseActKind(const std::string &s, ActKind &out) {
   for (unsigned i = 0; i < sizeof(kActNames) / sizeof(kActNames[0]); ++i)
     if (s == kActNames[i]) {
       out = static_cast<ActKind>(i);
+      return true;
+    }
+  return false;
+}
+
+namespace {
+const char *const kBinNames[] = {"add", "sub", "mul", "div", "pow", "max", "min"};
+}
+const char *binName(BinKind k) { return kBinNames[static_cast<unsigned>(k)]; }
+bool parseBinKind(const std::string &s, BinKind &out) {
+  for (unsigned i = 0; i < sizeof(kBinNames) / sizeof(kBinNames[0]); ++i)
+    if (s == kBinNames[i]) {
+      out = static_cast<BinKind>(i);
       return true;
     }
   return false;

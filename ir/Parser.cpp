@@ -546,6 +546,20 @@ private:
         return error_.empty();
       return parseDouble(s.alpha) && consumePunct(',') && parseDouble(s.beta) && consumePunct(')');
     }
+    BinKind bin;
+    bool swapped = name.size() > 1 && name[0] == 'r' && parseBinKind(name.substr(1), bin);
+    if (swapped || parseBinKind(name, bin)) {
+      advance();
+      s.kind = EpilogueStep::Kind::Binary;
+      s.bin = bin;
+      s.swapped = swapped;
+      int64_t operand;
+      if (!consumePunct('(') ||
+          !parseIntIn(operand, 0, std::numeric_limits<int>::max(), "an operand index"))
+        return false;
+      s.operand = static_cast<int>(operand);
+      return consumePunct(')');
+    }
     if (name == "bias_add")
       s.kind = EpilogueStep::Kind::BiasAdd;
     else if (name == "residual_add")
@@ -553,7 +567,8 @@ private:
     else if (name == "requantize")
       s.kind = EpilogueStep::Kind::Requantize;
     else
-      return expected("an epilogue step (bias_add, residual_add, requantize or an activation)");
+      return expected("an epilogue step (bias_add, residual_add, a binary step such as mul(k) or "
+                      "rsub(k), requantize or an activation)");
     advance();
     if (!tryPunct('('))
       return error_.empty();

@@ -171,6 +171,8 @@ std::string epilogueStepString(const EpilogueStep &s) {
   case EpilogueStep::Kind::Requantize:
     kind = "requantize";
     break;
+  case EpilogueStep::Kind::Binary:
+    return fmt::format("{}{}({})", s.swapped ? "r" : "", binName(s.bin), s.operand);
   }
   if (s.operand < 0)
     return kind;

@@ -895,16 +895,81 @@ llvm::Expected<std::vector<Tensor>> evaluate(OpKind op, const std::vector<Tensor
   return fail(fmt::format("{} has no evaluation rule", nm(op)));
 }
 
+namespace {
+
+/// One step of a node's epilogue over the value computed so far, spelled through the ops whose
+/// semantics it shares (a bias_add is an Add of the channel vector, silu is x * Sigmoid(x), ...),
+/// so the epilogue has no reference semantics of its own to get wrong.
+llvm::Expected<Tensor> applyStep(const Node &n, const EpilogueStep &st, const Tensor &v) {
+  auto run = [&](OpKind op, std::vector<Tensor> xs, const Attributes &attrs) -> llvm::Expected<Tensor> {
+    std::vector<Operand> ops;
+    for (const Tensor &t : xs)
+      ops.push_back({TensorType(ElementType(t.dtype), t.shape), &t});
+    auto types = sem::infer(op, ops, attrs);
+    if (!types)
+      return types.takeError();
+    auto r = evaluate(op, xs, attrs, *types);
+    if (!r)
+      return r.takeError();
+    return std::move((*r)[0]);
+  };
+  auto scalar = [](double x) { return make(DType::F32, {}, std::vector<double>{x}); };
+  Attributes none;
+  switch (st.kind) {
+  case EpilogueStep::Kind::BiasAdd: {
+    // Conv/ConvTranspose channels are dim 1; Gemm/MatMul features are the last dim.
+    Tensor b = n.operand(static_cast<unsigned>(st.operand))->constant();
+    bool conv = n.op() == OpKind::Conv || n.op() == OpKind::ConvTranspose;
+    Shape s{b.numElements()};
+    if (conv)
+      s.resize(v.shape.size() - 1, 1);
+    b.shape = s;
+    return run(OpKind::Add, {v, b}, none);
+  }
+  case EpilogueStep::Kind::ResidualAdd:
+    return run(OpKind::Add, {v, n.operand(static_cast<unsigned>(st.operand))->constant()}, none);
+  case EpilogueStep::Kind::Binary: {
+    static const OpKind kOps[] = {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div,
+                                  OpKind::Pow, OpKind::Max, OpKind::Min};
+    const Tensor &x = n.operand(static_cast<unsigned>(st.operand))->constant();
+    OpKind op = kOps[static_cast<unsigned>(st.bin)];
+    return st.swapped ? run(op, {x, v}, none) : run(op, {v, x}, none);
+  }
+  case EpilogueStep::Kind::Requantize:
+    return fail("the requantize epilogue step has no evaluation rule");
+  case EpilogueStep::Kind::Activation:
+    break;
+  }
+  if (st.act == ActKind::Clip)
+    return run(OpKind::Clip, {v, scalar(st.alpha), scalar(st.beta)}, none);
+  if (st.act == ActKind::SiLU) {
+    auto sig = run(OpKind::Sigmoid, {v}, none);
+    if (!sig)
+      return sig.takeError();
+    return run(OpKind::Mul, {v, *sig}, none);
+  }
+  if (auto op = activationOp(st))
+    return run(op->first, {v}, op->second);
+  return fail("unknown activation");
+}
+
+} // namespace
+
 llvm::Expected<std::vector<Tensor>> evaluateNode(const Node &n) {
   std::vector<Tensor> xs;
   std::vector<Operand> ops;
+  std::vector<bool> epilogueOperand(n.numOperands(), false);
+  for (const EpilogueStep &st : n.epilogue().steps)
+    if (st.readsOperand() && st.operand >= 0 && static_cast<unsigned>(st.operand) < n.numOperands())
+      epilogueOperand[static_cast<unsigned>(st.operand)] = true;
   for (unsigned i = 0; i < n.numOperands(); ++i) {
     const Value *v = n.operand(i);
     if (!v->isConstant())
       return fail(fmt::format("{} '{}' expects constant operands for evaluation, found "
                               "non-constant operand {} ({})",
                               nm(n.op()), n.name(), i, v->name()));
-    xs.push_back(v->constant());
+    if (!epilogueOperand[i])
+      xs.push_back(v->constant());
   }
   for (const Tensor &t : xs)
     ops.push_back({TensorType(ElementType(t.dtype), t.shape), &t});
@@ -923,6 +988,13 @@ llvm::Expected<std::vector<Tensor>> evaluateNode(const Node &n) {
   auto r = evaluate(n.op(), xs, attrs, *types);
   if (!r)
     return fail(fmt::format("{} '{}': {}", nm(n.op()), n.name(), llvm::toString(r.takeError())));
+  for (const EpilogueStep &st : n.epilogue().steps) {
+    auto v = applyStep(n, st, (*r)[0]);
+    if (!v)
+      return fail(fmt::format("{} '{}' epilogue: {}", nm(n.op()), n.name(),
+                              llvm::toString(v.takeError())));
+    (*r)[0] = std::move(*v);
+  }
   return r;
 }
 

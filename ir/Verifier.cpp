@@ -79,6 +79,34 @@ bool sameLayout(const Layout &a, const Layout &b) {
   return a == b || (a.isRowMajor() && b.isRowMajor());
 }
 
+/// The step as the .kir text spells it, for messages.
+std::string stepName(const EpilogueStep &s) {
+  switch (s.kind) {
+  case EpilogueStep::Kind::BiasAdd:
+    return "bias_add";
+  case EpilogueStep::Kind::ResidualAdd:
+    return "residual_add";
+  case EpilogueStep::Kind::Requantize:
+    return "requantize";
+  case EpilogueStep::Kind::Binary:
+    return fmt::format("{}{}", s.swapped ? "r" : "", binName(s.bin));
+  case EpilogueStep::Kind::Activation:
+    break;
+  }
+  return actName(s.act);
+}
+
+/// Whether `t` broadcasts (numpy rules, right-aligned) to `result` without enlarging it.
+bool broadcastsTo(const Shape &t, const Shape &result) {
+  if (t.size() > result.size())
+    return false;
+  size_t offset = result.size() - t.size();
+  for (size_t i = 0; i < t.size(); ++i)
+    if (t[i] != 1 && t[i] != result[i + offset])
+      return false;
+  return true;
+}
+
 llvm::Error checkEpilogue(const Node &n) {
   const Epilogue &ep = n.epilogue();
   if (ep.empty())
@@ -86,7 +114,8 @@ llvm::Error checkEpilogue(const Node &n) {
   OpKind op = n.op();
   bool matrixOp = op == OpKind::Conv || op == OpKind::ConvTranspose || op == OpKind::Gemm ||
                   op == OpKind::MatMul;
-  // Elementwise ops carry activation steps only: a fused chain such as Add -> Relu is one loop.
+  // Elementwise ops carry activation and binary steps: a fused chain such as Add -> Mul -> Relu
+  // is one loop.
   bool elementwise = (opClass(op) == OpClass::Unary || opClass(op) == OpClass::Binary ||
                       op == OpKind::Clip) &&
                      n.numResults() == 1 && n.result()->type().dtype() == DType::F32;
@@ -96,22 +125,22 @@ llvm::Error checkEpilogue(const Node &n) {
                             nodeRef(n)));
   if (elementwise)
     for (size_t i = 0; i < ep.steps.size(); ++i)
-      if (ep.steps[i].kind != EpilogueStep::Kind::Activation)
+      if (ep.steps[i].kind != EpilogueStep::Kind::Activation &&
+          ep.steps[i].kind != EpilogueStep::Kind::Binary)
         return fail(fmt::format("{}: epilogue step {} of an elementwise op: expected an "
-                                "activation, found {}",
-                                nodeRef(n), i,
-                                ep.steps[i].kind == EpilogueStep::Kind::BiasAdd ? "bias_add"
-                                : ep.steps[i].kind == EpilogueStep::Kind::ResidualAdd
-                                    ? "residual_add"
-                                    : "requantize"));
+                                "activation or a binary step, found {}",
+                                nodeRef(n), i, stepName(ep.steps[i])));
   if (n.numResults() != 1)
     return fail(fmt::format("{}: a node with an epilogue has one result, found {}", nodeRef(n),
                             n.numResults()));
   const TensorType &result = n.result()->type();
+  // Conv/ConvTranspose channels are dim 1; Gemm/MatMul features are the last dim.
+  int channelDim = op == OpKind::Conv || op == OpKind::ConvTranspose ? 1 : result.rank() - 1;
+  int64_t channels =
+      channelDim >= 0 && channelDim < result.rank() ? result.shape[channelDim] : -1;
   for (size_t i = 0; i < ep.steps.size(); ++i) {
     const EpilogueStep &s = ep.steps[i];
-    bool bias = s.kind == EpilogueStep::Kind::BiasAdd;
-    if (!bias && s.kind != EpilogueStep::Kind::ResidualAdd) {
+    if (!s.readsOperand()) {
       if (s.kind == EpilogueStep::Kind::Requantize && !result.elem.isQuantized())
         return fail(fmt::format("{}: epilogue step {} requantizes, but the result type {} is not "
                                 "quantized",
@@ -120,22 +149,34 @@ llvm::Error checkEpilogue(const Node &n) {
     }
     if (s.operand < 0 || s.operand >= static_cast<int>(n.numOperands()))
       return fail(fmt::format("{}: epilogue step {} ({}) uses operand {}, expected 0..{}",
-                              nodeRef(n), i, bias ? "bias_add" : "residual_add", s.operand,
+                              nodeRef(n), i, stepName(s), s.operand,
                               static_cast<int>(n.numOperands()) - 1));
     const TensorType &t = n.operand(s.operand)->type();
-    if (bias) {
-      // Conv/ConvTranspose channels are dim 1; Gemm/MatMul features are the last dim.
-      int dim = op == OpKind::Conv || op == OpKind::ConvTranspose ? 1 : result.rank() - 1;
-      int64_t channels = dim >= 0 && dim < result.rank() ? result.shape[dim] : -1;
+    if (s.kind == EpilogueStep::Kind::BiasAdd) {
       if (t.numElements() != channels)
         return fail(fmt::format("{}: epilogue bias_add operand {} has type {}, expected {} "
                                 "elements of the result's dimension {} ({})",
-                                nodeRef(n), s.operand, typeString(t), channels, dim,
+                                nodeRef(n), s.operand, typeString(t), channels, channelDim,
                                 typeString(result)));
-    } else if (t.shape != result.shape) {
-      return fail(fmt::format("{}: epilogue residual_add operand {} has type {}, expected the "
-                              "result's shape {}",
-                              nodeRef(n), s.operand, typeString(t), typeString(result)));
+    } else if (s.kind == EpilogueStep::Kind::ResidualAdd) {
+      if (t.shape != result.shape)
+        return fail(fmt::format("{}: epilogue residual_add operand {} has type {}, expected the "
+                                "result's shape {}",
+                                nodeRef(n), s.operand, typeString(t), typeString(result)));
+    } else {
+      bool ok = t.dtype() == DType::F32 && broadcastsTo(t.shape, result.shape);
+      // A matrix kernel reads a binary operand at the flat index, the channel or element 0.
+      if (ok && matrixOp && t.shape != result.shape && t.numElements() != 1) {
+        size_t offset = result.shape.size() - t.shape.size();
+        for (size_t d = 0; d < t.shape.size(); ++d)
+          ok &= t.shape[d] == 1 || static_cast<int>(d + offset) == channelDim;
+      }
+      if (!ok)
+        return fail(fmt::format(
+            "{}: epilogue step {} ({}) operand {} has type {}, expected f32 broadcasting to the "
+            "result {}{}",
+            nodeRef(n), i, stepName(s), s.operand, typeString(t), typeString(result),
+            matrixOp ? " as the whole result, its channel vector or one element" : ""));
     }
   }
   return llvm::Error::success();
@@ -147,7 +188,7 @@ llvm::Error checkNodeTypes(const Node &n) {
   std::set<int> epilogueOperands;
   bool requantizes = false;
   for (const EpilogueStep &s : n.epilogue().steps) {
-    if (s.kind == EpilogueStep::Kind::BiasAdd || s.kind == EpilogueStep::Kind::ResidualAdd)
+    if (s.readsOperand())
       epilogueOperands.insert(s.operand);
     requantizes |= s.kind == EpilogueStep::Kind::Requantize;
   }

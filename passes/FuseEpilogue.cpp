@@ -5,11 +5,17 @@
 //   - an Add of a same-typed tensor        → ResidualAdd step (the producer is moved down to the
 //                                                             Add so the residual is computed
 //                                                             first)
-//   - Relu, Clip (constant bounds), LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh, Gelu
-//                                          → Activation step
+//   - Add, Sub, Mul, Div, Pow, Max, Min with a same-shaped, per-channel or one-element f32
+//     operand                              → Binary step (moved down the same way)
+//   - Relu, Clip (constant bounds), LeakyRelu, HardSigmoid, HardSwish, Sigmoid, Tanh, Gelu and
+//     every other f32 unary elementwise op (Exp, Sqrt, Abs, ...) → Activation step
 //   - x * Sigmoid(x)                       → Activation SiLU
+// Elementwise chains fuse the same way: an f32 unary or binary elementwise op (or Clip) takes the
+// activations and binary ops after it, whatever the other operand's broadcast, as long as the
+// result keeps its shape; the kernel computes the chain in one loop with no stored temporary.
 // Fires only on f32 results whose sole user is the fused node. Steps keep their order, so
-// Conv → Add(residual) → Relu becomes one epilogue [residual_add, relu].
+// Conv → Add(residual) → Relu becomes one epilogue [residual_add, relu]. Conv-like producers are
+// served first, so a residual Add joins the convolution rather than a neighbouring elementwise op.
 #include "passes/Pass.h"
 #include "passes/Rewrite.h"
 
@@ -30,58 +36,29 @@ bool isElementwiseProducer(OpKind k) {
   return opClass(k) == OpClass::Unary || opClass(k) == OpClass::Binary || k == OpKind::Clip;
 }
 
-/// The activation step a node computes, if it is one the epilogue can carry.
+/// The activation step a node computes, if it is one the epilogue can carry: any f32 unary
+/// elementwise op (ir/Epilogue.cpp's table) or a Clip with scalar constant bounds.
 std::optional<EpilogueStep> activationOf(const Node *u) {
+  if (u->op() != OpKind::Clip)
+    return u->numOperands() == 1 ? activationStepOf(u->op(), u->attrs()) : std::nullopt;
   EpilogueStep s;
   s.kind = EpilogueStep::Kind::Activation;
-  switch (u->op()) {
-  case OpKind::Relu:
-    s.act = ActKind::Relu;
-    return s;
-  case OpKind::LeakyRelu:
-    s.act = ActKind::LeakyRelu;
-    s.alpha = u->attrs().getFloat("alpha", 0.01);
-    return s;
-  case OpKind::HardSigmoid:
-    s.act = ActKind::HardSigmoid;
-    s.alpha = u->attrs().getFloat("alpha", 0.2);
-    s.beta = u->attrs().getFloat("beta", 0.5);
-    return s;
-  case OpKind::HardSwish:
-    s.act = ActKind::HardSwish;
-    return s;
-  case OpKind::Sigmoid:
-    s.act = ActKind::Sigmoid;
-    return s;
-  case OpKind::Tanh:
-    s.act = ActKind::Tanh;
-    return s;
-  case OpKind::Gelu:
-    if (u->attrs().getString("approximate", "none") != "none")
+  s.act = ActKind::Clip;
+  s.alpha = -INFINITY;
+  s.beta = INFINITY;
+  if (u->numOperands() > 1) {
+    std::optional<double> lo = splatValue(u->operand(1));
+    if (!lo || u->operand(1)->type().rank() != 0)
       return std::nullopt;
-    s.act = ActKind::Gelu;
-    return s;
-  case OpKind::Clip: {
-    s.act = ActKind::Clip;
-    s.alpha = -INFINITY;
-    s.beta = INFINITY;
-    if (u->numOperands() > 1) {
-      std::optional<double> lo = splatValue(u->operand(1));
-      if (!lo || u->operand(1)->type().rank() != 0)
-        return std::nullopt;
-      s.alpha = *lo;
-    }
-    if (u->numOperands() > 2) {
-      std::optional<double> hi = splatValue(u->operand(2));
-      if (!hi || u->operand(2)->type().rank() != 0)
-        return std::nullopt;
-      s.beta = *hi;
-    }
-    return s;
+    s.alpha = *lo;
   }
-  default:
-    return std::nullopt;
+  if (u->numOperands() > 2) {
+    std::optional<double> hi = splatValue(u->operand(2));
+    if (!hi || u->operand(2)->type().rank() != 0)
+      return std::nullopt;
+    s.beta = *hi;
   }
+  return s;
 }
 
 /// Whether constant c broadcasts along the producer's channel only.
@@ -103,42 +80,80 @@ bool isChannelVector(const Node *p, const Value *c) {
   return channels == 1 || !cs.empty();
 }
 
-bool fuseOnce(Graph &g, Node *p) {
-  bool elementwise = isElementwiseProducer(p->op());
+/// The binary step `u` computes with `r` as exactly one of its two operands, if the epilogue can
+/// carry it; `other` receives the other operand.
+std::optional<EpilogueStep> binaryOf(const Node *u, const Value *r, Value *&other) {
+  EpilogueStep s;
+  s.kind = EpilogueStep::Kind::Binary;
+  switch (u->op()) {
+  case OpKind::Add:
+    s.bin = BinKind::Add;
+    break;
+  case OpKind::Sub:
+    s.bin = BinKind::Sub;
+    break;
+  case OpKind::Mul:
+    s.bin = BinKind::Mul;
+    break;
+  case OpKind::Div:
+    s.bin = BinKind::Div;
+    break;
+  case OpKind::Pow:
+    s.bin = BinKind::Pow;
+    break;
+  case OpKind::Max:
+    s.bin = BinKind::Max;
+    break;
+  case OpKind::Min:
+    s.bin = BinKind::Min;
+    break;
+  default:
+    return std::nullopt;
+  }
+  if (u->numOperands() != 2 || (u->operand(0) == r) == (u->operand(1) == r))
+    return std::nullopt;
+  s.swapped = u->operand(1) == r;
+  other = s.swapped ? u->operand(0) : u->operand(1);
+  if (other->type().dtype() != DType::F32 || other->type().elem.isQuantized() ||
+      !other->type().layout.isRowMajor())
+    return std::nullopt;
+  if (s.bin == BinKind::Add || s.bin == BinKind::Mul)
+    s.swapped = false; // commutative: one spelling
+  return s;
+}
+
+bool fuseOnce(Graph &g, Node *p, bool matrixOnly) {
+  bool elementwise = !matrixOnly && isElementwiseProducer(p->op());
   if ((!isEpilogueProducer(p->op()) && !elementwise) || p->numResults() != 1 ||
       p->result()->type().dtype() != DType::F32)
     return false;
   Value *r = p->result();
   Node *u = soleUser(g, r);
-  if (!u)
+  // A user that already carries an epilogue (a chain fused from its own head) stays whole.
+  if (!u || !u->epilogue().empty())
     return false;
   EpilogueStep step;
   Value *result = u->numResults() == 1 ? u->result() : nullptr;
   if (!result || result->type() != r->type())
     return false;
+  Value *other = nullptr;
   if (std::optional<EpilogueStep> act = activationOf(u)) {
     if (u->operand(0) != r)
       return false;
     step = *act;
-  } else if (elementwise) {
-    return false; // elementwise producers take activation steps only
-  } else if (u->op() == OpKind::Add && u->numOperands() == 2) {
-    Value *other = u->operand(0) == r ? u->operand(1) : u->operand(0);
-    if (other == r)
-      return false;
-    if (other->isConstant() && isChannelVector(p, other)) {
+  } else if (std::optional<EpilogueStep> bin = binaryOf(u, r, other)) {
+    step = *bin;
+    if (!elementwise && step.bin == BinKind::Add && other->isConstant() &&
+        isChannelVector(p, other))
       step.kind = EpilogueStep::Kind::BiasAdd;
-    } else if (other->type() == r->type()) {
+    else if (!elementwise && step.bin == BinKind::Add && other->type() == r->type())
       step.kind = EpilogueStep::Kind::ResidualAdd;
-      g.moveNodeBefore(p, u); // the residual must be computed before the producer runs
-    } else {
-      return false;
-    }
+    else if (!elementwise && other->type().shape != r->type().shape &&
+             other->type().numElements() != 1 && !isChannelVector(p, other))
+      return false; // a matrix kernel reads the operand at the flat index, channel or element 0
     step.operand = static_cast<int>(p->numOperands());
     p->addOperand(other);
-  } else if (u->op() == OpKind::Sigmoid && u->operand(0) == r) {
-    // x * sigmoid(x): r feeds both the Sigmoid and the Mul, so r has two users; handled below.
-    return false;
+    g.moveNodeBefore(p, u); // the operand must be computed before the producer runs
   } else {
     return false;
   }
@@ -149,8 +164,9 @@ bool fuseOnce(Graph &g, Node *p) {
 }
 
 /// x * Sigmoid(x) where x is a producer's result used only by those two nodes.
-bool fuseSilu(Graph &g, Node *p) {
-  if (!isEpilogueProducer(p->op()) || p->numResults() != 1 ||
+bool fuseSilu(Graph &g, Node *p, bool matrixOnly) {
+  if ((!isEpilogueProducer(p->op()) && (matrixOnly || !isElementwiseProducer(p->op()))) ||
+      p->numResults() != 1 ||
       p->result()->type().dtype() != DType::F32 || g.isOutput(p->result()))
     return false;
   Value *r = p->result();
@@ -159,7 +175,8 @@ bool fuseSilu(Graph &g, Node *p) {
     return false;
   Node *sig = users[0]->op() == OpKind::Sigmoid ? users[0] : users[1];
   Node *mul = sig == users[0] ? users[1] : users[0];
-  if (sig->op() != OpKind::Sigmoid || mul->op() != OpKind::Mul || soleUser(g, sig->result()) != mul)
+  if (sig->op() != OpKind::Sigmoid || mul->op() != OpKind::Mul ||
+      soleUser(g, sig->result()) != mul || !sig->epilogue().empty() || !mul->epilogue().empty())
     return false;
   bool shape = (mul->operand(0) == r && mul->operand(1) == sig->result()) ||
                (mul->operand(1) == r && mul->operand(0) == sig->result());
@@ -179,7 +196,11 @@ bool fuseSilu(Graph &g, Node *p) {
 
 PassResult runFuseEpilogue(Graph &g, PassContext &) {
   PassResult r;
-  int64_t fused = rewriteToFixpoint(g, [&](Node *n) { return fuseOnce(g, n) || fuseSilu(g, n); });
+  // Conv-like producers first, then elementwise chains.
+  int64_t fused = 0;
+  for (bool matrixOnly : {true, false})
+    fused += rewriteToFixpoint(
+        g, [&](Node *n) { return fuseOnce(g, n, matrixOnly) || fuseSilu(g, n, matrixOnly); });
   r.counters["nodes-fused"] = fused;
   r.changed = fused > 0;
   return r;

@@ -1,6 +1,7 @@
-// Elementwise kernels of kiln's generated code: unary maps, binary and ternary maps with numpy
-// broadcasting, and inference BatchNormalization. Element types are template arguments spelled as
-// plain types (float, int64_t, ...) and accessed through the may_alias views of kiln_view.
+// Elementwise kernels of kiln's generated code: unary maps, n-ary maps with numpy broadcasting
+// (binary ops, Where, fused elementwise chains), and inference BatchNormalization. Element types
+// are template arguments spelled as plain types (float, int64_t, ...) and accessed through the
+// may_alias views of kiln_view.
 // Broadcasting is decided at compile time: the selector (codegen/SelectElementwise.cpp) collapses
 // the output shape into as few dimensions as the operands' broadcast patterns allow and passes the
 // dimensions and each operand's strides (0 where it is broadcast) as kiln_ew_list arguments, so a
@@ -28,17 +29,26 @@ inline void kiln_ew_unary(kiln_ew_ptr<TO> out, kiln_ew_cptr<TI> in, F f) {
     out[i] = f(in[i]);
 }
 
-// An elementwise functor followed by the node's epilogue (activation steps of a fused chain such
-// as Add -> Relu): one loop, no stored temporary.
-template <class F, class E> struct kiln_ew_then {
+// An elementwise functor of K operands followed by the node's epilogue: the first K values go to
+// f, the rest (the operands of the epilogue's binary steps, in step order) to the epilogue, so a
+// fused chain such as Add -> Mul(scale) -> Relu is one loop with no stored temporary.
+template <int K, class F, class E> struct kiln_ew_then;
+template <class F, class E> struct kiln_ew_then<1, F, E> {
   F f;
   E e;
-  template <class... T> KILN_INLINE float operator()(T... x) const {
-    return e(static_cast<float>(f(x...)), 0L, 0L);
+  template <class A, class... X> KILN_INLINE float operator()(A a, X... x) const {
+    return e(static_cast<float>(f(a)), static_cast<float>(x)...);
   }
 };
-template <class F, class E> KILN_INLINE kiln_ew_then<F, E> kiln_ew_fuse(F f, const E &e) {
-  return kiln_ew_then<F, E>{f, e};
+template <class F, class E> struct kiln_ew_then<2, F, E> {
+  F f;
+  E e;
+  template <class A, class B, class... X> KILN_INLINE float operator()(A a, B b, X... x) const {
+    return e(static_cast<float>(f(a, b)), static_cast<float>(x)...);
+  }
+};
+template <int K, class F, class E> KILN_INLINE kiln_ew_then<K, F, E> kiln_ew_fuse(F f, const E &e) {
+  return kiln_ew_then<K, F, E>{f, e};
 }
 
 // Math functors. NaN propagates as in ONNX's reference (comparisons are written so that a NaN
@@ -59,6 +69,9 @@ struct kiln_ew_hard_sigmoid {
     float y = alpha * x + beta;
     return y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
   }
+};
+struct kiln_ew_silu {
+  KILN_INLINE float operator()(float x) const { return x / (1.0f + expf(-x)); }
 };
 struct kiln_ew_hard_swish {
   KILN_INLINE float operator()(float x) const {
@@ -134,36 +147,42 @@ struct kiln_ew_div_by {
   KILN_INLINE float operator()(float x) const { return x / d; }
 };
 
-// ---- binary with broadcasting ---------------------------------------------------------------
+// ---- maps with broadcasting -------------------------------------------------------------------
 
-/// Loop nest over dimensions D, operand strides SA / SB (in elements; 0 = broadcast).
-template <class TO, class TA, class TB, class D, class SA, class SB> struct kiln_ew_bin;
+template <class S> struct kiln_ew_split;
+template <long A, long... As> struct kiln_ew_split<kiln_ew_list<A, As...>> {
+  static constexpr long head = A;
+  using tail = kiln_ew_list<As...>;
+};
 
-template <class TO, class TA, class TB, long D, long A, long B>
-struct kiln_ew_bin<TO, TA, TB, kiln_ew_list<D>, kiln_ew_list<A>, kiln_ew_list<B>> {
-  template <class F>
-  static KILN_INLINE void run(kiln_ew_ptr<TO> out, kiln_ew_cptr<TA> a, kiln_ew_cptr<TB> b, F f) {
+/// out = f(p0, p1, ...) over the collapsed dimensions D, operand k read at the strides of the
+/// k-th list S (in elements, one per dimension; 0 = broadcast). The innermost dimension is one
+/// loop with constant strides, so a same-shape operand is read contiguously.
+template <class D, class... S> struct kiln_ew_map;
+
+template <long D, class... S> struct kiln_ew_map<kiln_ew_list<D>, S...> {
+  template <class O, class F, class... P>
+  static KILN_INLINE void run(O *out, F f, const P *...p) {
     for (long i = 0; i < D; ++i)
-      out[i] = f(a[i * A], b[i * B]);
+      out[i] = f(p[i * kiln_ew_split<S>::head]...);
   }
 };
 
-template <class TO, class TA, class TB, long D, long D2, long... Ds, long A, long... As, long B,
-          long... Bs>
-struct kiln_ew_bin<TO, TA, TB, kiln_ew_list<D, D2, Ds...>, kiln_ew_list<A, As...>,
-                   kiln_ew_list<B, Bs...>> {
+template <long D, long D2, long... Ds, class... S>
+struct kiln_ew_map<kiln_ew_list<D, D2, Ds...>, S...> {
   static constexpr long inner = (D2 * ... * Ds);
-  template <class F>
-  static KILN_INLINE void run(kiln_ew_ptr<TO> out, kiln_ew_cptr<TA> a, kiln_ew_cptr<TB> b, F f) {
+  template <class O, class F, class... P>
+  static KILN_INLINE void run(O *out, F f, const P *...p) {
     for (long i = 0; i < D; ++i)
-      kiln_ew_bin<TO, TA, TB, kiln_ew_list<D2, Ds...>, kiln_ew_list<As...>,
-                  kiln_ew_list<Bs...>>::run(out + i * inner, a + i * A, b + i * B, f);
+      kiln_ew_map<kiln_ew_list<D2, Ds...>, typename kiln_ew_split<S>::tail...>::run(
+          out + i * inner, f, (p + i * kiln_ew_split<S>::head)...);
   }
 };
 
+/// out = f(a, b) with numpy broadcasting (D the collapsed dimensions, SA / SB the strides).
 template <class TO, class TA, class TB, class D, class SA, class SB, class F>
 inline void kiln_ew_binary(kiln_ew_ptr<TO> out, kiln_ew_cptr<TA> a, kiln_ew_cptr<TB> b, F f) {
-  kiln_ew_bin<TO, TA, TB, D, SA, SB>::run(out, a, b, f);
+  kiln_ew_map<D, SA, SB>::run(out, f, a, b);
 }
 
 struct kiln_ew_add {
@@ -222,34 +241,14 @@ struct kiln_ew_greater {
 
 // ---- Where ----------------------------------------------------------------------------------
 
-template <class T, class D, class SC, class SX, class SY> struct kiln_ew_sel;
-
-template <class T, long D, long C, long X, long Y>
-struct kiln_ew_sel<T, kiln_ew_list<D>, kiln_ew_list<C>, kiln_ew_list<X>, kiln_ew_list<Y>> {
-  static KILN_INLINE void run(kiln_ew_ptr<T> out, const kiln_bool *c, kiln_ew_cptr<T> x,
-                              kiln_ew_cptr<T> y) {
-    for (long i = 0; i < D; ++i)
-      out[i] = c[i * C] ? x[i * X] : y[i * Y];
-  }
-};
-
-template <class T, long D, long D2, long... Ds, long C, long... Cs, long X, long... Xs, long Y,
-          long... Ys>
-struct kiln_ew_sel<T, kiln_ew_list<D, D2, Ds...>, kiln_ew_list<C, Cs...>, kiln_ew_list<X, Xs...>,
-                   kiln_ew_list<Y, Ys...>> {
-  static constexpr long inner = (D2 * ... * Ds);
-  static KILN_INLINE void run(kiln_ew_ptr<T> out, const kiln_bool *c, kiln_ew_cptr<T> x,
-                              kiln_ew_cptr<T> y) {
-    for (long i = 0; i < D; ++i)
-      kiln_ew_sel<T, kiln_ew_list<D2, Ds...>, kiln_ew_list<Cs...>, kiln_ew_list<Xs...>,
-                  kiln_ew_list<Ys...>>::run(out + i * inner, c + i * C, x + i * X, y + i * Y);
-  }
+struct kiln_ew_select {
+  template <class T> KILN_INLINE T operator()(kiln_bool c, T x, T y) const { return c ? x : y; }
 };
 
 template <class T, class D, class SC, class SX, class SY>
 inline void kiln_ew_where(kiln_ew_ptr<T> out, const kiln_bool *c, kiln_ew_cptr<T> x,
                           kiln_ew_cptr<T> y) {
-  kiln_ew_sel<T, D, SC, SX, SY>::run(out, c, x, y);
+  kiln_ew_map<D, SC, SX, SY>::run(out, kiln_ew_select{}, c, x, y);
 }
 
 // ---- BatchNormalization (inference) ---------------------------------------------------------

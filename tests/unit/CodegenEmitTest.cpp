@@ -126,7 +126,7 @@ TEST(Codegen, ReportsEveryUnsupportedNodeInOneError) {
   EXPECT_NE(msg.find("node 'erf_f64' (Erf): operand dtype: expected f32, found f64"),
             std::string::npos)
       << msg;
-  EXPECT_NE(msg.find("node 'relu_q' (Relu): expected only activation steps on an f32 unary or binary op's epilogue"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("node 'relu_q' (Relu): expected only activation and binary steps on an f32 unary or binary op's epilogue"), std::string::npos) << msg;
 }
 
 TEST(Codegen, RejectsANameThatIsNotACIdentifier) {
@@ -237,7 +237,17 @@ TEST(Codegen, EpilogueBecomesAFunctorHoldingItsOperands) {
   act.act = ActKind::Clip;
   act.alpha = 0;
   act.beta = 6;
-  conv->epilogue().steps = {bias, res, act};
+  // Binary steps read their operand at the channel (a [2] vector) or the flat index (the
+  // result's shape); rsub puts the operand on the left.
+  EpilogueStep mul;
+  mul.kind = EpilogueStep::Kind::Binary;
+  mul.bin = BinKind::Mul;
+  mul.operand = 2;
+  EpilogueStep rsub = mul;
+  rsub.bin = BinKind::Sub;
+  rsub.swapped = true;
+  rsub.operand = 3;
+  conv->epilogue().steps = {bias, res, mul, rsub, act};
   g.setOutputs({conv->result()});
   auto r = generateCpp(g, {"e", "e.onnx"});
   if (!r) {
@@ -250,17 +260,22 @@ TEST(Codegen, EpilogueBecomesAFunctorHoldingItsOperands) {
   EXPECT_NE(src.find("struct kiln_epi_0 {\n"
                      "  const kiln_f32 *p0;\n"
                      "  const kiln_f32 *p1;\n"
+                     "  const kiln_f32 *p2;\n"
+                     "  const kiln_f32 *p3;\n"
                      "  KILN_INLINE float operator()(float v, long i, long c) const {\n"
                      "    v += p0[c];\n"
                      "    v += p1[i];\n"
-                     "    v = v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);\n"
+                     "    v = v * p2[c];\n"
+                     "    v = p3[i] - v;\n"
+                     "    v = kiln_ew_clip<float>{0.0f, 6.0f}(v);\n"
                      "    return v;\n"
                      "  }\n"
                      "};"),
             std::string::npos)
       << src;
   EXPECT_NE(src.find("const kiln_epi_0 epi{reinterpret_cast<const kiln_f32 *>(e_weights + 64), "
-                     "static_cast<const kiln_f32 *>(inputs[0])};"),
+                     "static_cast<const kiln_f32 *>(inputs[0]), reinterpret_cast<const kiln_f32 "
+                     "*>(e_weights + 64), static_cast<const kiln_f32 *>(inputs[0])};"),
             std::string::npos)
       << src;
 }

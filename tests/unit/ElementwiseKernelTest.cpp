@@ -131,6 +131,44 @@ TEST(ElementwiseKernel, BinaryBroadcastMatchesReferenceLoop) {
     EXPECT_FLOAT_EQ(acc[size_t(i)], float(i) + 0.5f);
 }
 
+// A fused chain: out[2,3,4] = relu((a - b[3,1]) * c[4] + d) in one n-ary loop, the epilogue
+// taking the binary steps' operands (c, d) as values after the op's own (a, b).
+namespace {
+struct ChainEpilogue {
+  KILN_INLINE float operator()(float v, float c, float d) const {
+    v = v * c;
+    v = v + d;
+    return kiln_ew_relu{}(v);
+  }
+};
+} // namespace
+
+TEST(ElementwiseKernel, FusedChainMatchesReferenceLoop) {
+  std::vector<float> a = ramp(24, -2.0f, 0.37f), b = {0.5f, -1.25f, 3.0f},
+                     c = {1.0f, -2.0f, 0.5f, 3.0f}, d = ramp(24, 1.0f, -0.11f), out(24);
+  kiln_ew_map<kiln_ew_list<2, 3, 4>, kiln_ew_list<12, 4, 1>, kiln_ew_list<0, 1, 0>,
+              kiln_ew_list<0, 0, 1>, kiln_ew_list<12, 4, 1>>::run(out.data(),
+                                                                  kiln_ew_fuse<2>(kiln_ew_sub{},
+                                                                                  ChainEpilogue{}),
+                                                                  a.data(), b.data(), c.data(),
+                                                                  d.data());
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 4; ++k) {
+        int f = (i * 3 + j) * 4 + k;
+        float want = (a[size_t(f)] - b[size_t(j)]) * c[size_t(k)] + d[size_t(f)];
+        EXPECT_FLOAT_EQ(out[size_t(f)], want < 0 ? 0.0f : want) << f;
+      }
+  // In place over the same-shaped step operand d: each element is read before it is written.
+  kiln_ew_map<kiln_ew_list<2, 3, 4>, kiln_ew_list<12, 4, 1>, kiln_ew_list<0, 1, 0>,
+              kiln_ew_list<0, 0, 1>, kiln_ew_list<12, 4, 1>>::run(d.data(),
+                                                                  kiln_ew_fuse<2>(kiln_ew_sub{},
+                                                                                  ChainEpilogue{}),
+                                                                  a.data(), b.data(), c.data(),
+                                                                  d.data());
+  EXPECT_EQ(d, out);
+}
+
 TEST(ElementwiseKernel, BinaryOpsAndDtypes) {
   int64_t a[4] = {7, -7, 9, 0}, b[4] = {2, 2, -4, 5}, q[4];
   kiln_ew_binary<int64_t, int64_t, int64_t, kiln_ew_list<4>, kiln_ew_list<1>, kiln_ew_list<1>>(

@@ -141,6 +141,11 @@ std::unique_ptr<Graph> everything() {
     conv->epilogue().steps.push_back({EpilogueStep::Kind::Activation, a, 0, 0, -1});
   conv->epilogue().steps.push_back(
       {EpilogueStep::Kind::Activation, ActKind::HardSigmoid, 0.2, 0.5, -1});
+  for (BinKind b : {BinKind::Add, BinKind::Sub, BinKind::Mul, BinKind::Div, BinKind::Pow,
+                    BinKind::Max, BinKind::Min})
+    for (bool swapped : {false, true})
+      conv->epilogue().steps.push_back(
+          {EpilogueStep::Kind::Binary, ActKind::Relu, 0, 0, 3, b, swapped});
 
   Attributes all;
   all.set("int", int64_t(-7));
@@ -252,7 +257,9 @@ TEST(Kir, PrintsTheDocumentedSyntax) {
       "%\"input.1\") {dilations = [1, 1], group = 1, kernel_shape = [1, 1], pads = [0, 0, 0, 0], "
       "strides = [1, 1]} epilogue [bias_add(2), residual_add(3), clip(0.0, 6.0), "
       "leaky_relu(0.01, 0.0), requantize, relu, sigmoid, hard_sigmoid, hard_swish, tanh, silu, "
-      "gelu, hard_sigmoid(0.2, 0.5)] : f32[1,4,8,8]{order=[0,2,3,1],blocks=[1:2,2:4]}\n");
+      "gelu, hard_sigmoid(0.2, 0.5), add(3), radd(3), sub(3), rsub(3), mul(3), rmul(3), div(3), "
+      "rdiv(3), pow(3), rpow(3), max(3), rmax(3), min(3), rmin(3)] : "
+      "f32[1,4,8,8]{order=[0,2,3,1],blocks=[1:2,2:4]}\n");
   has("  %a, %0 = Split \"Split \\\"3\\\"\" (%\"x.1\", %shape) {\"1st\" = 1, \"a.b\" = \"quoted "
       "key\", big = 1e+20, float = 1.0, floats = [0.0, -2.0, 0.1, 1.7976931348623157e+308], "
       "\"inf\" = 2, int = -7, ints = [-9223372036854775808, 0, 9223372036854775807], ninf = -inf, "
@@ -427,8 +434,8 @@ TEST(Kir, ParseErrorsHaveLineAndColumn) {
       {"graph @g {\n  input %x : f32[1]\n  %y = Relu \"r\" (%x) {a = 1, a = 2} : f32[1]\n}",
        "test.kir:3:30: error: attribute 'a' is given twice"},
       {"graph @g {\n  input %x : f32[1]\n  %y = Conv \"r\" (%x) epilogue [swish] : f32[1]\n}",
-       "test.kir:3:32: error: expected an epilogue step (bias_add, residual_add, requantize or "
-       "an activation), found 'swish'"},
+       "test.kir:3:32: error: expected an epilogue step (bias_add, residual_add, a binary step "
+       "such as mul(k) or rsub(k), requantize or an activation), found 'swish'"},
       {"graph @g {\n  const %c : i8[2] = dense<[1, 300]>\n}",
        "test.kir:2:32: error: 300 out of range for i8, expected -128..127"},
       {"graph @g {\n  const %c : f32[3] = dense<[1.0, 2.0]>\n}",
@@ -592,12 +599,47 @@ TEST(Verifier, EpilogueOperandsInRange) {
 TEST(Verifier, EpilogueOnlyOnFusingOps) {
   auto g = smallValid();
   ASSERT_TRUE(g);
-  // An elementwise op carries activation steps (a fused chain), nothing else.
+  // An elementwise op carries activation and binary steps (a fused chain), nothing else.
   g->nodes()[0]->epilogue().steps.push_back({});
   EXPECT_EQ(verifyError(*g), "");
   g->nodes()[0]->epilogue().steps[0].kind = EpilogueStep::Kind::ResidualAdd;
   EXPECT_EQ(verifyError(*g), "node 'relu' (Relu): epilogue step 0 of an elementwise op: expected "
-                             "an activation, found residual_add");
+                             "an activation or a binary step, found residual_add");
+}
+
+TEST(Verifier, BinaryEpilogueSteps) {
+  // An elementwise producer reads any operand that broadcasts to its result; a Conv reads one at
+  // the flat index, the channel or element 0.
+  auto g = parse("graph @g {\n"
+                 "  input %x : f32[1,2,4,4]\n"
+                 "  input %s : f32[2,1,1]\n"
+                 "  input %row : f32[4]\n"
+                 "  input %big : f32[2,2,4,4]\n"
+                 "  const %w : f32[2,2,1,1] = dense<[1.0, 0.0, 0.0, 1.0]>\n"
+                 "  %a = Sqrt \"sqrt\" (%x, %row, %s) epilogue [rdiv(1), mul(2), relu] : "
+                 "f32[1,2,4,4]\n"
+                 "  %y = Conv \"conv\" (%a, %w, %s, %x) {dilations = [1, 1], group = 1, "
+                 "kernel_shape = [1, 1], pads = [0, 0, 0, 0], strides = [1, 1]} "
+                 "epilogue [mul(2), rsub(3)] : f32[1,2,4,4]\n"
+                 "  output %y\n"
+                 "}\n");
+  ASSERT_TRUE(g);
+  EXPECT_EQ(verifyError(*g), "");
+  Node *sqrt = g->nodes()[0], *conv = g->nodes()[1];
+  // A per-row operand is fine for the elementwise loop, not for the conv's epilogue.
+  conv->setOperand(2, sqrt->operand(1));
+  EXPECT_EQ(verifyError(*g), "node 'conv' (Conv): epilogue step 0 (mul) operand 2 has type f32[4], "
+                             "expected f32 broadcasting to the result f32[1,2,4,4] as the whole "
+                             "result, its channel vector or one element");
+  conv->setOperand(2, sqrt->operand(2));
+  // An operand that would enlarge the result is not an epilogue operand.
+  sqrt->setOperand(2, g->inputs()[3]);
+  EXPECT_EQ(verifyError(*g), "node 'sqrt' (Sqrt): epilogue step 1 (mul) operand 2 has type "
+                             "f32[2,2,4,4], expected f32 broadcasting to the result f32[1,2,4,4]");
+  sqrt->setOperand(2, g->inputs()[1]);
+  sqrt->epilogue().steps[1].operand = 7;
+  EXPECT_EQ(verifyError(*g), "node 'sqrt' (Sqrt): epilogue step 1 (mul) uses operand 7, expected "
+                             "0..2");
 }
 
 TEST(Verifier, LayoutsAndBoundary) {
