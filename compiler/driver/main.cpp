@@ -7,6 +7,8 @@
 
 #include <llvm/Support/raw_ostream.h>
 
+#include <regex>
+
 using namespace kiln::driver;
 
 // List options take one value per occurrence (comma-separated or repeated) and never swallow the
@@ -28,7 +30,13 @@ static void addInstrumentation(CLI::App *cmd, InstrumentationFlags &f) {
 
 static int fail(const std::string &msg) {
   llvm::outs().flush();
-  llvm::errs() << "kiln: error: " << msg << "\n";
+  // A message that already carries its location (`x.kir:3:32: error: ...`, the .kir parser's
+  // form) is printed as it is, so that it reads like a compiler's and has one "error:".
+  static const std::regex located(R"(^[^\n]+:[0-9]+:[0-9]+: error: )");
+  if (std::regex_search(msg, located))
+    llvm::errs() << msg << "\n";
+  else
+    llvm::errs() << "kiln: error: " << msg << "\n";
   return 1;
 }
 
