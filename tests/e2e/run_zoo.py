@@ -252,14 +252,18 @@ NODE_LINE = re.compile(r'^\s*(?P<results>%.*?) = (?P<op>[A-Za-z]+) "(?P<name>(?:
 VALUE_REF = re.compile(r'%(?:"(?:[^"\\]|\\.)*"|[A-Za-z0-9_.]+)')
 ALWAYS_GONE = {"BatchNormalization", "Identity", "Dropout"}
 FUSABLE_ACTIVATIONS = {"Relu", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish", "Sigmoid", "Tanh",
-                       "Gelu"}
-EPILOGUE_PRODUCERS = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
+                       "Gelu", "Elu", "Selu", "Softplus", "Sqrt", "Exp", "Log", "Abs", "Neg",
+                       "Reciprocal", "Erf", "Floor", "Ceil"}
+# Conv-like ops and the f32 elementwise ops that carry a fused chain (all values in the zoo are
+# f32 once the shape computations are folded).
+EPILOGUE_PRODUCERS = {"Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Pow",
+                      "PRelu"} | FUSABLE_ACTIVATIONS
 
 
 def unfused_nodes(kir_path):
     """What the -O2 pipeline should have removed but the final IR still has: BatchNormalization,
-    Identity, Dropout, and activations whose operand comes from a Conv/Gemm/MatMul that has no
-    other user (those belong in the producer's epilogue)."""
+    Identity, Dropout, and activations whose operand comes from a Conv/Gemm/MatMul or an
+    elementwise op that has no other user (those belong in the producer's epilogue)."""
     producers, uses, nodes = {}, {}, []
     outputs = set()
     with open(kir_path) as f:
