@@ -6,14 +6,40 @@
 
 namespace kiln {
 
+namespace {
+
+/// The conv and matrix kernels compute each output value completely (in registers or scratch)
+/// and store it once, `y[i] = epi(v, i, c)`: an epilogue operand of the result's shape (a
+/// residual, a same-shaped binary operand) is read only at the index being written, so it may
+/// share the result's buffer, unless the op itself reads that value too (a conv whose input is
+/// also its residual reads it everywhere).
+llvm::Expected<KernelCall> withEpilogueInPlace(const Node &n, llvm::Expected<KernelCall> k) {
+  if (!k)
+    return k;
+  for (const EpilogueStep &st : n.epilogue().steps) {
+    if (!st.readsOperand() || st.operand < 0 ||
+        static_cast<unsigned>(st.operand) >= n.numOperands())
+      continue;
+    const Value *v = n.operand(static_cast<unsigned>(st.operand));
+    bool readByOp = false;
+    for (unsigned i = 0; i < n.numOperands(); ++i)
+      readByOp |= n.operand(i) == v && !isEpilogueOperand(n, i);
+    if (!readByOp && v->type().shape == n.result()->type().shape)
+      k->inPlaceOperands.push_back(static_cast<unsigned>(st.operand));
+  }
+  return k;
+}
+
+} // namespace
+
 llvm::Expected<KernelCall> selectKernel(const Node &n) {
   switch (n.op()) {
   case OpKind::Conv:
   case OpKind::ConvTranspose:
-    return selectConvKernel(n);
+    return withEpilogueInPlace(n, selectConvKernel(n));
   case OpKind::Gemm:
   case OpKind::MatMul:
-    return selectMatrixKernel(n);
+    return withEpilogueInPlace(n, selectMatrixKernel(n));
   case OpKind::MaxPool:
   case OpKind::AveragePool:
   case OpKind::GlobalAveragePool:

@@ -7,6 +7,8 @@ lit tests. Usage: make_model.py KIND OUTDIR, KIND one of:
        over a dying operand, a Reshape that is a graph output and one of the graph input
   cat  Concat along channels (written in place by its producers) and along a later axis (copied)
   part Split and Slice along channels (views into their operand) and a Slice along a later axis
+  resid convolutions with residual Adds: one whose residual dies there (the conv may write over
+       it) and one whose residual is also its own input (it may not)
 Writes OUTDIR/KIND.onnx, OUTDIR/KIND.input.bin (float32 input 0) and OUTDIR/KIND.expected.bin
 (float32 output 0 then output 1, ...). The expected values are computed here with numpy, not by
 kiln, so the tests compare kiln against an independent reference."""
@@ -191,9 +193,39 @@ def part():
     return g, x, [-s1[:, :, :, 1:3], z]
 
 
+def resid():
+    x = rng.standard_normal((1, 3, 6, 6)).astype(np.float32)
+    w = {k: (rng.standard_normal(s) * 0.3).astype(np.float32)
+         for k, s in [('wa', (4, 3, 3, 3)), ('wc', (4, 3, 1, 1)), ('wb', (4, 4, 3, 3)),
+                      ('wd', (4, 4, 3, 3))]}
+    b = {k: rng.standard_normal(4).astype(np.float32) for k in ('ba', 'bc', 'bb', 'bd')}
+    nodes = [
+        h.make_node('Conv', ['x', 'wa', 'ba'], ['a'], name='conv_a', pads=[1, 1, 1, 1]),
+        h.make_node('Conv', ['x', 'wc', 'bc'], ['c'], name='conv_c'),
+        h.make_node('Conv', ['a', 'wb', 'bb'], ['b'], name='conv_b', pads=[1, 1, 1, 1]),
+        h.make_node('Add', ['b', 'c'], ['s'], name='add_bc'),
+        h.make_node('Relu', ['s'], ['r'], name='relu'),
+        h.make_node('Conv', ['r', 'wd', 'bd'], ['d'], name='conv_d', pads=[1, 1, 1, 1]),
+        h.make_node('Add', ['d', 'r'], ['e'], name='add_dr'),
+        h.make_node('GlobalAveragePool', ['e'], ['y0'], name='gap'),
+        h.make_node('Relu', ['a'], ['y1'], name='relu_a'),
+    ]
+    inits = [const(k, v) for k, v in {**w, **b}.items()]
+    g = h.make_graph(nodes, 'resid', [h.make_tensor_value_info('x', T.FLOAT, [1, 3, 6, 6])],
+                     [h.make_tensor_value_info('y0', T.FLOAT, [1, 4, 1, 1]),
+                      h.make_tensor_value_info('y1', T.FLOAT, [1, 4, 6, 6])], inits)
+    xd = x.astype(np.float64)
+    a = conv2d(xd, w['wa'], b['ba'], 1)
+    c = conv2d(xd, w['wc'], b['bc'], 0)
+    r = np.maximum(conv2d(a, w['wb'], b['bb'], 1) + c, 0)
+    e = conv2d(r, w['wd'], b['bd'], 1) + r
+    return g, x, [e.mean(axis=(2, 3), keepdims=True), np.maximum(a, 0)]
+
+
 def main():
     kind, out = sys.argv[1], sys.argv[2]
-    g, x, expected = {'cnn': cnn, 'ew': ew, 'mem': mem, 'cat': cat, 'part': part}[kind]()
+    g, x, expected = {'cnn': cnn, 'ew': ew, 'mem': mem, 'cat': cat, 'part': part,
+                      'resid': resid}[kind]()
     m = h.make_model(g, opset_imports=[h.make_opsetid('', 17)])
     onnx.checker.check_model(m)
     os.makedirs(out, exist_ok=True)
