@@ -91,6 +91,19 @@ std::string formatMemoryReport(const MemoryPlan &plan, const std::string &modelN
       plan.arenaSizeNoAlias, plan.lowerBoundNoAlias);
   out += fmt::format("views: {}, in place: {}, concats in place: {}\n", plan.views, plan.inPlace,
                      plan.concats);
+  // What a planner-less runtime would hold: one buffer per intermediate tensor and per scratch.
+  int64_t tensorBytes = 0, scratchBytes = 0, tensors = 0;
+  for (const MemoryPlanEntry &e : plan.entries) {
+    if (e.kind == MemoryPlanEntry::Kind::Scratch) {
+      scratchBytes += e.bytes;
+    } else {
+      tensorBytes += e.bytes;
+      ++tensors;
+    }
+  }
+  out += fmt::format("all intermediate tensors: {} bytes in {} tensors, plus {} bytes of kernel "
+                     "scratch\n",
+                     tensorBytes, tensors, scratchBytes);
   return out;
 }
 
