@@ -25,6 +25,8 @@ bool isReshapeFamily(OpKind k) {
 
 /// The operand a no-op node forwards, or nullptr when the node does real work.
 Value *forwardedOperand(const Graph &g, Node *n) {
+  if (!n->epilogue().empty())
+    return nullptr; // a node with fused work (Mul by one, then a ReLU) is not a no-op
   Value *x = n->numOperands() ? n->operand(0) : nullptr;
   Value *y = n->numResults() ? n->result(0) : nullptr;
   switch (n->op()) {

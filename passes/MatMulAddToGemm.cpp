@@ -18,7 +18,7 @@ bool rewrite(Graph &g, Node *mm) {
   if (a->type().rank() != 2 || b->type().rank() != 2 || y->type().dtype() != DType::F32)
     return false;
   Node *add = soleUser(g, y);
-  if (!add || add->op() != OpKind::Add || add->numOperands() != 2)
+  if (!add || add->op() != OpKind::Add || add->numOperands() != 2 || !add->epilogue().empty())
     return false;
   Value *c = add->operand(0) == y ? add->operand(1) : add->operand(0);
   if (c == y || add->result()->type() != y->type() || c->type().dtype() != DType::F32)

@@ -53,7 +53,8 @@ bool reorderOnce(Graph &g, Node *pool) {
   if (!producer || !isFusableProducer(producer->op()) || soleUser(g, p) != pool)
     return false;
   Node *act = soleUser(g, m);
-  if (!act || act->numResults() != 1 || act->operand(0) != m || !isMonotoneActivation(act))
+  if (!act || act->numResults() != 1 || act->operand(0) != m || !isMonotoneActivation(act) ||
+      !act->epilogue().empty())
     return false;
   Value *y = act->result();
   if (y->type() != m->type())

@@ -18,7 +18,7 @@ bool near(double a, double b) { return std::fabs(a - b) <= 1e-6 * std::max(1.0, 
 
 bool divToMul(Graph &g, Node *n) {
   if (n->op() != OpKind::Div || n->result()->type().dtype() != DType::F32 ||
-      !n->operand(1)->isConstant())
+      !n->operand(1)->isConstant() || !n->epilogue().empty())
     return false;
   std::vector<double> v = n->operand(1)->constant().toDoubles();
   for (double &x : v) {
@@ -49,12 +49,12 @@ Value *otherOperand(const Node *n, const Value *x) {
 
 bool hardSwishPattern(Graph &g, Node *hs) {
   if (hs->op() != OpKind::HardSigmoid || !near(hs->attrs().getFloat("alpha", 0.2), 1.0 / 6) ||
-      !near(hs->attrs().getFloat("beta", 0.5), 0.5))
+      !near(hs->attrs().getFloat("beta", 0.5), 0.5) || !hs->epilogue().empty())
     return false;
   Value *x = hs->operand(0);
   Node *mul = soleUser(g, hs->result());
   if (!mul || mul->op() != OpKind::Mul || otherOperand(mul, hs->result()) != x ||
-      mul->result()->type() != x->type())
+      mul->result()->type() != x->type() || !mul->epilogue().empty())
     return false;
   Node *sw = g.insertNodeBefore(mul, OpKind::HardSwish, mul->name(), {x}, {x->type()},
                                 {g.freshName(mul->result()->name() + ".hardswish")});
@@ -122,6 +122,9 @@ bool geluPattern(Graph &g, Node *erf) {
   }
   if (last->result()->type() != x->type())
     return false;
+  for (const Node *d : dead)
+    if (!d->epilogue().empty())
+      return false; // fused work on a matched node would be lost
   Attributes a;
   a.set("approximate", std::string("none"));
   Node *gelu = g.insertNodeBefore(last, OpKind::Gelu, last->name(), {x}, {x->type()},

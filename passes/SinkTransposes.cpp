@@ -147,7 +147,7 @@ bool sinkReshapeOnce(Graph &g, Node *rs, Counts &c) {
   if (!x->type().layout.isRowMajor() || !t->type().layout.isRowMajor())
     return false;
   Node *u = soleUser(g, t);
-  if (!u || u->numResults() != 1 || u->operand(0) != t)
+  if (!u || u->numResults() != 1 || u->operand(0) != t || !u->epilogue().empty())
     return false;
   Value *y = u->result();
   if (u->op() == OpKind::Reshape) {
@@ -192,7 +192,7 @@ bool sinkOnce(Graph &g, Node *tr, Counts &c) {
       !t->type().layout.isRowMajor())
     return false;
   Node *u = soleUser(g, t);
-  if (!u || u->numResults() != 1)
+  if (!u || u->numResults() != 1 || !u->epilogue().empty())
     return false;
   if (u->op() == OpKind::Transpose)
     return merge(g, tr, u, c);
