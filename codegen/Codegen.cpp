@@ -693,7 +693,7 @@ std::string binaryExpr(BinKind k, const std::string &a, const std::string &b) {
 std::string Emitter::epilogueStruct(const Node &n) const {
   Writer w;
   std::vector<std::string> code, params;
-  const bool valueArgs = isElementwiseEpilogue(n);
+  const bool valueArgs = !isMatrixEpilogueOp(n.op());
   const Shape &out = n.result()->type().shape;
   bool usesI = false, usesC = false;
   for (size_t s = 0; s < n.epilogue().steps.size(); ++s) {
@@ -731,16 +731,16 @@ std::string Emitter::epilogueStruct(const Node &n) const {
     }
   }
   w.open("struct @NAME@");
-  if (!valueArgs)
+  if (valueArgs) {
+    w.open(fmt::format("KILN_INLINE float operator()(float v{}{}) const", params.empty() ? "" : ", ",
+                       fmt::join(params, ", ")));
+  } else {
     for (size_t s = 0; s < n.epilogue().steps.size(); ++s)
       if (n.epilogue().steps[s].readsOperand())
         w.line("const kiln_f32 *p{};", s);
-  if (valueArgs)
-    w.open(fmt::format("KILN_INLINE float operator()(float v{}{}) const", params.empty() ? "" : ", ",
-                       fmt::join(params, ", ")));
-  else
     w.open(fmt::format("KILN_INLINE float operator()(float v, long{}, long{}) const",
                        usesI ? " i" : "", usesC ? " c" : ""));
+  }
   for (const std::string &c : code)
     w.raw(c);
   w.line("return v;");
@@ -751,7 +751,7 @@ std::string Emitter::epilogueStruct(const Node &n) const {
 
 std::string Emitter::epilogueInit(const Node &n) const {
   std::vector<std::string> fields;
-  if (!isElementwiseEpilogue(n))
+  if (isMatrixEpilogueOp(n.op()))
     for (const EpilogueStep &st : n.epilogue().steps)
       if (st.readsOperand()) {
         const Value *v = n.operand(unsigned(st.operand));

@@ -23,7 +23,7 @@ llvm::Expected<KernelCall> withEpilogueInPlace(const Node &n, llvm::Expected<Ker
     const Value *v = n.operand(static_cast<unsigned>(st.operand));
     bool readByOp = false;
     for (unsigned i = 0; i < n.numOperands(); ++i)
-      readByOp |= n.operand(i) == v && !isEpilogueOperand(n, i);
+      readByOp |= n.operand(i) == v && !n.isEpilogueOperand(i);
     if (!readByOp && v->type().shape == n.result()->type().shape)
       k->inPlaceOperands.push_back(static_cast<unsigned>(st.operand));
   }
@@ -92,17 +92,6 @@ llvm::Error selectError(const Node &n, const std::string &what) {
                                  n.name().c_str(), opName(n.op()), what.c_str());
 }
 
-bool isElementwiseEpilogue(const Node &n) {
-  return n.op() != OpKind::Conv && n.op() != OpKind::ConvTranspose && n.op() != OpKind::Gemm &&
-         n.op() != OpKind::MatMul;
-}
-
-bool isEpilogueOperand(const Node &n, unsigned i) {
-  for (const EpilogueStep &s : n.epilogue().steps)
-    if (s.readsOperand() && s.operand == static_cast<int>(i))
-      return true;
-  return false;
-}
 
 llvm::Error checkDenseF32(const Node &n, const Value *v, const char *role) {
   const TensorType &t = v->type();

@@ -9,7 +9,7 @@
 //                   accumulated value, i the flat output index, c the output channel
 //                   (Conv: dim 1, Gemm/MatMul: last dim); an empty epilogue is kiln_epi_none.
 //                   On an elementwise op it is float epi(float v, float x...), x the binary
-//                   steps' operands loaded by the kernel (see isElementwiseEpilogue).
+//                   steps' operands loaded by the kernel (see isMatrixEpilogueOp).
 // Kernel templates live in codegen/kernels/*.h; trip counts are template arguments, so every loop
 // of the emitted code has compile-time bounds.
 #pragma once
@@ -43,18 +43,11 @@ llvm::Expected<KernelCall> selectKernel(const Node &n);
 
 /// Shared by the selectors: "node 'NAME' (OP): what".
 llvm::Error selectError(const Node &n, const std::string &what);
-/// True when the node's epilogue runs inside an elementwise loop (a fused chain such as
-/// Add -> Mul -> Relu), whose functor takes the binary steps' operands as values; false for
-/// Conv, ConvTranspose, Gemm and MatMul, whose functor reads them through pointers.
-bool isElementwiseEpilogue(const Node &n);
 
 /// The elementwise kernel functor (codegen/kernels/elementwise.h) that computes activation step
 /// `s`, e.g. kiln_ew_leaky_relu{0.01f}: unary nodes and epilogues print activations through it.
 std::string activationFunctor(const EpilogueStep &s);
 
-/// True when operand i belongs to the node's epilogue (a fused bias or residual) rather than to
-/// the op itself.
-bool isEpilogueOperand(const Node &n, unsigned i);
 /// The float kernels read dense row-major f32 without quantization; `role` names the operand.
 llvm::Error checkDenseF32(const Node &n, const Value *v, const char *role);
 

@@ -29,7 +29,7 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
                        "{} results",
                        n.numOperands(), n.numResults()));
   const Value *x = n.operand(0), *wt = n.operand(1), *y = n.result(0);
-  const bool hasBias = n.numOperands() >= 3 && !isEpilogueOperand(n, 2);
+  const bool hasBias = n.numOperands() >= 3 && !n.isEpilogueOperand(2);
   if (auto e = checkDenseF32(n, x, "input X"))
     return e;
   if (auto e = checkDenseF32(n, wt, "weight W"))

@@ -48,9 +48,8 @@ llvm::Error expectDType(const Node &n, const char *what, DType t, std::vector<DT
 llvm::Error checkCommon(const Node &n) {
   // A fused chain (Add -> Mul -> Relu) leaves activation and binary steps on f32 unary/binary ops
   // and Clip; the functor is wrapped in kiln_ew_fuse. Anything else cannot carry an epilogue here.
-  bool fusable = (opClass(n.op()) == OpClass::Unary || opClass(n.op()) == OpClass::Binary ||
-                  n.op() == OpKind::Clip) &&
-                 n.numResults() == 1 && n.result()->type().dtype() == DType::F32;
+  bool fusable = isElementwiseEpilogueOp(n.op()) && n.numResults() == 1 &&
+                 n.result()->type().dtype() == DType::F32;
   for (const EpilogueStep &st : n.epilogue().steps)
     if (!fusable ||
         (st.kind != EpilogueStep::Kind::Activation && st.kind != EpilogueStep::Kind::Binary))
@@ -160,7 +159,7 @@ std::string withEpilogue(const Node &n, const std::string &f, int arity) {
 std::vector<unsigned> ownOperands(const Node &n) {
   std::vector<unsigned> own;
   for (unsigned i = 0; i < n.numOperands(); ++i)
-    if (!isEpilogueOperand(n, i))
+    if (!n.isEpilogueOperand(i))
       own.push_back(i);
   return own;
 }
@@ -210,9 +209,7 @@ llvm::Expected<KernelCall> selectUnary(const Node &n) {
     allowed = {DType::Bool};
   } else if (std::optional<EpilogueStep> st = activationStepOf(n.op(), n.attrs())) {
     f = activationFunctor(*st);
-    if (n.op() == OpKind::Relu)
-      allowed = arith();
-    if (n.op() == OpKind::Abs || n.op() == OpKind::Neg)
+    if (n.op() == OpKind::Relu || n.op() == OpKind::Abs || n.op() == OpKind::Neg)
       allowed = arith();
   } else if (n.op() == OpKind::Gelu) {
     return fail(n, "attribute approximate: expected \"none\" or \"tanh\", found \"{}\"",

@@ -44,7 +44,7 @@ llvm::Expected<KernelCall> selectGemm(const Node &n) {
                                    "and {} results",
                                    n.numOperands(), n.numResults()));
   const Value *a = n.operand(0), *b = n.operand(1), *y = n.result(0);
-  const bool hasC = n.numOperands() >= 3 && !isEpilogueOperand(n, 2);
+  const bool hasC = n.numOperands() >= 3 && !n.isEpilogueOperand(2);
   for (auto [v, role] : {std::pair<const Value *, const char *>{a, "A"}, {b, "B"}, {y, "result"}})
     if (auto e = checkDenseF32(n, v, role))
       return e;

@@ -42,7 +42,47 @@ const ActRow kRows[] = {
     {ActKind::Ceil, OpKind::Ceil, nullptr, 0, nullptr, 0},
 };
 
+/// Indexed by BinKind.
+const OpKind kBinOps[] = {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div,
+                          OpKind::Pow, OpKind::Max, OpKind::Min};
+
 } // namespace
+
+OpKind binaryOp(BinKind k) { return kBinOps[static_cast<unsigned>(k)]; }
+
+std::optional<BinKind> binKindOf(OpKind op) {
+  for (unsigned i = 0; i < sizeof(kBinOps) / sizeof(kBinOps[0]); ++i)
+    if (kBinOps[i] == op)
+      return static_cast<BinKind>(i);
+  return std::nullopt;
+}
+
+bool isMatrixEpilogueOp(OpKind op) {
+  return op == OpKind::Conv || op == OpKind::ConvTranspose || op == OpKind::Gemm ||
+         op == OpKind::MatMul;
+}
+
+bool isElementwiseEpilogueOp(OpKind op) {
+  return opClass(op) == OpClass::Unary || opClass(op) == OpClass::Binary || op == OpKind::Clip;
+}
+
+int epilogueChannelDim(OpKind op, int rank) {
+  return op == OpKind::Conv || op == OpKind::ConvTranspose ? 1 : rank - 1;
+}
+
+bool isChannelOperand(OpKind op, const Shape &out, const Shape &s) {
+  if (out.size() < 2 || s.size() > out.size())
+    return false;
+  const size_t axis = static_cast<size_t>(epilogueChannelDim(op, static_cast<int>(out.size())));
+  const int64_t channels = out[axis];
+  if (numElements(s) != channels)
+    return false;
+  const size_t offset = out.size() - s.size();
+  for (size_t i = 0; i < s.size(); ++i)
+    if (s[i] != 1 && i + offset != axis)
+      return false;
+  return channels == 1 || !s.empty();
+}
 
 std::optional<EpilogueStep> activationStepOf(OpKind op, const Attributes &a) {
   std::optional<ActKind> want;

@@ -5,6 +5,7 @@
 
 #include "ir/Attribute.h"
 #include "ir/Op.h"
+#include "ir/Types.h"
 
 #include <cstdint>
 #include <optional>
@@ -73,10 +74,32 @@ struct EpilogueStep {
   }
 };
 
+/// Conv, ConvTranspose, Gemm and MatMul: the ops whose kernels apply the epilogue as each output
+/// value is stored, reading step operands through pointers at the flat index, the channel or
+/// element 0 (an elementwise op's epilogue runs inside its own loop instead).
+bool isMatrixEpilogueOp(OpKind op);
+
+/// Unary and binary elementwise ops and Clip: on f32 results they carry a fused chain's
+/// activation and binary steps, applied inside their own loop.
+bool isElementwiseEpilogueOp(OpKind op);
+
+/// The result dimension a bias_add (or a per-channel binary operand) runs along for op `op` with
+/// a result of rank `rank`: 1 for Conv/ConvTranspose, the last one for Gemm/MatMul.
+int epilogueChannelDim(OpKind op, int rank);
+
+/// Whether an operand of shape `s` broadcasts (right-aligned) along the channel dimension only of
+/// a result of shape `out` of matrix op `op`, holding one value per channel.
+bool isChannelOperand(OpKind op, const Shape &out, const Shape &s);
+
 /// The activation step that computes unary elementwise op `op` with attributes `a` (Relu, Sigmoid,
 /// Elu, Exp, ...), or nothing for ops an epilogue does not carry (Not, and Clip, whose bounds are
 /// operands). Gelu with an unknown `approximate` gives nothing.
 std::optional<EpilogueStep> activationStepOf(OpKind op, const Attributes &a);
+
+/// The elementwise op a binary step computes (Add for BinKind::Add, ...), and back: the binary
+/// step kind of op `op`, if the epilogue carries it.
+OpKind binaryOp(BinKind k);
+std::optional<BinKind> binKindOf(OpKind op);
 
 /// The unary op and attributes that compute activation step `s` (all but Clip and SiLU, which
 /// have no single-op form with attributes).

@@ -65,6 +65,14 @@ public:
   const Attributes &attrs() const { return attrs_; }
   Epilogue &epilogue() { return epilogue_; }
   const Epilogue &epilogue() const { return epilogue_; }
+  /// True when operand i is read by an epilogue step (a fused bias, residual or binary operand,
+  /// which fuse-epilogue appends) rather than by the op itself.
+  bool isEpilogueOperand(unsigned i) const {
+    for (const EpilogueStep &s : epilogue_.steps)
+      if (s.readsOperand() && s.operand == static_cast<int>(i))
+        return true;
+    return false;
+  }
 
 private:
   friend class Graph;

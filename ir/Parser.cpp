@@ -549,28 +549,23 @@ private:
     BinKind bin;
     bool swapped = name.size() > 1 && name[0] == 'r' && parseBinKind(name.substr(1), bin);
     if (swapped || parseBinKind(name, bin)) {
-      advance();
       s.kind = EpilogueStep::Kind::Binary;
       s.bin = bin;
       s.swapped = swapped;
-      int64_t operand;
-      if (!consumePunct('(') ||
-          !parseIntIn(operand, 0, std::numeric_limits<int>::max(), "an operand index"))
-        return false;
-      s.operand = static_cast<int>(operand);
-      return consumePunct(')');
-    }
-    if (name == "bias_add")
+    } else if (name == "bias_add") {
       s.kind = EpilogueStep::Kind::BiasAdd;
-    else if (name == "residual_add")
+    } else if (name == "residual_add") {
       s.kind = EpilogueStep::Kind::ResidualAdd;
-    else if (name == "requantize")
+    } else if (name == "requantize") {
       s.kind = EpilogueStep::Kind::Requantize;
-    else
+    } else {
       return expected("an epilogue step (bias_add, residual_add, a binary step such as mul(k) or "
                       "rsub(k), requantize or an activation)");
+    }
     advance();
-    if (!tryPunct('('))
+    // A binary step always names its operand; the others may omit it.
+    bool needsOperand = s.kind == EpilogueStep::Kind::Binary;
+    if (needsOperand ? !consumePunct('(') : !tryPunct('('))
       return error_.empty();
     int64_t operand;
     if (!parseIntIn(operand, 0, std::numeric_limits<int>::max(), "an operand index"))

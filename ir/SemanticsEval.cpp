@@ -748,6 +748,14 @@ llvm::Error checkOperandDTypes(OpKind op, const Tensors &xs) {
   return llvm::Error::success();
 }
 
+/// The operands' types (and data) as shape inference takes them.
+std::vector<Operand> operandsOf(const std::vector<Tensor> &xs) {
+  std::vector<Operand> ops;
+  for (const Tensor &t : xs)
+    ops.push_back({TensorType(ElementType(t.dtype), t.shape), &t});
+  return ops;
+}
+
 } // namespace
 
 llvm::Expected<std::vector<Tensor>> evaluate(OpKind op, const std::vector<Tensor> &xs,
@@ -755,9 +763,7 @@ llvm::Expected<std::vector<Tensor>> evaluate(OpKind op, const std::vector<Tensor
                                              const std::vector<TensorType> &resultTypes) {
   if (auto e = checkOperandDTypes(op, xs))
     return e;
-  std::vector<Operand> ops;
-  for (const Tensor &t : xs)
-    ops.push_back({TensorType(ElementType(t.dtype), t.shape), &t});
+  std::vector<Operand> ops = operandsOf(xs);
   if (resultTypes.empty())
     return fail(fmt::format("{} evaluation expects result types, found none", nm(op)));
   const TensorType &rt = resultTypes[0];
@@ -902,10 +908,7 @@ namespace {
 /// so the epilogue has no reference semantics of its own to get wrong.
 llvm::Expected<Tensor> applyStep(const Node &n, const EpilogueStep &st, const Tensor &v) {
   auto run = [&](OpKind op, std::vector<Tensor> xs, const Attributes &attrs) -> llvm::Expected<Tensor> {
-    std::vector<Operand> ops;
-    for (const Tensor &t : xs)
-      ops.push_back({TensorType(ElementType(t.dtype), t.shape), &t});
-    auto types = sem::infer(op, ops, attrs);
+    auto types = sem::infer(op, operandsOf(xs), attrs);
     if (!types)
       return types.takeError();
     auto r = evaluate(op, xs, attrs, *types);
@@ -917,22 +920,19 @@ llvm::Expected<Tensor> applyStep(const Node &n, const EpilogueStep &st, const Te
   Attributes none;
   switch (st.kind) {
   case EpilogueStep::Kind::BiasAdd: {
-    // Conv/ConvTranspose channels are dim 1; Gemm/MatMul features are the last dim.
+    // [C, 1, ...] right-aligned so that C lands on the result's channel dimension.
     Tensor b = n.operand(static_cast<unsigned>(st.operand))->constant();
-    bool conv = n.op() == OpKind::Conv || n.op() == OpKind::ConvTranspose;
-    Shape s{b.numElements()};
-    if (conv)
-      s.resize(v.shape.size() - 1, 1);
+    const int rank = static_cast<int>(v.shape.size());
+    Shape s(static_cast<size_t>(rank - epilogueChannelDim(n.op(), rank)), 1);
+    s[0] = b.numElements();
     b.shape = s;
     return run(OpKind::Add, {v, b}, none);
   }
   case EpilogueStep::Kind::ResidualAdd:
     return run(OpKind::Add, {v, n.operand(static_cast<unsigned>(st.operand))->constant()}, none);
   case EpilogueStep::Kind::Binary: {
-    static const OpKind kOps[] = {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div,
-                                  OpKind::Pow, OpKind::Max, OpKind::Min};
     const Tensor &x = n.operand(static_cast<unsigned>(st.operand))->constant();
-    OpKind op = kOps[static_cast<unsigned>(st.bin)];
+    OpKind op = binaryOp(st.bin);
     return st.swapped ? run(op, {x, v}, none) : run(op, {v, x}, none);
   }
   case EpilogueStep::Kind::Requantize:
@@ -957,28 +957,21 @@ llvm::Expected<Tensor> applyStep(const Node &n, const EpilogueStep &st, const Te
 
 llvm::Expected<std::vector<Tensor>> evaluateNode(const Node &n) {
   std::vector<Tensor> xs;
-  std::vector<Operand> ops;
-  std::vector<bool> epilogueOperand(n.numOperands(), false);
-  for (const EpilogueStep &st : n.epilogue().steps)
-    if (st.readsOperand() && st.operand >= 0 && static_cast<unsigned>(st.operand) < n.numOperands())
-      epilogueOperand[static_cast<unsigned>(st.operand)] = true;
   for (unsigned i = 0; i < n.numOperands(); ++i) {
     const Value *v = n.operand(i);
     if (!v->isConstant())
       return fail(fmt::format("{} '{}' expects constant operands for evaluation, found "
                               "non-constant operand {} ({})",
                               nm(n.op()), n.name(), i, v->name()));
-    if (!epilogueOperand[i])
+    if (!n.isEpilogueOperand(i))
       xs.push_back(v->constant());
   }
-  for (const Tensor &t : xs)
-    ops.push_back({TensorType(ElementType(t.dtype), t.shape), &t});
   // The result count decides Split's pieces and Dropout's/MaxPool's optional second result.
   Attributes attrs = n.attrs();
   if ((n.op() == OpKind::Split || n.op() == OpKind::Dropout || n.op() == OpKind::MaxPool) &&
       !attrs.has("num_outputs"))
     attrs.set("num_outputs", static_cast<int64_t>(n.numResults()));
-  auto types = sem::infer(n.op(), ops, attrs);
+  auto types = sem::infer(n.op(), operandsOf(xs), attrs);
   if (!types)
     return fail(
         fmt::format("{} '{}': {}", nm(n.op()), n.name(), llvm::toString(types.takeError())));

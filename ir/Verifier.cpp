@@ -112,13 +112,11 @@ llvm::Error checkEpilogue(const Node &n) {
   if (ep.empty())
     return llvm::Error::success();
   OpKind op = n.op();
-  bool matrixOp = op == OpKind::Conv || op == OpKind::ConvTranspose || op == OpKind::Gemm ||
-                  op == OpKind::MatMul;
+  bool matrixOp = isMatrixEpilogueOp(op);
   // Elementwise ops carry activation and binary steps: a fused chain such as Add -> Mul -> Relu
   // is one loop.
-  bool elementwise = (opClass(op) == OpClass::Unary || opClass(op) == OpClass::Binary ||
-                      op == OpKind::Clip) &&
-                     n.numResults() == 1 && n.result()->type().dtype() == DType::F32;
+  bool elementwise = isElementwiseEpilogueOp(op) && n.numResults() == 1 &&
+                     n.result()->type().dtype() == DType::F32;
   if (!matrixOp && !elementwise)
     return fail(fmt::format("{}: only Conv, ConvTranspose, Gemm, MatMul and f32 elementwise ops "
                             "carry an epilogue",
@@ -134,8 +132,7 @@ llvm::Error checkEpilogue(const Node &n) {
     return fail(fmt::format("{}: a node with an epilogue has one result, found {}", nodeRef(n),
                             n.numResults()));
   const TensorType &result = n.result()->type();
-  // Conv/ConvTranspose channels are dim 1; Gemm/MatMul features are the last dim.
-  int channelDim = op == OpKind::Conv || op == OpKind::ConvTranspose ? 1 : result.rank() - 1;
+  int channelDim = epilogueChannelDim(op, result.rank());
   int64_t channels =
       channelDim >= 0 && channelDim < result.rank() ? result.shape[channelDim] : -1;
   for (size_t i = 0; i < ep.steps.size(); ++i) {
@@ -166,11 +163,9 @@ llvm::Error checkEpilogue(const Node &n) {
     } else {
       bool ok = t.dtype() == DType::F32 && broadcastsTo(t.shape, result.shape);
       // A matrix kernel reads a binary operand at the flat index, the channel or element 0.
-      if (ok && matrixOp && t.shape != result.shape && t.numElements() != 1) {
-        size_t offset = result.shape.size() - t.shape.size();
-        for (size_t d = 0; d < t.shape.size(); ++d)
-          ok &= t.shape[d] == 1 || static_cast<int>(d + offset) == channelDim;
-      }
+      if (ok && matrixOp)
+        ok = t.shape == result.shape || t.numElements() == 1 ||
+             isChannelOperand(op, result.shape, t.shape);
       if (!ok)
         return fail(fmt::format(
             "{}: epilogue step {} ({}) operand {} has type {}, expected f32 broadcasting to the "
@@ -185,16 +180,12 @@ llvm::Error checkEpilogue(const Node &n) {
 llvm::Error checkNodeTypes(const Node &n) {
   // Operands consumed by the epilogue are not operands of the op's own semantics (a residual
   // operand would be one too many for Conv; a bias is optional for Conv and Gemm alike).
-  std::set<int> epilogueOperands;
   bool requantizes = false;
-  for (const EpilogueStep &s : n.epilogue().steps) {
-    if (s.readsOperand())
-      epilogueOperands.insert(s.operand);
+  for (const EpilogueStep &s : n.epilogue().steps)
     requantizes |= s.kind == EpilogueStep::Kind::Requantize;
-  }
   std::vector<const Value *> operands;
   for (unsigned i = 0; i < n.numOperands(); ++i)
-    if (!epilogueOperands.count(static_cast<int>(i)))
+    if (!n.isEpilogueOperand(i))
       operands.push_back(n.operand(i));
   auto inferred = inferResultTypes(n.op(), operands, n.attrs());
   if (!inferred)

@@ -25,91 +25,30 @@ namespace kiln {
 
 namespace {
 
-bool isEpilogueProducer(OpKind k) {
-  return k == OpKind::Conv || k == OpKind::ConvTranspose || k == OpKind::Gemm ||
-         k == OpKind::MatMul;
-}
-
-/// Elementwise ops whose kernel applies activation steps in the same loop (chains such as
-/// Add -> Relu or Mul -> Sigmoid become one loop without a stored temporary).
-bool isElementwiseProducer(OpKind k) {
-  return opClass(k) == OpClass::Unary || opClass(k) == OpClass::Binary || k == OpKind::Clip;
-}
-
 /// The activation step a node computes, if it is one the epilogue can carry: any f32 unary
 /// elementwise op (ir/Epilogue.cpp's table) or a Clip with scalar constant bounds.
 std::optional<EpilogueStep> activationOf(const Node *u) {
   if (u->op() != OpKind::Clip)
     return u->numOperands() == 1 ? activationStepOf(u->op(), u->attrs()) : std::nullopt;
+  if (!isClipWithScalarBounds(u))
+    return std::nullopt;
   EpilogueStep s;
   s.kind = EpilogueStep::Kind::Activation;
   s.act = ActKind::Clip;
-  s.alpha = -INFINITY;
-  s.beta = INFINITY;
-  if (u->numOperands() > 1) {
-    std::optional<double> lo = splatValue(u->operand(1));
-    if (!lo || u->operand(1)->type().rank() != 0)
-      return std::nullopt;
-    s.alpha = *lo;
-  }
-  if (u->numOperands() > 2) {
-    std::optional<double> hi = splatValue(u->operand(2));
-    if (!hi || u->operand(2)->type().rank() != 0)
-      return std::nullopt;
-    s.beta = *hi;
-  }
+  s.alpha = u->numOperands() > 1 ? *splatValue(u->operand(1)) : -INFINITY;
+  s.beta = u->numOperands() > 2 ? *splatValue(u->operand(2)) : INFINITY;
   return s;
-}
-
-/// Whether constant c broadcasts along the producer's channel only.
-bool isChannelVector(const Node *p, const Value *c) {
-  const Shape &out = p->result()->type().shape;
-  const Shape &cs = c->type().shape;
-  if (out.size() < 2)
-    return false;
-  bool convLike = p->op() == OpKind::Conv || p->op() == OpKind::ConvTranspose;
-  size_t axis = convLike ? 1 : out.size() - 1;
-  int64_t channels = out[axis];
-  if (cs.size() > out.size() || numElements(cs) != channels)
-    return false;
-  // Right-aligned broadcast: the constant's non-1 dim must sit on the channel axis.
-  size_t offset = out.size() - cs.size();
-  for (size_t i = 0; i < cs.size(); ++i)
-    if (cs[i] != 1 && i + offset != axis)
-      return false;
-  return channels == 1 || !cs.empty();
 }
 
 /// The binary step `u` computes with `r` as exactly one of its two operands, if the epilogue can
 /// carry it; `other` receives the other operand.
 std::optional<EpilogueStep> binaryOf(const Node *u, const Value *r, Value *&other) {
+  std::optional<BinKind> bin = binKindOf(u->op());
+  if (!bin)
+    return std::nullopt;
   EpilogueStep s;
   s.kind = EpilogueStep::Kind::Binary;
-  switch (u->op()) {
-  case OpKind::Add:
-    s.bin = BinKind::Add;
-    break;
-  case OpKind::Sub:
-    s.bin = BinKind::Sub;
-    break;
-  case OpKind::Mul:
-    s.bin = BinKind::Mul;
-    break;
-  case OpKind::Div:
-    s.bin = BinKind::Div;
-    break;
-  case OpKind::Pow:
-    s.bin = BinKind::Pow;
-    break;
-  case OpKind::Max:
-    s.bin = BinKind::Max;
-    break;
-  case OpKind::Min:
-    s.bin = BinKind::Min;
-    break;
-  default:
-    return std::nullopt;
-  }
+  s.bin = *bin;
   if (u->numOperands() != 2 || (u->operand(0) == r) == (u->operand(1) == r))
     return std::nullopt;
   s.swapped = u->operand(1) == r;
@@ -123,8 +62,8 @@ std::optional<EpilogueStep> binaryOf(const Node *u, const Value *r, Value *&othe
 }
 
 bool fuseOnce(Graph &g, Node *p, bool matrixOnly) {
-  bool elementwise = !matrixOnly && isElementwiseProducer(p->op());
-  if ((!isEpilogueProducer(p->op()) && !elementwise) || p->numResults() != 1 ||
+  bool elementwise = !matrixOnly && isElementwiseEpilogueOp(p->op());
+  if ((!isMatrixEpilogueOp(p->op()) && !elementwise) || p->numResults() != 1 ||
       p->result()->type().dtype() != DType::F32)
     return false;
   Value *r = p->result();
@@ -143,13 +82,14 @@ bool fuseOnce(Graph &g, Node *p, bool matrixOnly) {
     step = *act;
   } else if (std::optional<EpilogueStep> bin = binaryOf(u, r, other)) {
     step = *bin;
+    const Shape &out = r->type().shape, &os = other->type().shape;
     if (!elementwise && step.bin == BinKind::Add && other->isConstant() &&
-        isChannelVector(p, other))
+        isChannelOperand(p->op(), out, os))
       step.kind = EpilogueStep::Kind::BiasAdd;
     else if (!elementwise && step.bin == BinKind::Add && other->type() == r->type())
       step.kind = EpilogueStep::Kind::ResidualAdd;
-    else if (!elementwise && other->type().shape != r->type().shape &&
-             other->type().numElements() != 1 && !isChannelVector(p, other))
+    else if (!elementwise && os != out && numElements(os) != 1 &&
+             !isChannelOperand(p->op(), out, os))
       return false; // a matrix kernel reads the operand at the flat index, channel or element 0
     step.operand = static_cast<int>(p->numOperands());
     p->addOperand(other);
@@ -165,7 +105,7 @@ bool fuseOnce(Graph &g, Node *p, bool matrixOnly) {
 
 /// x * Sigmoid(x) where x is a producer's result used only by those two nodes.
 bool fuseSilu(Graph &g, Node *p, bool matrixOnly) {
-  if ((!isEpilogueProducer(p->op()) && (matrixOnly || !isElementwiseProducer(p->op()))) ||
+  if ((!isMatrixEpilogueOp(p->op()) && (matrixOnly || !isElementwiseEpilogueOp(p->op()))) ||
       p->numResults() != 1 ||
       p->result()->type().dtype() != DType::F32 || g.isOutput(p->result()))
     return false;

@@ -18,11 +18,6 @@ namespace kiln {
 
 namespace {
 
-bool isFusableProducer(OpKind k) {
-  return k == OpKind::Conv || k == OpKind::ConvTranspose || k == OpKind::Gemm ||
-         k == OpKind::MatMul;
-}
-
 /// Whether `a` computes a monotone non-decreasing function of its first operand that
 /// fuse-epilogue can carry.
 bool isMonotoneActivation(const Node *a) {
@@ -36,10 +31,7 @@ bool isMonotoneActivation(const Node *a) {
   case OpKind::HardSigmoid:
     return a->attrs().getFloat("alpha", 0.2) > 0;
   case OpKind::Clip:
-    for (unsigned i = 1; i < a->numOperands(); ++i)
-      if (!a->operand(i)->isConstant() || a->operand(i)->type().rank() != 0)
-        return false;
-    return true;
+    return isClipWithScalarBounds(a);
   default:
     return false;
   }
@@ -50,7 +42,7 @@ bool reorderOnce(Graph &g, Node *pool) {
     return false;
   Value *m = pool->result(), *p = pool->operand(0);
   Node *producer = p->producer();
-  if (!producer || !isFusableProducer(producer->op()) || soleUser(g, p) != pool)
+  if (!producer || !isMatrixEpilogueOp(producer->op()) || soleUser(g, p) != pool)
     return false;
   Node *act = soleUser(g, m);
   if (!act || act->numResults() != 1 || act->operand(0) != m || !isMonotoneActivation(act) ||

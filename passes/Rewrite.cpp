@@ -25,6 +25,15 @@ Node *soleUser(const Graph &g, const Value *v) {
   return users[0];
 }
 
+bool isClipWithScalarBounds(const Node *n) {
+  if (n->op() != OpKind::Clip)
+    return false;
+  for (unsigned i = 1; i < n->numOperands(); ++i)
+    if (!n->operand(i)->isConstant() || n->operand(i)->type().rank() != 0)
+      return false;
+  return true;
+}
+
 std::optional<double> splatValue(const Value *v) {
   if (!v->isConstant() || v->type().numElements() == 0)
     return std::nullopt;

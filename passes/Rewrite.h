@@ -19,6 +19,9 @@ Node *soleUser(const Graph &g, const Value *v);
 /// When v is a constant whose elements all equal one value, that value.
 std::optional<double> splatValue(const Value *v);
 
+/// A Clip whose min and max, where present, are rank-0 constants: an activation with fixed bounds.
+bool isClipWithScalarBounds(const Node *n);
+
 /// Per-channel affine form of an inference BatchNormalization: y = scale[c] * x + shift[c], with
 /// scale = gamma / sqrt(var + eps) and shift = beta - mean * scale.
 struct BatchNormAffine {

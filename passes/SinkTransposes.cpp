@@ -129,15 +129,6 @@ Value *permuteConstant(Graph &g, Value *c, const std::vector<int64_t> &perm) {
   return addNamedConstant(g, c->name() + "_t", std::move((*r)[0]));
 }
 
-bool isClipWithScalarBounds(const Node *u) {
-  if (u->op() != OpKind::Clip)
-    return false;
-  for (unsigned i = 1; i < u->numOperands(); ++i)
-    if (!u->operand(i)->isConstant() || u->operand(i)->type().rank() != 0)
-      return false;
-  return true;
-}
-
 /// Reshape-like(x) followed by elementwise work that does not depend on the shape, or by a
 /// Reshape that can read x directly.
 bool sinkReshapeOnce(Graph &g, Node *rs, Counts &c) {
