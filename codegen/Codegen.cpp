@@ -19,6 +19,7 @@
 #include "codegen/CodegenUtil.h"
 #include "codegen/EmbeddedFiles.h"
 #include "codegen/KernelSelect.h"
+#include "codegen/NodeHook.h"
 #include "codegen/Sanitize.h"
 #include "codegen/WeightBlob.h"
 #include "codegen/Writer.h"
@@ -68,20 +69,6 @@ std::string commentSafe(const std::string &s) {
       out += static_cast<char>(c);
   }
   return out;
-}
-
-/// A C string literal holding s.
-std::string cString(const std::string &s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\' || c == '?')
-      out += fmt::format("\\{:03o}", c);
-    else if (c >= 0x20 && c <= 0x7e)
-      out += static_cast<char>(c);
-    else
-      out += fmt::format("\\{:03o}", c);
-  }
-  return out + "\"";
 }
 
 std::string intLiteral(int64_t v) {
@@ -166,6 +153,8 @@ private:
   std::string epilogueInit(const Node &n) const;
   std::string source();
   std::string header() const;
+  std::vector<HookNode> hookNodes() const;
+  std::string hookResults(size_t step) const;
 
   const Graph &g_;
   const CodegenOptions &opts_;
@@ -843,6 +832,8 @@ std::string Emitter::source() {
   w.blank();
   w.line("} // namespace");
   w.blank();
+  if (opts_.nodeHook)
+    printHookDefinitions(w, opts_.name, hookNodes());
 
   if (opts_.externalArena) {
     w.open(fmt::format("extern \"C\" int {}_run_with_arena(const void *const *inputs, "
@@ -882,22 +873,39 @@ std::string Emitter::source() {
     usedOutputs |= mentions(line, "outputs");
     w.raw(line);
   };
+  // A node without code still reports its results to the hook; under ASan their bytes are
+  // unpoisoned for the call and poisoned again (the next node unpoisons what it touches).
+  auto hookNoCode = [&](size_t s) {
+    if (!opts_.nodeHook)
+      return;
+    std::vector<ArenaRange> results;
+    for (const Value *v : nodes_[s]->results())
+      if (auto it = loc_.find(v); it != loc_.end() && it->second.kind == Location::Arena)
+        results.push_back({it->second.at, v->type().byteSize()});
+    w.line(hookBefore(s));
+    hookExpose(w, arenaName, results, false);
+    note(hookResults(s));
+    hookExpose(w, arenaName, results, true);
+  };
   for (size_t s = 0; s < nodes_.size(); ++s) {
     const Node &n = *nodes_[s];
     const KernelCall &k = calls_[s];
     if (splitStep_[s]) {
       w.line("// node '{}' ({}): results are views into '{}', no copy", commentSafe(n.name()),
              opName(n.op()), commentSafe(n.operand(0)->name()));
+      hookNoCode(s);
       continue;
     }
     if (concatStep_[s]) {
       w.line("// node '{}' ({}): operands written in place into '{}', no copy",
              commentSafe(n.name()), opName(n.op()), commentSafe(n.result(0)->name()));
+      hookNoCode(s);
       continue;
     }
     if (viewStep_[s]) {
       w.line("// node '{}' ({}): '{}' is a view of '{}', no copy", commentSafe(n.name()),
              opName(n.op()), commentSafe(n.result(0)->name()), commentSafe(n.operand(0)->name()));
+      hookNoCode(s);
       continue;
     }
     std::vector<ArenaRange> previous = std::move(touched);
@@ -927,7 +935,11 @@ std::string Emitter::source() {
       else
         note(fmt::format("const {} epi{};", epiName_[s], epilogueInit(n)));
     }
+    if (opts_.nodeHook)
+      w.line(hookBefore(s));
     w.raw(k.statement);
+    if (opts_.nodeHook)
+      note(hookResults(s));
     w.close();
   }
   asanExit(w, arenaName, arena_.size);
@@ -1006,7 +1018,7 @@ std::string Emitter::header() const {
     w.blank();
     w.line("/* {} {}: '{}' {} */", kind[0] == 'I' ? "input" : "output", i, commentSafe(v->name()),
            typeString(t));
-    w.line("#define {}_NAME {}", p, cString(v->name()));
+    w.line("#define {}_NAME {}", p, cStringLiteral(v->name()));
     w.line("#define {}_RANK {}", p, t.rank());
     if (t.rank() > 0) // C has no empty initializer: a scalar has no SHAPE macro
       w.line("#define {}_SHAPE {{{}}}", p, fmt::join(t.shape, ", "));
@@ -1020,6 +1032,8 @@ std::string Emitter::header() const {
   for (size_t i = 0; i < g_.outputs().size(); ++i)
     describe("OUTPUT", i, g_.outputs()[i]);
   w.blank();
+  if (opts_.nodeHook)
+    printHookHeader(w, N, up_, nodes_.size());
   w.line("#ifdef __cplusplus");
   w.line("} /* extern \"C\" */");
   w.line("#endif");
@@ -1028,9 +1042,28 @@ std::string Emitter::header() const {
   return w.take();
 }
 
+/// The hook's view of the nodes: the kernel each runs, or what replaced its code.
+std::vector<HookNode> Emitter::hookNodes() const {
+  std::vector<HookNode> out;
+  for (size_t s = 0; s < nodes_.size(); ++s)
+    out.push_back({nodes_[s], concatStep_[s] ? "concat-in-place"
+                              : viewStep_[s] || splitStep_[s] ? "view"
+                                                              : kernelNameOf(calls_[s])});
+  return out;
+}
+
+/// The hook call after node `step` with its results' bytes (none for a value in a blocked
+/// layout: the hook promises dense row-major data).
+std::string Emitter::hookResults(size_t step) const {
+  std::vector<std::string> ptrs;
+  for (const Value *r : nodes_[step]->results())
+    ptrs.push_back(loc_.count(r) && r->type().layout.isRowMajor() ? pointerExpr(r) : "");
+  return hookAfter(step, ptrs);
+}
+
 llvm::Expected<GeneratedPair> Emitter::run() {
   if (auto e = decideAll())
-    return std::move(e);
+    return e;
   GeneratedPair p;
   p.source = source();
   p.header = header();
@@ -1047,7 +1080,7 @@ llvm::Expected<GeneratedPair> generateCpp(const Graph &g, const CodegenOptions &
 llvm::Expected<MemoryPlan> planMemory(const Graph &g, const CodegenOptions &opts) {
   Emitter e(g, opts);
   if (auto err = e.decideAll())
-    return std::move(err);
+    return err;
   return e.memory();
 }
 

@@ -218,7 +218,7 @@ llvm::Expected<KernelCall> selectUnary(const Node &n) {
     return fail(n, "not a unary elementwise op");
   }
   if (auto e = expectDType(n, "operand", ti, allowed))
-    return std::move(e);
+    return e;
   if (to != ti)
     return fail(n, "result dtype: expected {} (the operand's), found {}", dtypeName(ti),
                 dtypeName(to));
@@ -260,7 +260,7 @@ llvm::Expected<KernelCall> selectBinary(const Node &n) {
     allowed = f32Only();
     sameOperandTypes = false;
     if (auto e = expectDType(n, "exponent", b.dtype(), {DType::F32, DType::I32, DType::I64}))
-      return std::move(e);
+      return e;
     break;
   case OpKind::PRelu:
     f = "kiln_ew_prelu{}";
@@ -283,7 +283,7 @@ llvm::Expected<KernelCall> selectBinary(const Node &n) {
     return fail(n, "not a binary elementwise op");
   }
   if (auto e = expectDType(n, "operand", a.dtype(), allowed))
-    return std::move(e);
+    return e;
   if (sameOperandTypes && b.dtype() != a.dtype())
     return fail(n, "operand dtypes: expected equal, found {} and {}", dtypeName(a.dtype()),
                 dtypeName(b.dtype()));
@@ -327,7 +327,7 @@ llvm::Expected<KernelCall> selectVariadic(const Node &n) {
   if (n.numOperands() == 0)
     return fail(n, "expected at least 1 operand, found none");
   if (auto e = expectDType(n, "result", t, allowed))
-    return std::move(e);
+    return e;
   for (const Value *v : n.operands())
     if (v->type().dtype() != t)
       return fail(n, "operand '{}' dtype: expected {} (the result's), found {}", v->name(),
@@ -359,7 +359,7 @@ llvm::Expected<KernelCall> selectVariadic(const Node &n) {
 llvm::Expected<KernelCall> selectClip(const Node &n) {
   const TensorType &x = n.operand(0)->type(), &o = n.result()->type();
   if (auto e = expectDType(n, "operand", x.dtype(), f32Only()))
-    return std::move(e);
+    return e;
   if (o.dtype() != x.dtype() || o.shape != x.shape)
     return fail(n, "result: expected {}, found {}", typeString(x), typeString(o));
   double bounds[2] = {-HUGE_VAL, HUGE_VAL};
@@ -396,7 +396,7 @@ llvm::Expected<KernelCall> selectWhere(const Node &n) {
   const TensorType &c = n.operand(0)->type(), &x = n.operand(1)->type(), &y = n.operand(2)->type(),
                    &o = n.result()->type();
   if (auto e = expectDType(n, "condition", c.dtype(), {DType::Bool}))
-    return std::move(e);
+    return e;
   const char *t = cElementType(o.dtype());
   if (!t || x.dtype() != o.dtype() || y.dtype() != o.dtype())
     return fail(n,
@@ -422,7 +422,7 @@ llvm::Expected<KernelCall> selectBatchNorm(const Node &n) {
     return fail(n, "X: expected rank >= 2 (N x C x ...), found {}", typeString(x));
   for (const Value *v : n.operands())
     if (auto e = expectDType(n, "operand", v->type().dtype(), f32Only()))
-      return std::move(e);
+      return e;
   const int64_t C = x.shape[1];
   for (unsigned i = 1; i < 5; ++i)
     if (n.operand(i)->type().shape != Shape{C})
@@ -492,7 +492,7 @@ std::string activationFunctor(const EpilogueStep &s) {
 
 llvm::Expected<KernelCall> selectElementwiseKernel(const Node &n) {
   if (auto e = checkCommon(n))
-    return std::move(e);
+    return e;
   switch (n.op()) {
   case OpKind::Clip:
     return selectClip(n);
