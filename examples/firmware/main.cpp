@@ -2,9 +2,11 @@
 // runtime. The image comes from a sensor in a real device; here `readSensor` synthesizes one. The
 // model's working memory is the arena inside tiny_cnn.cpp (TINY_CNN_ARENA_SIZE bytes of .bss), so
 // the linker map shows every byte the model needs.
-// Build (see tests/lit/examples/firmware.test): arm-none-eabi-g++ -mcpu=cortex-m4 -mthumb
-// -mfloat-abi=hard -mfpu=fpv4-sp-d16 -std=c++17 -O2 -fno-exceptions -fno-rtti
-// --specs=nano.specs --specs=nosys.specs -I GEN main.cpp GEN/tiny_cnn.cpp -o firmware.elf
+// Build with the start-up code and linker script next to this file (see docs/firmware.md and
+// tests/lit/examples/firmware.test): arm-none-eabi-g++ -mcpu=cortex-m4 -mthumb -mfloat-abi=hard
+// -mfpu=fpv4-sp-d16 -std=c++17 -O2 -fno-exceptions -fno-rtti -nostartfiles --specs=nano.specs
+// -L examples/firmware -T mps2-an386.ld startup.o main.cpp GEN/tiny_cnn.cpp -lm -o firmware.elf
+// run_model.cpp is the variant that runs once and prints its outputs (what the tests run in QEMU).
 #include "tiny_cnn.h"
 
 namespace {
