@@ -100,21 +100,23 @@ void kiln_f32_conv2d_dw(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bi
   for (long b = 0; b < N; ++b)
     for (long c = 0; c < C; ++c) {
       const kiln_f32 *xc = x + (b * C + c) * H * W;
-      for (long r = 0; r < PH; ++r) {
-        const long ih = r - PT;
+      // Rows [r0, r1) hold input rows, the rest are zero padding. Three loops with constant
+      // bounds rather than one loop with a per-row branch: g++ 12.2 at -O3 with AVX2 if-converts
+      // that branch into masked loads and miscompiles the row fill
+      // (tests/lit/Inputs/compiler-bugs/gcc12-dw-rowfill.cpp).
+      constexpr long r0 = PT < PH ? PT : PH, r1 = PT + H < PH ? (PT + H > r0 ? PT + H : r0) : PH;
+      for (long i = 0; i < r0 * RS; ++i)
+        plane[i] = 0.0f;
+      for (long r = r0; r < r1; ++r) {
+        const kiln_f32 *row = xc + (r - PT) * W;
         kiln_f32 *dst = plane + r * RS;
-        if (ih < 0 || ih >= H) {
-          for (long q = 0; q < RS; ++q)
-            dst[q] = 0.0f;
-          continue;
-        }
         if constexpr (SW == 1) {
           // Left pad, the input row (clipped to the columns the windows read), right pad.
           constexpr long lo = PL < PW ? PL : PW, hi = PL + W < PW ? PL + W : PW;
           for (long q = 0; q < lo; ++q)
             dst[q] = 0.0f;
           for (long q = lo; q < hi; ++q)
-            dst[q] = xc[ih * W + q - PL];
+            dst[q] = row[q - PL];
           for (long q = hi; q < PW; ++q)
             dst[q] = 0.0f;
         } else {
@@ -124,7 +126,6 @@ void kiln_f32_conv2d_dw(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bi
             const long hi0 = PL + W - f > 0 ? (PL + W - f + SW - 1) / SW : 0;
             const long lo = lo0 < PWS ? lo0 : PWS, hi = hi0 < PWS ? (hi0 > lo ? hi0 : lo) : PWS;
             kiln_f32 *d = dst + f * PWS;
-            const kiln_f32 *row = xc + ih * W;
             for (long t = 0; t < lo; ++t)
               d[t] = 0.0f;
             for (long t = lo; t < hi; ++t)
@@ -134,6 +135,8 @@ void kiln_f32_conv2d_dw(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bi
           }
         }
       }
+      for (long i = r1 * RS; i < PH * RS; ++i)
+        plane[i] = 0.0f;
       for (long mi = 0; mi < MULT; ++mi) {
         const long oc = c * MULT + mi;
         const kiln_f32 *wc = w + oc * KH * KW;

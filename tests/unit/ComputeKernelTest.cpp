@@ -175,6 +175,16 @@ TEST(ComputeKernelTest, ConvDepthwise) {
   checkConv<1, 2, 6, 40, 2, 3, 3, 1, 1, 1, 1, 3, 3, 3, 3, 2, false, true>();   // pads >= kernel
 }
 
+// The layers g++ 12.2 miscompiled at -O3 with AVX2 before the row fill lost its per-row branch
+// (mobilenet_v2's 384- and 576-channel 14x14 depthwise convolutions; the reduction is
+// tests/lit/Inputs/compiler-bugs/gcc12-dw-rowfill.cpp). The build matrix
+// (tests/e2e/build_matrix.py) compiles this file with every compiler and flag set.
+TEST(ComputeKernelTest, ConvDepthwise14x14SamePad) {
+  checkConv<1, 384, 14, 14, 384, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 384, true, true>();
+  checkConv<1, 576, 14, 14, 576, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 576, true, true>();
+  checkConv<1, 1, 14, 14, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, false, true>();
+}
+
 // ----------------------------------------------------------------------------------------------
 // ConvTranspose
 
