@@ -9,7 +9,8 @@ PACKAGES=(
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
   libfmt-dev libcli11-dev libgtest-dev libeigen3-dev
   python3-onnx python3-numpy python3-torch python3-torchvision
-  gcc-arm-none-eabi libstdc++-arm-none-eabi-newlib g++-aarch64-linux-gnu
+  gcc-arm-none-eabi libstdc++-arm-none-eabi-newlib libnewlib-arm-none-eabi g++-aarch64-linux-gnu
+  qemu-system-arm qemu-user
 )
 
 missing=()
