@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # Cortex-M firmware test (ctest e2e_cross_firmware): kiln-generated models run on emulated
-# microcontrollers and are compared with torch. For each model of export_tiny.py (ResNet-8 and the
-# anomaly-detection autoencoder of MLPerf Tiny) and each target
+# microcontrollers and are compared with torch. For each model of export_tiny.py (ResNet-8, the
+# anomaly-detection autoencoder and a DS-CNN, after MLPerf Tiny) and each target
 #   cortex-m4  Cortex-M4F, QEMU machine mps2-an386, -mfpu=fpv4-sp-d16
 #   cortex-m7  Cortex-M7,  QEMU machine mps2-an500, -mfpu=fpv5-d16
 # it compiles the model with `kiln compile --name model`, writes model_input.h (torch's input as

@@ -10,6 +10,10 @@
 #   ad_autoencoder  MLPerf Tiny anomaly detection: input 640, four Dense 128 + BatchNorm + ReLU,
 #                a Dense 8 + BatchNorm + ReLU bottleneck, four Dense 128 + BatchNorm + ReLU,
 #                Dense 640.
+#   ds_cnn       MLPerf Tiny keyword spotting (DS-CNN small): 49x10 MFCC input, conv 64 (10x4,
+#                stride 2, Keras "same" padding: 4/5 rows, 1/1 columns), four depthwise-separable
+#                blocks (3x3 depthwise + BatchNorm + ReLU, 1x1 conv 64 + BatchNorm + ReLU), 25x5
+#                average pool, FC 12 (logits). It brings depthwise convolution to the chips.
 # Each model gets the same files as a zoo entry (model.onnx, input.bin, expected.bin: raw f32,
 # meta.json) in a cache directory OUTSIDE the clone (default ~/.cache/kiln/tiny/<key>/); the key
 # hashes this script's bytes, export_zoo.py's (whose degeneracy check is reused) and the torch and
@@ -29,8 +33,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import export_zoo  # noqa: E402
 
-MODELS = ["resnet8", "ad_autoencoder"]
-INPUT_SHAPE = {"resnet8": [1, 3, 32, 32], "ad_autoencoder": [1, 640]}
+MODELS = ["resnet8", "ad_autoencoder", "ds_cnn"]
+INPUT_SHAPE = {"resnet8": [1, 3, 32, 32], "ad_autoencoder": [1, 640], "ds_cnn": [1, 1, 49, 10]}
 OPSET = 13
 SEED = 0
 CALIBRATION_PASSES = 12
@@ -88,6 +92,10 @@ def build_model(name):
     def dense(cin, cout):
         return [nn.Linear(cin, cout), nn.BatchNorm1d(cout), nn.ReLU()]
 
+    def conv_bn_relu(cin, cout, kernel, groups=1):
+        return [nn.Conv2d(cin, cout, kernel, 1, kernel // 2, groups=groups, bias=False),
+                nn.BatchNorm2d(cout), nn.ReLU()]
+
     torch.manual_seed(SEED)
     if name == "resnet8":
         model = ResNet8()
@@ -95,6 +103,12 @@ def build_model(name):
         widths = [640, 128, 128, 128, 128, 8, 128, 128, 128, 128]
         layers = [m for a, b in zip(widths, widths[1:]) for m in dense(a, b)]
         model = nn.Sequential(*layers, nn.Linear(128, 640))
+    elif name == "ds_cnn":
+        blocks = [m for _ in range(4)
+                  for m in conv_bn_relu(64, 64, 3, groups=64) + conv_bn_relu(64, 64, 1)]
+        model = nn.Sequential(nn.ZeroPad2d((1, 1, 4, 5)), nn.Conv2d(1, 64, (10, 4), 2, bias=False),
+                              nn.BatchNorm2d(64), nn.ReLU(), *blocks, nn.AvgPool2d((25, 5)),
+                              nn.Flatten(), nn.Linear(64, 12))
     else:
         raise ValueError(f"unknown tiny model {name!r} (known: {', '.join(MODELS)})")
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
