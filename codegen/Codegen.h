@@ -21,6 +21,9 @@ struct CodegenOptions {
   /// The caller owns the arena: the pair has no static arena and exposes only
   /// NAME_run_with_arena(inputs, outputs, arena) instead of NAME_run.
   bool externalArena = false;
+  /// `kiln compile --debug-tensors`: NAME_run calls a caller-supplied hook before and after each
+  /// node (codegen/NodeHook.h). Off: the pair has no trace of the hook.
+  bool nodeHook = false;
 };
 
 /// One buffer of the arena as the emitter planned it: an intermediate tensor or a node's scratch.

@@ -66,4 +66,17 @@ std::string floatLiteral(double v) {
   return s + "f";
 }
 
+std::string cStringLiteral(const std::string &s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\' || c == '?')
+      out += fmt::format("\\{:03o}", c);
+    else if (c >= 0x20 && c <= 0x7e)
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("\\{:03o}", c);
+  }
+  return out + "\"";
+}
+
 } // namespace kiln

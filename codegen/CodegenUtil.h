@@ -17,4 +17,8 @@ const char *viewType(DType t);
 /// A float literal that reads back as exactly float(v): "0.5f", "1e-05f", "-HUGE_VALF", "NAN".
 std::string floatLiteral(double v);
 
+/// A C string literal holding s: printable ASCII as is, quotes, backslashes, '?' (no trigraphs)
+/// and every other byte as octal escapes.
+std::string cStringLiteral(const std::string &s);
+
 } // namespace kiln

@@ -36,4 +36,12 @@ SliceAxis sliceAxis(int64_t dim, int64_t start, int64_t end, int64_t step);
 /// Convenience: types then evaluates a node whose operands are all constants.
 llvm::Expected<std::vector<Tensor>> evaluateNode(const Node &n);
 
+/// Types then evaluates node n, epilogue included, on given operand values: operands[i] is the
+/// value of n.operand(i) (kiln bisect runs a graph's nodes on its input this way).
+llvm::Expected<std::vector<Tensor>> evaluateNode(const Node &n,
+                                                 const std::vector<Tensor> &operands);
+
+/// n's epilogue applied to v, the value of n's op before the epilogue; operands as above.
+llvm::Expected<Tensor> applyEpilogue(const Node &n, Tensor v, const std::vector<Tensor> &operands);
+
 } // namespace kiln

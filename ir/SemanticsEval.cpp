@@ -906,7 +906,8 @@ namespace {
 /// One step of a node's epilogue over the value computed so far, spelled through the ops whose
 /// semantics it shares (a bias_add is an Add of the channel vector, silu is x * Sigmoid(x), ...),
 /// so the epilogue has no reference semantics of its own to get wrong.
-llvm::Expected<Tensor> applyStep(const Node &n, const EpilogueStep &st, const Tensor &v) {
+llvm::Expected<Tensor> applyStep(const Node &n, const EpilogueStep &st, const Tensor &v,
+                                 const std::vector<Tensor> &operands) {
   auto run = [&](OpKind op, std::vector<Tensor> xs, const Attributes &attrs) -> llvm::Expected<Tensor> {
     auto types = sem::infer(op, operandsOf(xs), attrs);
     if (!types)
@@ -921,7 +922,7 @@ llvm::Expected<Tensor> applyStep(const Node &n, const EpilogueStep &st, const Te
   switch (st.kind) {
   case EpilogueStep::Kind::BiasAdd: {
     // [C, 1, ...] right-aligned so that C lands on the result's channel dimension.
-    Tensor b = n.operand(static_cast<unsigned>(st.operand))->constant();
+    Tensor b = operands[static_cast<size_t>(st.operand)];
     const int rank = static_cast<int>(v.shape.size());
     Shape s(static_cast<size_t>(rank - epilogueChannelDim(n.op(), rank)), 1);
     s[0] = b.numElements();
@@ -929,9 +930,9 @@ llvm::Expected<Tensor> applyStep(const Node &n, const EpilogueStep &st, const Te
     return run(OpKind::Add, {v, b}, none);
   }
   case EpilogueStep::Kind::ResidualAdd:
-    return run(OpKind::Add, {v, n.operand(static_cast<unsigned>(st.operand))->constant()}, none);
+    return run(OpKind::Add, {v, operands[static_cast<size_t>(st.operand)]}, none);
   case EpilogueStep::Kind::Binary: {
-    const Tensor &x = n.operand(static_cast<unsigned>(st.operand))->constant();
+    const Tensor &x = operands[static_cast<size_t>(st.operand)];
     OpKind op = binaryOp(st.bin);
     return st.swapped ? run(op, {x, v}, none) : run(op, {v, x}, none);
   }
@@ -955,17 +956,30 @@ llvm::Expected<Tensor> applyStep(const Node &n, const EpilogueStep &st, const Te
 
 } // namespace
 
-llvm::Expected<std::vector<Tensor>> evaluateNode(const Node &n) {
-  std::vector<Tensor> xs;
-  for (unsigned i = 0; i < n.numOperands(); ++i) {
-    const Value *v = n.operand(i);
-    if (!v->isConstant())
-      return fail(fmt::format("{} '{}' expects constant operands for evaluation, found "
-                              "non-constant operand {} ({})",
-                              nm(n.op()), n.name(), i, v->name()));
-    if (!n.isEpilogueOperand(i))
-      xs.push_back(v->constant());
+llvm::Expected<Tensor> applyEpilogue(const Node &n, Tensor v,
+                                     const std::vector<Tensor> &operands) {
+  if (operands.size() != n.numOperands())
+    return fail(fmt::format("{} '{}' expects {} operand values, found {}", nm(n.op()), n.name(),
+                            n.numOperands(), operands.size()));
+  for (const EpilogueStep &st : n.epilogue().steps) {
+    auto r = applyStep(n, st, v, operands);
+    if (!r)
+      return fail(fmt::format("{} '{}' epilogue: {}", nm(n.op()), n.name(),
+                              llvm::toString(r.takeError())));
+    v = std::move(*r);
   }
+  return v;
+}
+
+llvm::Expected<std::vector<Tensor>> evaluateNode(const Node &n,
+                                                 const std::vector<Tensor> &operands) {
+  if (operands.size() != n.numOperands())
+    return fail(fmt::format("{} '{}' expects {} operand values, found {}", nm(n.op()), n.name(),
+                            n.numOperands(), operands.size()));
+  std::vector<Tensor> xs;
+  for (unsigned i = 0; i < n.numOperands(); ++i)
+    if (!n.isEpilogueOperand(i))
+      xs.push_back(operands[i]);
   // The result count decides Split's pieces and Dropout's/MaxPool's optional second result.
   Attributes attrs = n.attrs();
   if ((n.op() == OpKind::Split || n.op() == OpKind::Dropout || n.op() == OpKind::MaxPool) &&
@@ -981,14 +995,26 @@ llvm::Expected<std::vector<Tensor>> evaluateNode(const Node &n) {
   auto r = evaluate(n.op(), xs, attrs, *types);
   if (!r)
     return fail(fmt::format("{} '{}': {}", nm(n.op()), n.name(), llvm::toString(r.takeError())));
-  for (const EpilogueStep &st : n.epilogue().steps) {
-    auto v = applyStep(n, st, (*r)[0]);
+  if (!n.epilogue().empty()) {
+    auto v = applyEpilogue(n, std::move((*r)[0]), operands);
     if (!v)
-      return fail(fmt::format("{} '{}' epilogue: {}", nm(n.op()), n.name(),
-                              llvm::toString(v.takeError())));
+      return v.takeError();
     (*r)[0] = std::move(*v);
   }
   return r;
+}
+
+llvm::Expected<std::vector<Tensor>> evaluateNode(const Node &n) {
+  std::vector<Tensor> xs;
+  for (unsigned i = 0; i < n.numOperands(); ++i) {
+    const Value *v = n.operand(i);
+    if (!v->isConstant())
+      return fail(fmt::format("{} '{}' expects constant operands for evaluation, found "
+                              "non-constant operand {} ({})",
+                              nm(n.op()), n.name(), i, v->name()));
+    xs.push_back(v->constant());
+  }
+  return evaluateNode(n, xs);
 }
 
 } // namespace kiln

@@ -153,6 +153,7 @@ llvm::Error runCompile(const CompileOptions &opts) {
     co.name = name;
     co.sourceName = llvm::sys::path::filename(opts.model).str();
     co.externalArena = opts.arena == "external";
+    co.nodeHook = opts.debugTensors;
     auto gen = generateCpp(**g, co);
     if (!gen)
       return gen.takeError();

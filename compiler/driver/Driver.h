@@ -33,6 +33,7 @@ struct CompileOptions {
   std::vector<std::string> emit{"cpp"}; // entries of --emit
   bool memoryReport = false;            // --memory-report: print the arena plan to stdout
   std::string arena = "static";         // --arena: static (NAME_run) or external
+  bool debugTensors = false;            // --debug-tensors: the node hook (codegen/NodeHook.h)
   int optLevel = 2;                     // -O0 .. -O3
   std::vector<std::string> passes;      // --passes: replaces the -O pipeline when given
   InstrumentationFlags inst;
@@ -46,11 +47,27 @@ struct OptOptions {
   InstrumentationFlags inst;
 };
 
+struct BisectOptions {
+  std::string model;
+  std::vector<std::string> inputs;      // --input: one raw file per model input; empty: pseudo-random
+  std::vector<std::string> inputShapes; // raw NAME=DIMS entries
+  int optLevel = 2;                     // the level to bisect (-O0 .. -O3)
+  std::vector<std::string> passes;      // --passes: replaces the -O pipeline when given
+  std::string name;                     // the pair's NAME; empty: the model file's stem
+  std::string cxx;                      // --cxx; empty: $CXX, else c++
+  std::string cxxflags = "-O2";         // --cxxflags, split at whitespace
+  double tolerance = 1e-4;              // max abs err / max abs of the reference tensor
+  std::string pairDir;                  // --pair: run this pair instead of compiling one
+  std::string workDir;                  // --work-dir: build here and keep it; empty: a temp dir
+};
+
 /// A user-facing error carrying `msg` (main.cpp prints it as `kiln: error: <msg>`).
 llvm::Error driverError(const std::string &msg);
 
 llvm::Error runCompile(const CompileOptions &opts);
 llvm::Error runOpt(const OptOptions &opts);
+/// 0: every comparable tensor matched; 1: a node diverged (printed); an error: nothing compared.
+llvm::Expected<int> runBisect(const BisectOptions &opts);
 
 /// The pass manager's instrumentation for the given flags; unknown pass names in
 /// --print-ir-before/after are errors listing the valid ones.

@@ -1,6 +1,7 @@
-// Entry point of the `kiln` command: the command line (CLI11) of `kiln compile` and `kiln opt`.
-// Every failure, from the command line or from a command, is printed as `kiln: error: <message>`
-// on stderr with exit status 1.
+// Entry point of the `kiln` command: the command line (CLI11) of `kiln compile`, `kiln opt` and
+// `kiln bisect`. Every failure, from the command line or from a command, is printed as
+// `kiln: error: <message>` on stderr with exit status 1 (2 for kiln bisect, whose 1 means that a
+// node diverged).
 #include "compiler/driver/Driver.h"
 
 #include <CLI/CLI.hpp>
@@ -66,6 +67,9 @@ int main(int argc, char **argv) {
   compile->add_option("--arena", copts.arena,
                       "static (default: NAME_run uses a static arena) or external (the caller "
                       "passes it to NAME_run_with_arena)");
+  compile->add_flag("--debug-tensors", copts.debugTensors,
+                    "compile in NAME_set_node_hook: NAME_run reports every node and its result "
+                    "tensors to a caller's function (docs/debugging.md)");
   compile->add_option("-O", copts.optLevel, "optimization level 0-3 (default 2)");
   compile
       ->add_option("--passes", copts.passes,
@@ -88,6 +92,38 @@ int main(int argc, char **argv) {
       ->allow_extra_args(false);
   addInstrumentation(opt, oopts.inst);
 
+  BisectOptions bopts;
+  CLI::App *bisect = app.add_subcommand(
+      "bisect", "find the first node whose tensor differs from the -O0 reference evaluation");
+  bisect->add_option("model", bopts.model, "the .onnx model")->required();
+  bisect
+      ->add_option("--input", bopts.inputs,
+                   "raw input file, dense row-major in the input's dtype, one per model input in "
+                   "order (default: deterministic pseudo-random input)")
+      ->allow_extra_args(false);
+  bisect
+      ->add_option("--input-shape", bopts.inputShapes,
+                   "static shape of an input, NAME=1x3x224x224 (repeatable)")
+      ->allow_extra_args(false);
+  bisect->add_option("-O", bopts.optLevel, "optimization level to bisect, 0-3 (default 2)");
+  bisect
+      ->add_option("--passes", bopts.passes,
+                   "comma-separated passes to run instead of the -O pipeline")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  bisect->add_option("--name", bopts.name, "the pair's NAME (default: the model's file stem)");
+  bisect->add_option("--cxx", bopts.cxx, "C++ compiler for the pair (default: $CXX, else c++)");
+  bisect->add_option("--cxxflags", bopts.cxxflags,
+                     "its flags, split at spaces (default -O2), e.g. \"-O3 -march=native\"");
+  bisect->add_option("--tolerance", bopts.tolerance,
+                     "largest accepted max abs error relative to the reference tensor's max abs "
+                     "(default 1e-4)");
+  bisect->add_option("--pair", bopts.pairDir,
+                     "run the pair in this directory (from kiln compile --debug-tensors with the "
+                     "same model and level) instead of compiling one");
+  bisect->add_option("--work-dir", bopts.workDir,
+                     "build and run in this directory and keep it (default: a temporary one)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp &e) {
@@ -95,7 +131,18 @@ int main(int argc, char **argv) {
   } catch (const CLI::CallForAllHelp &e) {
     return app.exit(e);
   } catch (const CLI::ParseError &e) {
-    return fail(e.what());
+    // kiln bisect reserves 1 for "a node diverged": its usage errors exit with 2.
+    int status = fail(e.what());
+    return bisect->parsed() ? 2 : status;
+  }
+  if (*bisect) {
+    llvm::Expected<int> r = runBisect(bopts);
+    llvm::outs().flush();
+    if (!r) {
+      fail(llvm::toString(r.takeError()));
+      return 2;
+    }
+    return *r;
   }
 
   llvm::Error err = llvm::Error::success();
