@@ -15,7 +15,8 @@
 # tolerance (max|kiln - torch| <= 1e-3 * max|torch|). It also reports, per model and target, the ELF's
 # .text/.rodata/.data/.bss, the .text of everything outside the model's object (startup, the
 # harness, C library members, from the linker map), the largest -fstack-usage frame of the model and
-# the stack high-water mark measured on the emulated chip (startup.c's paint).
+# the stack high-water mark measured on the emulated chip (startup.c's paint), and fails an image for
+# the single-precision Cortex-M4F that links libgcc's software double-precision routines.
 # Exits 77 with "SKIPPED: ..." when the ARM toolchain or qemu-system-arm is missing (ctest's
 # SKIP_RETURN_CODE), non-zero on any failure.
 #
@@ -37,12 +38,20 @@ import run_zoo  # noqa: E402
 
 SKIP = 77
 FIRMWARE = os.path.normpath(os.path.join(HERE, "..", "..", "examples", "firmware"))
+# double_fpu: whether the FPU does double precision; where it does not, libgcc emulates it.
 TARGETS = {
     "cortex-m4": {"machine": "mps2-an386", "cpu": "cortex-m4", "ld": "mps2-an386.ld",
-                  "flags": "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16"},
+                  "flags": "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16",
+                  "double_fpu": False},
     "cortex-m7": {"machine": "mps2-an500", "cpu": "cortex-m7", "ld": "mps2-an500.ld",
-                  "flags": "-mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-d16"},
+                  "flags": "-mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-d16",
+                  "double_fpu": True},
 }
+# libgcc's software double-precision routines (arithmetic, comparisons, conversions): an f32
+# model that links one on a single-precision FPU promotes to double somewhere in a kernel, which
+# costs tens of cycles per operation there.
+SOFT_DOUBLE = re.compile(r"^__([a-z]+df[a-z0-9]*|"
+                         r"aeabi_(d[a-z0-9]+|f2d|i2d|ui2d|l2d|ul2d|cdcmp[a-z]*|cdrcmp[a-z]*))$")
 # The generated pair and the harness build under the same strict flags as on the host.
 # The optimization level comes from --opt (default -O2).
 CXXFLAGS = "-std=c++17 -Wall -Wextra -Werror -fno-exceptions -fno-rtti -ffunction-sections -fdata-sections"
@@ -50,7 +59,8 @@ CFLAGS = "-std=c11 -Wall -Wextra -Werror -ffunction-sections -fdata-sections"
 # -nostartfiles: startup.c is the whole start-up; nano.specs without nosys/rdimon: newlib-nano's
 # string and math functions but no system-call stubs, so malloc (which needs _sbrk) cannot link.
 LDFLAGS = f"-nostartfiles --specs=nano.specs -L{FIRMWARE} -Wl,--gc-sections"
-TOOLS = ["arm-none-eabi-g++", "arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm", "ninja"]
+TOOLS = ["arm-none-eabi-g++", "arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-nm",
+         "qemu-system-arm", "ninja"]
 QEMU_TIMEOUT = 120
 
 
@@ -215,6 +225,12 @@ def measure(b):
         r[f"{sec}_lib"] = sum(v for k, v in per.items() if "(" in k)  # archive members
     r["text_other"] = r["text"] - r["text_model"]  # everything that is not kiln's model object
     r["frame"], r["frame_fn"] = largest_frame(b.su)
+    defined = [ln.split()[-1] for ln in run_zoo.run(["arm-none-eabi-nm", "--defined-only",
+                                                      b.elf], 60)[1].splitlines() if ln.strip()]
+    soft = sorted(n for n in defined if SOFT_DOUBLE.match(n))
+    if soft and not TARGETS[b.target]["double_fpu"]:
+        b.case.fail("soft-double", "software double precision linked in: " + ", ".join(soft[:6]),
+                    blocking=False)
 
 
 def run_on_chip(b):
