@@ -93,6 +93,7 @@ def prepare_model(model, level, key, kiln, work, cache):
     """Export, kiln compile and model_input.h, once per model and level; returns (gen dir, export
     dir, kiln seconds). Raises KilnFailed when kiln does, anything else when the export does."""
     src = export_tiny.ensure_exported(model, cache)
+    shutil.rmtree(os.path.join(work, key), ignore_errors=True)
     gen = os.path.join(work, key, "gen")
     rc, out, secs = run_zoo.run([kiln, "compile", os.path.join(src, "model.onnx"), "-o", gen,
                                  "--name", "model", f"-O{level}"], run_zoo.KILN_TIMEOUT)
@@ -135,7 +136,8 @@ def write_ninja(builds, work, opt):
             continue
         v = b.target.replace("-", "_")
         c.dir = os.path.join(work, c.key)
-        os.makedirs(c.dir, exist_ok=True)
+        shutil.rmtree(c.dir, ignore_errors=True)
+        os.makedirs(c.dir)
         b.model_o = os.path.join(c.dir, "model.o")
         b.su = os.path.join(c.dir, "model.su")
         b.harness_o = os.path.join(c.dir, "run_model.o")
@@ -312,7 +314,7 @@ def print_table(builds, file=sys.stdout):
 def main():
     ap = argparse.ArgumentParser(description="kiln models on emulated Cortex-M chips")
     ap.add_argument("--kiln", required=True, help="path to the kiln binary")
-    ap.add_argument("--work", required=True, help="scratch directory (wiped)")
+    ap.add_argument("--work", required=True, help="scratch directory (wiped per model)")
     ap.add_argument("--models", default=",".join(export_tiny.MODELS))
     ap.add_argument("--targets", default=",".join(TARGETS))
     ap.add_argument("--cache", default=None, help="export cache (default ~/.cache/kiln/tiny)")
@@ -330,8 +332,7 @@ def main():
         return SKIP
     kiln = os.path.abspath(args.kiln)
     work = os.path.abspath(args.work)
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
+    os.makedirs(work, exist_ok=True)
     t0 = time.time()
     models = [m for m in args.models.split(",") if m]
     targets = [t for t in args.targets.split(",") if t]
