@@ -49,6 +49,14 @@ int64_t numElements(const Shape &s) {
   return n;
 }
 
+std::optional<int64_t> checkedNumElements(const Shape &s) {
+  int64_t n = 1;
+  for (int64_t d : s)
+    if (d < 0 || __builtin_mul_overflow(n, d, &n))
+      return std::nullopt;
+  return n;
+}
+
 std::string shapeString(const Shape &s) {
   if (s.empty())
     return "scalar";
@@ -74,6 +82,27 @@ int64_t TensorType::byteSize() const {
     n *= e;
   }
   return n * static_cast<int64_t>(dtypeSize(elem.storage));
+}
+
+std::optional<int64_t> TensorType::checkedByteSize() const {
+  int64_t n = 1;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    int64_t e = shape[d];
+    if (e < 0)
+      return std::nullopt;
+    for (auto &b : layout.blocks)
+      if (b.first == static_cast<int>(d) && b.second > 0) {
+        // Padded to whole blocks, as byteSize does, without overflowing on the way.
+        int64_t blocks = e / b.second + (e % b.second != 0);
+        if (__builtin_mul_overflow(blocks, b.second, &e))
+          return std::nullopt;
+      }
+    if (__builtin_mul_overflow(n, e, &n))
+      return std::nullopt;
+  }
+  if (__builtin_mul_overflow(n, static_cast<int64_t>(dtypeSize(elem.storage)), &n))
+    return std::nullopt;
+  return n;
 }
 
 std::string typeString(const TensorType &t) {

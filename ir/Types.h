@@ -26,6 +26,16 @@ bool isFloat(DType t);
 
 using Shape = std::vector<int64_t>;
 int64_t numElements(const Shape &s);
+/// numElements without overflow: nullopt when a dimension is negative or the product does not fit
+/// in int64. Readers of untrusted shapes (frontend, .kir parser) check with it, so that every
+/// shape in a graph has an element count and byte size that numElements/byteSize compute exactly.
+std::optional<int64_t> checkedNumElements(const Shape &s);
+
+/// The largest object, in bytes, that generated code may hold in one tensor or one arena:
+/// PTRDIFF_MAX of a 32-bit target (2^31 - 1). The generic target's C++ must build and run on 32-bit
+/// cores, where a larger object cannot be addressed (pointer differences and sizeof overflow), so
+/// kiln refuses such a tensor or arena with a diagnostic instead of writing code that cannot work.
+constexpr int64_t kMaxObjectBytes = 2147483647;
 /// "1x3x224x224"; "scalar" for rank 0.
 std::string shapeString(const Shape &s);
 
@@ -75,6 +85,8 @@ struct TensorType {
   int64_t numElements() const { return kiln::numElements(shape); }
   /// Storage bytes, including padding that a blocked layout adds.
   int64_t byteSize() const;
+  /// byteSize without overflow: nullopt for a negative dimension or more than int64 can count.
+  std::optional<int64_t> checkedByteSize() const;
   bool operator==(const TensorType &o) const {
     return elem == o.elem && shape == o.shape && layout == o.layout;
   }

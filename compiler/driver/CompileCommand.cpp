@@ -6,6 +6,7 @@
 #include "codegen/Codegen.h"
 #include "codegen/MemoryReport.h"
 #include "compiler/driver/Driver.h"
+#include "compiler/driver/MemoryLimits.h"
 #include "compiler/frontend/OnnxFrontend.h"
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
@@ -122,6 +123,14 @@ llvm::Error runCompile(const CompileOptions &opts) {
                                    fmt::join(kEmitKinds, ", ")));
   if (opts.arena != "static" && opts.arena != "external")
     return driverError(fmt::format("--arena: expected static or external, found '{}'", opts.arena));
+  std::optional<int64_t> maxArena;
+  if (!opts.maxArena.empty()) {
+    int64_t v = 0;
+    if (llvm::StringRef(opts.maxArena).getAsInteger(10, v) || v <= 0)
+      return driverError(fmt::format("--max-arena: expected a positive number of bytes, found '{}'",
+                                     opts.maxArena));
+    maxArena = v;
+  }
   auto pipeline = opts.passes.empty()
                       ? pipelineForLevel(opts.optLevel)
                       : parsePassList(fmt::format("{}", fmt::join(opts.passes, ",")));
@@ -157,6 +166,8 @@ llvm::Error runCompile(const CompileOptions &opts) {
     auto gen = generateCpp(**g, co);
     if (!gen)
       return gen.takeError();
+    if (auto e = checkArenaLimits(gen->memory, maxArena, opts.model))
+      return e;
     pair = std::move(*gen);
   }
 

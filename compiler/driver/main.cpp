@@ -3,12 +3,12 @@
 // `kiln: error: <message>` on stderr with exit status 1 (2 for kiln bisect, whose 1 means that a
 // node diverged).
 #include "compiler/driver/Driver.h"
+#include "ir/Escape.h"
 
 #include <CLI/CLI.hpp>
 
+#include <llvm/ADT/STLExtras.h>
 #include <llvm/Support/raw_ostream.h>
-
-#include <regex>
 
 using namespace kiln::driver;
 
@@ -29,12 +29,39 @@ static void addInstrumentation(CLI::App *cmd, InstrumentationFlags &f) {
   cmd->add_flag("--pass-statistics", f.statistics, "print per-pass counters and times");
 }
 
-static int fail(const std::string &msg) {
+/// True for "FILE:LINE:COL: error: ..." on the first line. A plain scan, not std::regex, whose
+/// libstdc++ matcher recurses per character and overflowed the stack on a message quoting a
+/// 200000-character node name.
+static bool isLocated(llvm::StringRef msg) {
+  llvm::StringRef line = msg.take_until([](char c) { return c == '\n'; });
+  auto digits = [](llvm::StringRef s) {
+    return !s.empty() && llvm::all_of(s, [](char c) { return c >= '0' && c <= '9'; });
+  };
+  for (size_t p = line.find(": error: "); p != llvm::StringRef::npos;
+       p = line.find(": error: ", p + 1)) {
+    auto [rest, col] = line.take_front(p).rsplit(':');
+    auto [file, row] = rest.rsplit(':');
+    if (digits(col) && digits(row) && !file.empty() && file.size() < rest.size())
+      return true;
+  }
+  return false;
+}
+
+static int fail(const std::string &raw) {
   llvm::outs().flush();
+  // Messages quote names from the model or the .kir text: every line is escaped (ir/Escape.h), so
+  // no control character or invalid UTF-8 from an input reaches the terminal.
+  std::string msg;
+  for (llvm::StringRef rest = raw; !rest.empty();) {
+    auto [line, tail] = rest.split('\n');
+    msg += kiln::escapeText(line);
+    if (tail.size() < rest.size() - line.size())
+      msg += '\n';
+    rest = tail;
+  }
   // A message that already carries its location (`x.kir:3:32: error: ...`, the .kir parser's
   // form) is printed as it is, so that it reads like a compiler's and has one "error:".
-  static const std::regex located(R"(^[^\n]+:[0-9]+:[0-9]+: error: )");
-  if (std::regex_search(msg, located))
+  if (isLocated(msg))
     llvm::errs() << msg << "\n";
   else
     llvm::errs() << "kiln: error: " << msg << "\n";
@@ -70,6 +97,8 @@ int main(int argc, char **argv) {
   compile->add_flag("--debug-tensors", copts.debugTensors,
                     "compile in NAME_set_node_hook: NAME_run reports every node and its result "
                     "tensors to a caller's function (docs/debugging.md)");
+  compile->add_option("--max-arena", copts.maxArena,
+                      "fail unless the arena fits in this many bytes (docs/memory.md)");
   compile->add_option("-O", copts.optLevel, "optimization level 0-3 (default 2)");
   compile
       ->add_option("--passes", copts.passes,

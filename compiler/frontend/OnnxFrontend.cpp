@@ -19,7 +19,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <regex>
+#include <cctype>
 #include <set>
 
 namespace kiln {
@@ -31,6 +31,9 @@ namespace {
 constexpr int kTargetOpset = 17;
 // Folding is capped so that it never trades a small computation for a huge constant.
 constexpr int64_t kMinFoldBytes = 64 * 1024;
+// Even a graph without inputs (folded whole) folds no result beyond this: a larger constant would
+// cost kiln that much memory at once, and the node can as well run in generated code.
+constexpr int64_t kMaxFoldBytes = 256 * 1024 * 1024;
 
 /// One line: libonnx messages carry newlines and trailing blanks.
 std::string oneLine(std::string s) {
@@ -42,14 +45,29 @@ std::string oneLine(std::string s) {
 
 bool isDefaultDomain(const std::string &d) { return d.empty() || d == "ai.onnx"; }
 
+/// Why generated code could not hold a tensor of type `t` (see kMaxObjectBytes), or nullopt when
+/// it can. Checked for every graph input and node result as it is typed, so that nothing after
+/// import (folding here, passes, planning, code generation) sees an overflowing size.
+std::optional<std::string> unaddressable(const TensorType &t) {
+  std::optional<int64_t> bytes = t.checkedByteSize();
+  if (bytes && *bytes <= kMaxObjectBytes)
+    return std::nullopt;
+  return fmt::format("expected a tensor of at most {} bytes (the largest object generated code can "
+                     "address on a 32-bit target), found {} ({})",
+                     kMaxObjectBytes, typeString(t),
+                     bytes ? fmt::format("{} bytes", *bytes) : "more bytes than int64 can count");
+}
+
 class Importer {
 public:
-  Importer(const std::string &path, const ImportOptions &opts) : path_(path), opts_(opts) {}
+  /// `path` names the model in diagnostics; `bytes` is the serialized ModelProto.
+  Importer(llvm::StringRef bytes, const std::string &path, const ImportOptions &opts)
+      : bytes_(bytes), path_(path), opts_(opts) {}
 
   llvm::Expected<std::unique_ptr<Graph>> run();
 
 private:
-  llvm::Error load();
+  llvm::Error parse();
   llvm::Error checkOpset();
   void nameNodes();
   llvm::Error findUnsupported();
@@ -87,6 +105,7 @@ private:
   /// The graph inputs that are not initializers (older models list initializers as inputs too).
   std::vector<const onnx::ValueInfoProto *> realInputs() const;
 
+  llvm::StringRef bytes_;
   std::string path_;
   const ImportOptions &opts_;
   onnx::ModelProto model_;
@@ -98,29 +117,57 @@ private:
 };
 
 llvm::Error Importer::libraryError(const std::string &stage, const std::string &what) const {
+  // Plain string searches, not std::regex: libstdc++'s regex matcher recurses once per character,
+  // and a message quoting a long name from the model took it seconds and megabytes of stack.
   std::string msg = oneLine(what);
-  static const std::regex checkerNode(
-      R"((.*?)\s*==> Context: Bad node spec for node\. Name: (.*) OpType: (\S+))");
-  static const std::regex inferenceNode(R"(\(op_type:([^,]+), node name: ([^)]*)\): (.*))");
-  std::smatch m;
-  if (std::regex_search(msg, m, checkerNode))
-    return nodeError(m[2].str(), m[3].str(), fmt::format("{}: {}", stage, m[1].str()));
-  if (std::regex_search(msg, m, inferenceNode))
-    return nodeError(m[2].str(), m[1].str(), fmt::format("{}: {}", stage, m[3].str()));
+  const std::string checkerMark = "==> Context: Bad node spec for node. Name: ";
+  const std::string opMark = " OpType: ";
+  if (size_t p = msg.find(checkerMark); p != std::string::npos) {
+    std::string rest = msg.substr(p + checkerMark.size());
+    if (size_t q = rest.rfind(opMark); q != std::string::npos) {
+      std::string op = rest.substr(q + opMark.size());
+      op = op.substr(0, op.find_first_of(" \t"));
+      std::string head = msg.substr(0, p);
+      while (!head.empty() && std::isspace(static_cast<unsigned char>(head.back())))
+        head.pop_back();
+      if (!op.empty())
+        return nodeError(rest.substr(0, q), op, fmt::format("{}: {}", stage, head));
+    }
+  }
+  // Shape inference: one line "(op_type:T, node name: N): message" per failing node. The first
+  // is the cause; the lines after it are mostly its consequences (inputs left untyped), so they
+  // are counted, not printed.
+  const std::string opTypeMark = "(op_type:", nameMark = ", node name: ";
+  for (size_t p = what.find(opTypeMark); p != std::string::npos;
+       p = what.find(opTypeMark, p + 1)) {
+    size_t comma = what.find(',', p + opTypeMark.size());
+    if (comma == std::string::npos || comma == p + opTypeMark.size() ||
+        what.compare(comma, nameMark.size(), nameMark) != 0)
+      continue;
+    size_t nameStart = comma + nameMark.size(), close = what.find(')', nameStart);
+    if (close == std::string::npos || what.compare(close, 3, "): ") != 0)
+      continue;
+    size_t eol = what.find('\n', close);
+    std::string first = oneLine(what.substr(close + 3, eol == std::string::npos ? eol : eol - close - 3));
+    size_t more = 0;
+    for (size_t q = eol; q != std::string::npos; q = what.find('\n', q + 1))
+      more += what.compare(q + 1, opTypeMark.size(), opTypeMark) == 0;
+    if (more > 0)
+      first += fmt::format(" (and {} more error{} on later nodes)", more, more == 1 ? "" : "s");
+    return nodeError(what.substr(nameStart, close - nameStart),
+                     what.substr(p + opTypeMark.size(), comma - p - opTypeMark.size()),
+                     fmt::format("{}: {}", stage, first));
+  }
   return fileError(fmt::format("{}: {}", stage, msg));
 }
 
-llvm::Error Importer::load() {
-  auto buf = llvm::MemoryBuffer::getFile(path_, /*IsText=*/false,
-                                         /*RequiresNullTerminator=*/false);
-  if (!buf)
-    return fileError(fmt::format("cannot read file: {}", buf.getError().message()));
+llvm::Error Importer::parse() {
   const char *notModel = "expected an ONNX model (a serialized onnx.ModelProto), found {} (not an "
                          "ONNX file, or a truncated or corrupted one)";
-  if ((*buf)->getBufferSize() > static_cast<size_t>(INT32_MAX))
+  if (bytes_.size() > static_cast<size_t>(INT32_MAX))
     return fileError("expected an ONNX model of less than 2 GiB (protobuf's limit), found a larger "
                      "file; save the weights as external data");
-  if (!model_.ParseFromArray((*buf)->getBufferStart(), static_cast<int>((*buf)->getBufferSize())))
+  if (!model_.ParseFromArray(bytes_.data(), static_cast<int>(bytes_.size())))
     return fileError(fmt::format(notModel, "data protobuf cannot parse"));
   // An empty or unrelated message can parse as a ModelProto with no content.
   if (!model_.has_graph() || model_.ir_version() <= 0)
@@ -130,19 +177,21 @@ llvm::Error Importer::load() {
 
 llvm::Error Importer::checkOpset() {
   bool found = false;
+  int64_t version = 0; // int64 in the file: range-checked before it narrows to opset_
   for (const auto &imp : model_.opset_import())
     if (isDefaultDomain(imp.domain())) {
-      opset_ = static_cast<int>(imp.version());
+      version = imp.version();
       found = true;
     }
   if (!found)
     return fileError("expected an opset import for the default ONNX domain, found none");
-  if (opset_ > kTargetOpset)
+  if (version > kTargetOpset)
     return fileError(fmt::format("opset {} is newer than {}, the newest opset kiln supports; "
                                  "re-export the model with opset {} or older",
-                                 opset_, kTargetOpset, kTargetOpset));
-  if (opset_ < 1)
-    return fileError(fmt::format("expected a default-domain opset >= 1, found {}", opset_));
+                                 version, kTargetOpset, kTargetOpset));
+  if (version < 1)
+    return fileError(fmt::format("expected a default-domain opset >= 1, found {}", version));
+  opset_ = static_cast<int>(version);
   return llvm::Error::success();
 }
 
@@ -267,6 +316,18 @@ llvm::Error Importer::checkInputOptions() {
 
 llvm::Error Importer::convertAndInfer() {
   if (opset_ < kTargetOpset) {
+    // The converter's in-memory graph holds dimensions as int (onnx::Dimension), so a dimension
+    // beyond 2^31 - 1 comes back truncated (4000000000 as -294967296). The declared shapes are
+    // put back from the original model after conversion, which changes operators, not types.
+    std::map<std::string, onnx::TensorShapeProto> declared;
+    auto remember = [&](const auto &list) {
+      for (const onnx::ValueInfoProto &vi : list)
+        if (vi.type().has_tensor_type() && vi.type().tensor_type().has_shape())
+          declared[vi.name()] = vi.type().tensor_type().shape();
+    };
+    remember(model_.graph().input());
+    remember(model_.graph().output());
+    remember(model_.graph().value_info());
     try {
       model_ = onnx::version_conversion::ConvertVersion(model_, kTargetOpset);
     } catch (const std::exception &e) {
@@ -274,6 +335,15 @@ llvm::Error Importer::convertAndInfer() {
                                    "opset {} to {}, found: {}",
                                    opset_, kTargetOpset, oneLine(e.what())));
     }
+    auto restore = [&](auto *list) {
+      for (onnx::ValueInfoProto &vi : *list)
+        if (auto it = declared.find(vi.name());
+            it != declared.end() && vi.type().has_tensor_type())
+          *vi.mutable_type()->mutable_tensor_type()->mutable_shape() = it->second;
+    };
+    restore(model_.mutable_graph()->mutable_input());
+    restore(model_.mutable_graph()->mutable_output());
+    restore(model_.mutable_graph()->mutable_value_info());
     // Conversion may introduce ops (and unnamed nodes) of its own.
     nameNodes();
     if (auto e = findUnsupported())
@@ -360,7 +430,10 @@ llvm::Error Importer::lowerInputs() {
                                      fmt::join(suggestion, "x")));
       }
     }
-    values_[name] = g_->addInput(name, TensorType(*dt, shape));
+    TensorType type(*dt, shape);
+    if (auto why = unaddressable(type))
+      return fileError(fmt::format("input '{}': {}", name, *why));
+    values_[name] = g_->addInput(name, std::move(type));
   }
   foldAll_ = g_->inputs().empty();
   return llvm::Error::success();
@@ -460,6 +533,13 @@ llvm::Error Importer::lowerNode(const onnx::NodeProto &n) {
   if (types->size() < numOutputs)
     return nodeError(n, fmt::format("expected at most {} output{}, found {}", types->size(),
                                     types->size() == 1 ? "" : "s", numOutputs));
+  for (unsigned i = 0; i < types->size(); ++i)
+    if (auto why = unaddressable((*types)[i]))
+      return nodeError(n, fmt::format("result {}{}: {}", i,
+                                      i < numOutputs && !n.output(static_cast<int>(i)).empty()
+                                          ? fmt::format(" '{}'", n.output(static_cast<int>(i)))
+                                          : std::string(),
+                                      *why));
 
   // Fold: all-constant operands (within the size cap), or Shape of a statically typed value.
   std::optional<std::vector<Tensor>> folded;
@@ -472,7 +552,7 @@ llvm::Error Importer::lowerNode(const onnx::NodeProto &n) {
       inBytes = std::max<int64_t>(inBytes, v->type().byteSize());
     for (const TensorType &t : *types)
       outBytes += t.byteSize();
-    if (foldAll_ || outBytes <= std::max(inBytes, kMinFoldBytes)) {
+    if ((foldAll_ && outBytes <= kMaxFoldBytes) || outBytes <= std::max(inBytes, kMinFoldBytes)) {
       std::vector<Tensor> data;
       for (const Value *v : operands)
         data.push_back(v->constant());
@@ -532,7 +612,7 @@ llvm::Error Importer::lowerOutputs() {
 }
 
 llvm::Expected<std::unique_ptr<Graph>> Importer::run() {
-  if (auto e = load())
+  if (auto e = parse())
     return e;
   if (auto e = checkOpset())
     return e;
@@ -543,6 +623,9 @@ llvm::Expected<std::unique_ptr<Graph>> Importer::run() {
       return fileError(r ? std::string("external data") : llvm::toString(r.takeError()));
     }
   nameNodes(); // first, so that even checker diagnostics name every node
+  // Before any libonnx code: its converter and inference crash on some graphs its checker passes.
+  if (auto e = onnxfe::checkStructure(model_, path_, opset_))
+    return e;
   try {
     onnx::checker::check_model(model_);
   } catch (const std::exception &e) {
@@ -582,16 +665,26 @@ llvm::Expected<std::unique_ptr<Graph>> Importer::run() {
 
 } // namespace
 
-llvm::Expected<std::unique_ptr<Graph>> importOnnx(const std::string &path,
-                                                  const ImportOptions &opts) {
+llvm::Expected<std::unique_ptr<Graph>> importOnnxBytes(llvm::StringRef bytes,
+                                                       const std::string &path,
+                                                       const ImportOptions &opts) {
   // libonnx and protobuf report failures by throwing, also from places not guarded above (e.g.
   // allocation); nothing escapes the frontend.
   try {
-    Importer imp(path, opts);
+    Importer imp(bytes, path, opts);
     return imp.run();
   } catch (const std::exception &e) {
     return makeError(fmt::format("{}: ONNX library failure: {}", path, oneLine(e.what())));
   }
+}
+
+llvm::Expected<std::unique_ptr<Graph>> importOnnx(const std::string &path,
+                                                  const ImportOptions &opts) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                         /*RequiresNullTerminator=*/false);
+  if (!buf)
+    return makeError(fmt::format("{}: cannot read file: {}", path, buf.getError().message()));
+  return importOnnxBytes((*buf)->getBuffer(), path, opts);
 }
 
 } // namespace kiln

@@ -5,6 +5,7 @@
 
 #include "ir/Graph.h"
 
+#include <llvm/ADT/StringRef.h>
 #include <llvm/Support/Error.h>
 
 #include <map>
@@ -30,5 +31,11 @@ llvm::Expected<Tensor> readTensorProtoFile(const std::string &path);
 /// versus found.
 llvm::Expected<std::unique_ptr<Graph>> importOnnx(const std::string &path,
                                                   const ImportOptions &opts);
+/// The same import from a serialized ModelProto in memory (what importOnnx runs after reading the
+/// file, and what the fuzzer drives); `path` names the model in diagnostics and gives the graph its
+/// default name.
+llvm::Expected<std::unique_ptr<Graph>> importOnnxBytes(llvm::StringRef bytes,
+                                                       const std::string &path,
+                                                       const ImportOptions &opts);
 
 } // namespace kiln

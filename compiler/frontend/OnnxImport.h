@@ -55,5 +55,10 @@ llvm::Expected<Attributes> convertAttributes(const NodeContext &ctx, unsigned nu
 /// no known default.
 llvm::Expected<Tensor> defaultOperand(const NodeContext &ctx, unsigned index);
 
+/// kiln's structural check of the model's graph (compiler/frontend/OnnxStructure.cpp), run before
+/// libonnx sees it: producers before uses, one producer per name, graph outputs produced,
+/// non-negative dims, defined element types, no subgraphs. `opset` is quoted by diagnostics.
+llvm::Error checkStructure(const onnx::ModelProto &m, const std::string &path, int opset);
+
 } // namespace onnxfe
 } // namespace kiln

@@ -2,6 +2,7 @@
 // repeated fields) and the reader for serialized TensorProto files used by the backend test data.
 #include "compiler/frontend/OnnxFrontend.h"
 #include "compiler/frontend/OnnxImport.h"
+#include "ir/Escape.h"
 
 #include <llvm/Support/MemoryBuffer.h>
 
@@ -15,7 +16,8 @@ namespace onnxfe {
 using onnx::TensorProto;
 
 llvm::Error makeError(const std::string &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+  // Frontend messages are one line and quote names from the model: escaped here, once for all.
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), escapeText(msg));
 }
 
 std::optional<DType> dtypeFromOnnx(int onnxType) {
@@ -85,8 +87,12 @@ llvm::Expected<Tensor> tensorFromProto(const TensorProto &tp, const std::string 
   for (int64_t d : shape)
     if (d < 0)
       return makeError(fmt::format("{}: expected non-negative dimensions, found {}", what, d));
-  int64_t n = numElements(shape);
-  size_t expectBytes = static_cast<size_t>(n) * dtypeSize(*dt);
+  // The data is in the file, so no tensor that fits in it overflows; dims alone can claim anything.
+  std::optional<int64_t> n = checkedNumElements(shape);
+  int64_t expectBytes = 0;
+  if (!n || __builtin_mul_overflow(*n, static_cast<int64_t>(dtypeSize(*dt)), &expectBytes))
+    return makeError(fmt::format("{}: expected dimensions whose product fits in 64 bits, found {}",
+                                 what, shapeString(shape)));
 
   std::vector<uint8_t> bytes;
   if (tp.has_raw_data()) {
@@ -126,7 +132,7 @@ llvm::Expected<Tensor> tensorFromProto(const TensorProto &tp, const std::string 
       break;
     }
   }
-  if (bytes.size() != expectBytes)
+  if (bytes.size() != static_cast<size_t>(expectBytes))
     return makeError(fmt::format("{}: expected {} bytes of data for {}[{}], found {}", what,
                                  expectBytes, dtypeName(*dt), shapeString(shape), bytes.size()));
   if (*dt == DType::Bool)
