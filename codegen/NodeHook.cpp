@@ -17,7 +17,9 @@ namespace {
 
 const char *const kHookTypes = "runtime_stub/kiln_node_hook.h";
 
-/// The epilogue's steps by kind, without operand indices: "bias_add, residual_add, relu".
+} // namespace
+
+
 std::string epilogueSummary(const Node &n) {
   std::vector<std::string> steps;
   for (const EpilogueStep &s : n.epilogue().steps) {
@@ -41,8 +43,6 @@ std::string epilogueSummary(const Node &n) {
   }
   return fmt::format("{}", fmt::join(steps, ", "));
 }
-
-} // namespace
 
 std::string kernelNameOf(const KernelCall &k) {
   auto isId = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
@@ -123,9 +123,10 @@ void printHookDefinitions(Writer &w, const std::string &name, const std::vector<
     w.open("const kiln_node_info kiln_hook_nodes[] =");
     for (size_t s = 0; s < nodes.size(); ++s) {
       const Node &n = *nodes[s].node;
-      w.line("{{KILN_NODE_BEFORE, {}, {}, \"{}\", {}, \"{}\", {}, \"{}\", {}, kiln_hook_results_{}}},",
+      w.line("{{KILN_NODE_BEFORE, {}, {}, \"{}\", {}, \"{}\", {}, {}, {}, kiln_hook_results_{}}},",
              s, nodes.size(), name, cStringLiteral(n.name()), opName(n.op()),
-             cStringLiteral(nodes[s].kernel), epilogueSummary(n), n.numResults(), s);
+             cStringLiteral(nodes[s].kernel), cStringLiteral(epilogueSummary(n)), n.numResults(),
+             s);
     }
     w.close(";");
     w.blank();

@@ -30,6 +30,10 @@ struct HookNode {
 /// identifier. Interim: once kernel decisions are typed data (issue 10) this becomes their name.
 std::string kernelNameOf(const KernelCall &k);
 
+/// The node's epilogue steps by kind, without operand indices ("bias_add, residual_add, relu"; ""
+/// when none): kiln_node_info.epilogue.
+std::string epilogueSummary(const Node &n);
+
 /// NAME.h: the hook types, NAME_NUM_NODES and the NAME_set_node_hook declaration; goes inside the
 /// header's extern "C" block.
 void printHookHeader(Writer &w, const std::string &name, const std::string &upperName,

@@ -17,11 +17,12 @@
 //
 // The host writes a dump of native-endian records, flushed after each one so that a crash leaves
 // the nodes that finished:  'B' u32 node            (a node is about to run)
-//                           'A' u32 node str name str kernel u32 results
+//                           'A' u32 node str name str kernel str epilogue u32 results
 //                               { str value u8 has_data u64 bytes data[bytes] } per result
 //                           'E' i32 status          (NAME_run returned)
 // where str is u32 length + bytes.
 #include "codegen/Codegen.h"
+#include "codegen/NodeHook.h"
 #include "compiler/driver/Driver.h"
 #include "compiler/frontend/OnnxFrontend.h"
 #include "ir/Semantics.h"
@@ -175,6 +176,7 @@ static void hook(const kiln_node_info *node, void *) {{
     putU32(static_cast<std::uint32_t>(node->index));
     putStr(node->name);
     putStr(node->kernel);
+    putStr(node->epilogue);
     putU32(static_cast<std::uint32_t>(node->num_results));
     for (int i = 0; i < node->num_results; ++i) {{
       const kiln_tensor_info &r = node->results[i];
@@ -233,7 +235,7 @@ int main(int argc, char **argv) {{
 /// One node's record from the dump.
 struct Captured {
   uint32_t node = 0;
-  std::string name, kernel;
+  std::string name, kernel, epilogue;
   struct Result {
     std::string name;
     bool hasData = false;
@@ -278,7 +280,7 @@ llvm::Expected<Dump> parseDump(const std::string &d) {
     } else if (tag == 'A') {
       Captured c;
       uint32_t n = 0;
-      if (!u32(c.node) || !str(c.name) || !str(c.kernel) || !u32(n))
+      if (!u32(c.node) || !str(c.name) || !str(c.kernel) || !str(c.epilogue) || !u32(n))
         return bad();
       for (uint32_t r = 0; r < n; ++r) {
         Captured::Result res;
@@ -349,6 +351,7 @@ std::string indexString(const Shape &shape, int64_t flat) {
 
 std::string num(double v) { return fmt::format("{:.7g}", v); }
 
+
 /// One row of the report: a result of a node of the pair.
 struct Row {
   size_t step = 0;
@@ -418,7 +421,7 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
   if (cxx.empty())
     cxx = "c++";
   auto cxxPath = llvm::sys::findProgramByName(cxx);
-  if (!cxxPath)
+  if (!cxxPath || !llvm::sys::fs::can_execute(*cxxPath))
     return driverError(fmt::format("C++ compiler '{}' (from {}): not found", cxx,
                                    opts.cxx.empty() ? "$CXX or the default c++" : "--cxx"));
   ImportOptions io;
@@ -506,6 +509,11 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
   std::string up = name;
   for (char &c : up)
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::string numNodes = fmt::format("#define {}_NUM_NODES {}\n", up, (*g)->numNodes());
+  if (header.find(numNodes) == std::string::npos)
+    return driverError(fmt::format("--pair '{}': {}.h does not report {} node(s) like {} at {}: "
+                                   "was the pair compiled from this model with these options?",
+                                   pairDir, name, (*g)->numNodes(), opts.model, levelText(opts)));
   bool external = header.find(name + "_run_with_arena(") != std::string::npos;
   if (auto e = writeFile(work.file("bisect_host.cpp"),
                          hostSource(name, up, ins.size(), (*g)->outputs().size(), external)))
@@ -530,7 +538,7 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
     auto log = readFile(buildLog);
     return driverError(fmt::format("building the pair failed ({}): {}\n{}",
                                    fmt::join(args, " "), msg.empty() ? "exit status " + std::to_string(rc) : msg,
-                                   log ? *log : std::string()));
+                                   log ? llvm::StringRef(*log).rtrim().str() : std::string()));
   }
 
   // Run once.
@@ -617,14 +625,37 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
                     nodes.size(), dump->nodes.size(), (*g0)->numNodes());
   std::vector<Row> rows;
   size_t compared = 0, notComparable = 0;
+  std::optional<Row> departure; // the first value where the optimized graph left -O0's values
+  auto ok = [&](const Error &e) { return e.rel <= opts.tolerance; };
   for (const Captured &c : dump->nodes) {
-    if (c.node >= nodes.size() || nodes[c.node]->name() != c.name ||
-        c.results.size() != nodes[c.node]->numResults())
-      return driverError(fmt::format("the pair's node {} is '{}', but {} at {} has '{}' there: "
-                                     "was the pair compiled from this model with these options?",
-                                     c.node, c.name, opts.model, levelText(opts),
-                                     c.node < nodes.size() ? nodes[c.node]->name() : "no node"));
+    bool same = c.node < nodes.size() && nodes[c.node]->name() == c.name &&
+                c.results.size() == nodes[c.node]->numResults() &&
+                epilogueSummary(*nodes[c.node]) == c.epilogue;
+    for (size_t i = 0; same && i < c.results.size(); ++i)
+      same = c.results[i].name == nodes[c.node]->result(unsigned(i))->name();
+    if (!same)
+      return driverError(fmt::format("--pair: the pair's node {} is '{}' [{}], but {} at {} has "
+                                     "'{}' [{}] there: was the pair compiled from this model with "
+                                     "these options?",
+                                     c.node, c.name, c.epilogue, opts.model, levelText(opts),
+                                     c.node < nodes.size() ? nodes[c.node]->name() : "no node",
+                                     c.node < nodes.size() ? epilogueSummary(*nodes[c.node]) : ""));
     const Node &n = *nodes[c.node];
+    // The node's own reference semantics on the reference values of its operands.
+    std::optional<std::vector<Tensor>> local;
+    {
+      std::vector<Tensor> xs;
+      for (const Value *o : n.operands())
+        if (const Tensor *x = valueOf(o, true))
+          xs.push_back(*x);
+      if (xs.size() == n.numOperands()) {
+        auto r = evaluateNode(n, xs);
+        if (r)
+          local = std::move(*r);
+        else
+          llvm::consumeError(r.takeError());
+      }
+    }
     std::vector<Row> nodeRows;
     for (unsigned i = 0; i < n.numResults(); ++i) {
       const Value *r = n.result(i);
@@ -633,20 +664,20 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
       if (c.results[i].hasData && int64_t(c.results[i].bytes.size()) == t.byteSize())
         got[r] = Tensor(t.dtype(), t.shape,
                         std::vector<uint8_t>(c.results[i].bytes.begin(), c.results[i].bytes.end()));
-      // The reference of r: the -O0 value of its name, through the epilogue for a fused node.
+      // The -O0 value of r's name; a fused node's is its producer's value: through the epilogue.
       auto named = byName0.find(r->name());
-      std::optional<Tensor> w;
-      if (!got.count(r)) {
-        row.why = "the hook gave no data (not dense row-major)";
-      } else if (named == byName0.end()) {
-        row.why = "not in the -O0 graph (created by a pass)";
+      std::optional<Tensor> o0;
+      std::string no0;
+      bool fused = false;
+      if (named == byName0.end()) {
+        no0 = "not in the -O0 graph";
       } else if (!ref0.count(named->second)) {
-        row.why = "no reference: " + refError[named->second];
+        no0 = "no -O0 reference: " + refError[named->second];
       } else {
         const Value *v0 = named->second;
-        bool fusedBase = i == 0 && !n.epilogue().empty() && v0->producer() &&
-                         v0->producer()->op() == n.op();
-        if (fusedBase) {
+        fused = i == 0 && !n.epilogue().empty() && v0->producer() &&
+                v0->producer()->op() == n.op();
+        if (fused) {
           std::vector<Tensor> xs;
           for (const Value *o : n.operands())
             if (const Tensor *x = valueOf(o, true))
@@ -654,20 +685,45 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
           auto e = xs.size() == n.numOperands()
                        ? applyEpilogue(n, ref0[v0], xs)
                        : llvm::Expected<Tensor>(driverError("an epilogue operand has no value"));
-          if (e) {
-            w = std::move(*e);
-            row.why = "fused: the -O0 value through the epilogue";
-          } else {
-            row.why = "no reference: " + llvm::toString(e.takeError());
-          }
+          if (e)
+            o0 = std::move(*e);
+          else
+            no0 = "no -O0 reference: " + llvm::toString(e.takeError());
         } else {
-          w = ref0[v0];
+          o0 = ref0[v0];
         }
-        if (w && (w->dtype != t.dtype() || w->shape != t.shape)) {
-          row.why = fmt::format("type {} here, {} at -O0", typeString(t),
-                                typeString(TensorType(w->dtype, w->shape)));
-          w.reset();
+        if (o0 && (o0->dtype != t.dtype() || o0->shape != t.shape)) {
+          no0 = fmt::format("{} at -O0", typeString(TensorType(o0->dtype, o0->shape)));
+          o0.reset();
         }
+      }
+      std::optional<Tensor> loc;
+      if (local && i < local->size() && (*local)[i].dtype == t.dtype() &&
+          (*local)[i].shape == t.shape)
+        loc = (*local)[i];
+      // The reference: the -O0 value where the optimized graph agrees with it (or has no
+      // semantics of its own here); else the node's semantics, and the departure is noted.
+      std::optional<Tensor> w;
+      if (o0 && (!loc || ok(compare(*loc, *o0)))) {
+        w = o0;
+        row.why = fused ? "fused: the -O0 value through the epilogue" : "";
+      } else if (loc) {
+        w = loc;
+        if (o0) {
+          row.why = fmt::format("vs the node's semantics; the -O0 '{}' differs (max abs err {}): "
+                                "renamed by a pass, or a pass changed it",
+                                r->name(), num(compare(*loc, *o0).maxAbs));
+          if (!departure)
+            departure = row;
+        } else {
+          row.why = "vs the node's semantics (" + no0 + ")";
+        }
+      } else {
+        row.why = no0.empty() ? "no reference" : no0;
+      }
+      if (!got.count(r)) {
+        row.why = "the hook gave no data (not dense row-major)";
+        w.reset();
       }
       if (w) {
         row.err = compare(got[r], *w);
@@ -680,7 +736,7 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
     }
     for (size_t i = 0; i < nodeRows.size(); ++i) {
       const Row &row = nodeRows[i];
-      if (!row.err || row.err->rel <= opts.tolerance)
+      if (!row.err || ok(*row.err))
         continue;
       // The first divergence: the table before it, then what is wrong and a diagnosis.
       std::vector<Row> before = rows;
@@ -692,33 +748,34 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
       }
       const Value *r = n.result(unsigned(i));
       const Error &e = *row.err;
-      os << fmt::format("first divergence: step {}, node '{}' ({}, kernel {}{})\n", c.node, n.name(),
-                        opName(n.op()), c.kernel,
-                        n.epilogue().empty() ? "" : ", with fused work");
+      os << fmt::format("first divergence: step {}, node '{}' ({}, kernel {}{})\n", c.node,
+                        n.name(), opName(n.op()), c.kernel,
+                        n.epilogue().empty() ? "" : ", fused: " + epilogueSummary(n));
       os << fmt::format("  value '{}' {}: max abs err {} at {} (flat {}): got {}, want {}\n",
                         r->name(), typeString(r->type()), num(e.maxAbs),
                         indexString(r->type().shape, e.worst), e.worst, num(e.got), num(e.want));
-      os << fmt::format("  relative error {} > tolerance {}\n", num(e.rel), opts.tolerance);
-      // Diagnosis: the node's own reference semantics on the operands the pair gave it.
+      os << fmt::format("  relative error {} > tolerance {}; reference: {}\n", num(e.rel),
+                        opts.tolerance,
+                        row.why.empty() ? "the -O0 value of the same name" : row.why);
+      // The node's semantics on the operands the pair actually gave it: kernel or inputs?
       std::vector<Tensor> xs;
       for (const Value *o : n.operands())
         if (const Tensor *x = valueOf(o, false))
           xs.push_back(*x);
       if (xs.size() == n.numOperands()) {
-        auto local = evaluateNode(n, xs);
-        if (local && i < local->size()) {
-          Error le = compare(got[r], (*local)[i]);
-          if (le.rel <= opts.tolerance)
-            os << "  the node's reference semantics on the operands it read agree with the "
-                  "kernel: the optimized graph computes something else than -O0 here (a pass "
-                  "changed the value, or gave its name to another value)\n";
+        auto onGot = evaluateNode(n, xs);
+        if (onGot && i < onGot->size()) {
+          Error le = compare(got[r], (*onGot)[i]);
+          if (ok(le))
+            os << "  on the operands the pair computed, the node's semantics agree with the "
+                  "kernel: a wrong operand went unnoticed (not comparable above?)\n";
           else
-            os << fmt::format("  the node's reference semantics on the operands it read give {} "
-                              "at that index (max abs err {}): the kernel, code generation or "
-                              "the C++ compiler computed this node wrong\n",
-                              num((*local)[i].getDouble(e.worst)), num(le.maxAbs));
-        } else if (!local) {
-          llvm::consumeError(local.takeError());
+            os << fmt::format("  on the operands the pair computed, the node's semantics give {} "
+                              "at that index: the kernel, code generation or the C++ compiler "
+                              "computed this node wrong\n",
+                              num((*onGot)[i].getDouble(e.worst)));
+        } else if (!onGot) {
+          llvm::consumeError(onGot.takeError());
         }
       }
       return 1;
@@ -743,6 +800,29 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
   if (dump->nodes.size() != nodes.size())
     return driverError(fmt::format("the pair reported {} node(s), expected {}",
                                    dump->nodes.size(), nodes.size()));
+  // Every kernel computed its node right; do the graph's outputs still mean what -O0 computes?
+  for (const Value *out : (*g)->outputs()) {
+    auto named = byName0.find(out->name());
+    auto w = want.find(out);
+    if (named == byName0.end() || !ref0.count(named->second) || w == want.end())
+      continue;
+    const Tensor &o0 = ref0[named->second];
+    if (o0.dtype != w->second.dtype || o0.shape != w->second.shape)
+      continue;
+    Error e = compare(w->second, o0);
+    if (ok(e))
+      continue;
+    os << fmt::format("the optimized graph's output '{}' differs from -O0: max abs err {} at {}: "
+                      "{} after the passes, {} at -O0 (relative {} > tolerance {})\n",
+                      out->name(), num(e.maxAbs), indexString(o0.shape, e.worst), num(e.got),
+                      num(e.want), num(e.rel), opts.tolerance);
+    if (departure)
+      os << fmt::format("  a pass changed the model: the optimized graph first departs from -O0 at "
+                        "step {}, node '{}' ({}), value '{}'\n",
+                        departure->step, departure->node->name(), opName(departure->node->op()),
+                        departure->value);
+    return 1;
+  }
   os << fmt::format("all {} compared tensor(s) match within {} ({} not comparable)\n", compared,
                     opts.tolerance, notComparable);
   return 0;
