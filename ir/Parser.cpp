@@ -417,16 +417,33 @@ private:
   }
 
   bool parseType(TensorType &out) {
+    Token at = tok_;
     if (!parseElementType(out.elem) || !parseIntList(out.shape, "a dimension"))
       return false;
+    // The same limits as the ONNX frontend's (kMaxObjectBytes): sizes computed from a parsed type
+    // never overflow, and no graph that code generation could not address gets in.
+    for (int64_t d : out.shape)
+      if (d < 0 || d > kMaxObjectBytes)
+        return failAt(at, fmt::format("dimension {} out of range, expected 0..{}", d,
+                                      kMaxObjectBytes));
+    std::optional<int64_t> bytes = out.checkedByteSize();
+    if (!bytes || *bytes > kMaxObjectBytes)
+      return failAt(at, fmt::format("expected a tensor of at most {} bytes, found {}",
+                                    kMaxObjectBytes,
+                                    bytes ? fmt::format("{} bytes", *bytes)
+                                          : std::string("more bytes than int64 can count")));
     if (!tryPunct('{'))
       return error_.empty();
     std::vector<int64_t> order;
     if (!consumeIdent("order") || !consumePunct('=') || !parseIntList(order, "a dimension") ||
         !consumePunct(',') || !consumeIdent("blocks") || !consumePunct('=') || !consumePunct('['))
       return false;
-    for (int64_t d : order)
+    for (int64_t d : order) {
+      if (d < 0 || d >= static_cast<int64_t>(out.shape.size()))
+        return failAt(at, fmt::format("layout order entry {} out of range, expected 0..{}", d,
+                                      static_cast<int64_t>(out.shape.size()) - 1));
       out.layout.order.push_back(static_cast<int>(d));
+    }
     if (!isPunct(']')) {
       do {
         int64_t dim, size;
@@ -437,7 +454,17 @@ private:
         out.layout.blocks.emplace_back(static_cast<int>(dim), static_cast<int>(size));
       } while (tryPunct(','));
     }
-    return consumePunct(']') && consumePunct('}');
+    if (!consumePunct(']') || !consumePunct('}'))
+      return false;
+    // Blocks pad their dims: the padded size is checked again.
+    std::optional<int64_t> padded = out.checkedByteSize();
+    if (!padded || *padded > kMaxObjectBytes)
+      return failAt(at, fmt::format("expected a tensor of at most {} bytes with its blocked "
+                                    "layout's padding, found {}",
+                                    kMaxObjectBytes,
+                                    padded ? fmt::format("{} bytes", *padded)
+                                           : std::string("more bytes than int64 can count")));
+    return true;
   }
 
   // ---- attributes and epilogues ----

@@ -139,6 +139,16 @@ llvm::Error readWindowAttrs(OpKind op, const Attributes &attrs, size_t nsp, Wind
                               nm(op), fmt::join(w.kernel, ","), fmt::join(w.strides, ","),
                               fmt::join(w.dilations, ",")));
   }
+  // Window sizes are products and sums of these with dims (themselves at most kMaxObjectBytes):
+  // bounding every entry by the same limit keeps that arithmetic inside int64.
+  for (const std::vector<int64_t> *v : {&w.kernel, &w.strides, &w.dilations, &pads})
+    for (int64_t x : *v)
+      if (x > kMaxObjectBytes || x < -kMaxObjectBytes)
+        return fail(fmt::format("{} expects kernel_shape, strides, dilations and pads of at most "
+                                "{} in magnitude, found [{}], [{}], [{}] and [{}]",
+                                nm(op), kMaxObjectBytes, fmt::join(w.kernel, ","),
+                                fmt::join(w.strides, ","), fmt::join(w.dilations, ","),
+                                fmt::join(pads, ",")));
   w.padsBegin.assign(pads.begin(), pads.begin() + nsp);
   w.padsEnd.assign(pads.begin() + nsp, pads.end());
   return llvm::Error::success();
@@ -428,10 +438,18 @@ llvm::Expected<std::vector<int64_t>> padAmounts(const std::vector<Operand> &ops)
   if (static_cast<int64_t>(pads.size()) != 2 * rank)
     return fail(fmt::format("Pad expects {} pads for input {}, found {}", 2 * rank, ts(ops[0]),
                             pads.size()));
-  for (int64_t i = 0; i < rank; ++i)
-    if (ops[0].type.shape[i] + pads[i] + pads[rank + i] < 0)
+  for (int64_t i = 0; i < rank; ++i) {
+    // Pads come from the model: the sum is checked for overflow before its sign.
+    int64_t d = 0;
+    if (__builtin_add_overflow(ops[0].type.shape[i], pads[i], &d) ||
+        __builtin_add_overflow(d, pads[rank + i], &d))
+      return fail(fmt::format("Pad expects pads giving dimensions int64 can count, found [{}] for "
+                              "{}",
+                              fmt::join(pads, ","), ts(ops[0])));
+    if (d < 0)
       return fail(fmt::format("Pad expects pads leaving a non-negative dim {} of {}, found [{}]", i,
                               ts(ops[0]), fmt::join(pads, ",")));
+  }
   return pads;
 }
 
@@ -546,7 +564,11 @@ llvm::Expected<Types> inferReshape(const std::vector<Operand> &ops, const Attrib
     if (out[i] < 0)
       return fail(
           fmt::format("Reshape expects shape entries >= -1, found [{}]", fmt::join(*shape, ",")));
-    known *= out[i];
+    // Shape entries come from the model: their product may not fit in int64.
+    if (__builtin_mul_overflow(known, out[i], &known))
+      return fail(fmt::format("Reshape expects shape [{}] to hold {} elements of input {}, found "
+                              "more than int64 can count",
+                              fmt::join(*shape, ","), numElements(in), ts(ops[0])));
   }
   int64_t total = numElements(in);
   if (inferAt >= 0) {
@@ -861,7 +883,10 @@ llvm::Expected<std::vector<TensorType>> infer(OpKind op, const std::vector<Opera
       return fail(fmt::format("Tile expects {} non-negative repeats for {}, found [{}]", out.size(),
                               ts(ops[0]), fmt::join(*rep, ",")));
     for (size_t i = 0; i < out.size(); ++i)
-      out[i] *= (*rep)[i];
+      if (__builtin_mul_overflow(out[i], (*rep)[i], &out[i]))
+        return fail(fmt::format("Tile expects repeats [{}] for {} to give dimensions int64 can "
+                                "count, found an overflow at axis {}",
+                                fmt::join(*rep, ","), ts(ops[0]), i));
     return Types{rowMajor(ops[0].type.dtype(), out)};
   }
   case OpKind::Softmax:

@@ -50,8 +50,15 @@ bool isDefaultDomain(const std::string &d) { return d.empty() || d == "ai.onnx";
 /// import (folding here, passes, planning, code generation) sees an overflowing size.
 std::optional<std::string> unaddressable(const TensorType &t) {
   std::optional<int64_t> bytes = t.checkedByteSize();
-  if (bytes && *bytes <= kMaxObjectBytes)
+  // Every dim too, also in an empty tensor: shape arithmetic (windows, strides) stays in int64.
+  bool dimsFit = std::all_of(t.shape.begin(), t.shape.end(),
+                             [](int64_t d) { return d <= kMaxObjectBytes; });
+  if (bytes && *bytes <= kMaxObjectBytes && dimsFit)
     return std::nullopt;
+  if (bytes && *bytes <= kMaxObjectBytes)
+    return fmt::format("expected dimensions of at most {} (what a 32-bit target can index), found "
+                       "{}",
+                       kMaxObjectBytes, typeString(t));
   return fmt::format("expected a tensor of at most {} bytes (the largest object generated code can "
                      "address on a 32-bit target), found {} ({})",
                      kMaxObjectBytes, typeString(t),

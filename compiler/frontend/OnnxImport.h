@@ -57,8 +57,10 @@ llvm::Expected<Tensor> defaultOperand(const NodeContext &ctx, unsigned index);
 
 /// kiln's structural check of the model's graph (compiler/frontend/OnnxStructure.cpp), run before
 /// libonnx sees it: producers before uses, one producer per name, graph outputs produced,
-/// non-negative dims, defined element types, no subgraphs. `opset` is quoted by diagnostics.
-llvm::Error checkStructure(const onnx::ModelProto &m, const std::string &path, int opset);
+/// non-negative dims, defined element types, no subgraphs, sane convolution and pool attributes
+/// and weights. It makes a convolution's kernel_shape explicit when the weight's shape gives it
+/// (the one change to `m`). `opset` is quoted by diagnostics.
+llvm::Error checkStructure(onnx::ModelProto &m, const std::string &path, int opset);
 
 } // namespace onnxfe
 } // namespace kiln

@@ -5,11 +5,19 @@
 // and graph output has a producer that comes earlier (ONNX requires nodes in topological order),
 // every value name has one producer, dimensions are non-negative (or symbolic), element types are
 // ones ONNX defines, and no node carries a subgraph (If, Loop and Scan bodies are not imported).
+// Convolutions and pools get more: libonnx's shape inference for them divides by strides and
+// indexes attribute lists and the weight's dims without checking them (zero strides, or a weight
+// whose rank differs from the input's, crash it), so their attributes are checked here and their
+// kernel_shape is made explicit from a weight of known shape, which makes libonnx compare it with
+// the input's rank before it indexes anything.
 #include "compiler/frontend/OnnxImport.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <iterator>
 #include <map>
+#include <optional>
 
 namespace kiln {
 namespace onnxfe {
@@ -24,10 +32,17 @@ struct Producer {
   int index; // position among the graph's inputs, initializers or nodes
 };
 
+bool isConvOrPool(const onnx::NodeProto &n) {
+  static const char *const ops[] = {"Conv",    "ConvTranspose", "ConvInteger", "QLinearConv",
+                                    "MaxPool", "AveragePool",   "LpPool"};
+  return isDefaultDomain(n.domain()) &&
+         std::find(std::begin(ops), std::end(ops), n.op_type()) != std::end(ops);
+}
+
 class StructureChecker {
 public:
-  StructureChecker(const onnx::ModelProto &m, const std::string &path, int opset)
-      : g_(m.graph()), path_(path), opset_(opset) {}
+  StructureChecker(onnx::ModelProto &m, const std::string &path, int opset)
+      : g_(*m.mutable_graph()), path_(path), opset_(opset) {}
 
   llvm::Error run();
 
@@ -60,12 +75,106 @@ private:
   llvm::Error checkValueInfo(const onnx::ValueInfoProto &vi, const std::string &what,
                              bool requireType) const;
   llvm::Error checkNode(int index);
+  llvm::Error checkConvOrPool(int index);
+  /// The rank of a value whose shape is known before inference (graph input, initializer,
+  /// value_info, Constant node), with its dims when all are static; nullopt when unknown.
+  std::optional<int> knownRank(const std::string &name) const {
+    auto it = shapes_.find(name);
+    return it == shapes_.end() ? std::nullopt : std::optional<int>(it->second.rank);
+  }
+  void noteShape(const std::string &name, const onnx::TensorShapeProto &s) {
+    KnownShape k{s.dim_size(), {}};
+    for (const auto &d : s.dim())
+      k.dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    shapes_[name] = std::move(k);
+  }
 
-  const onnx::GraphProto &g_;
+  struct KnownShape {
+    int rank;
+    std::vector<int64_t> dims; // -1 where symbolic or unknown
+  };
+  onnx::GraphProto &g_;
   std::string path_;
   int opset_;
   std::map<std::string, Producer> producers_;
+  std::map<std::string, KnownShape> shapes_;
 };
+
+llvm::Error StructureChecker::checkConvOrPool(int index) {
+  onnx::NodeProto &n = *g_.mutable_node(index);
+  bool conv = n.op_type().find("Conv") != std::string::npos;
+  // QLinearConv's weight is its fourth input (x, x_scale, x_zero_point, w, ...).
+  int wIndex = n.op_type() == "QLinearConv" ? 3 : 1;
+  const onnx::AttributeProto *kernel = nullptr;
+  for (const onnx::AttributeProto &a : n.attribute()) {
+    const std::string &name = a.name();
+    bool positive = name == "strides" || name == "dilations" || name == "kernel_shape";
+    bool nonNegative = name == "pads" || name == "output_padding";
+    if (name == "kernel_shape")
+      kernel = &a;
+    for (int64_t v : a.ints())
+      if ((positive && v <= 0) || (nonNegative && v < 0))
+        return nodeError(index, fmt::format("attribute '{}': expected {} values, found {}", name,
+                                            positive ? "positive" : "non-negative", v));
+    if (name == "group" && a.i() <= 0)
+      return nodeError(index,
+                       fmt::format("attribute 'group': expected a positive value, found {}", a.i()));
+  }
+  std::optional<int> xRank = n.input_size() > 0 ? knownRank(n.input(0)) : std::nullopt;
+  if (xRank && *xRank < 3)
+    return nodeError(index, fmt::format("input 0 '{}': expected a tensor of rank 3 or more (batch, "
+                                        "channels, spatial dims), found rank {}",
+                                        n.input(0), *xRank));
+  if (xRank)
+    for (const onnx::AttributeProto &a : n.attribute()) {
+      size_t spatial = static_cast<size_t>(*xRank - 2);
+      size_t want = a.name() == "pads" ? 2 * spatial : spatial;
+      bool perAxis = a.name() == "strides" || a.name() == "dilations" ||
+                     a.name() == "kernel_shape" || a.name() == "pads" ||
+                     a.name() == "output_padding";
+      if (perAxis && static_cast<size_t>(a.ints_size()) != want)
+        return nodeError(index, fmt::format("attribute '{}': expected {} values for input '{}' of "
+                                            "rank {}, found {}",
+                                            a.name(), want, n.input(0), *xRank, a.ints_size()));
+    }
+  if (!conv)
+    return llvm::Error::success();
+  if (n.input_size() <= wIndex || n.input(wIndex).empty())
+    return llvm::Error::success(); // the checker reports the missing weight
+  const std::string &w = n.input(wIndex);
+  auto ws = shapes_.find(w);
+  if (ws == shapes_.end())
+    // libonnx reads the weight's inferred dims (for the kernel and the output channels) without
+    // checking their count, so a weight is only accepted with a shape known up front.
+    return nodeError(index, fmt::format("input {} '{}' (the weight): expected a value whose shape "
+                                        "is known before shape inference (an initializer, a "
+                                        "Constant or a typed graph input), found one computed by "
+                                        "the graph",
+                                        wIndex, w));
+  const KnownShape &wShape = ws->second;
+  if (wShape.rank < 3 || (xRank && wShape.rank != *xRank))
+    return nodeError(index, fmt::format("input {} '{}' (the weight): expected rank {}, found rank {}",
+                                        wIndex, w,
+                                        xRank ? fmt::format("{} (that of input '{}')", *xRank,
+                                                            n.input(0))
+                                              : std::string("3 or more"),
+                                        wShape.rank));
+  if (!kernel) {
+    std::vector<int64_t> k(wShape.dims.begin() + 2, wShape.dims.end());
+    if (std::all_of(k.begin(), k.end(), [](int64_t d) { return d > 0; })) {
+      onnx::AttributeProto *a = n.add_attribute();
+      a->set_name("kernel_shape");
+      a->set_type(onnx::AttributeProto::INTS);
+      for (int64_t d : k)
+        a->add_ints(d);
+    } else {
+      return nodeError(index, fmt::format("input {} '{}' (the weight): expected static kernel "
+                                          "dims or an explicit kernel_shape, found shape [{}]",
+                                          wIndex, w, fmt::join(wShape.dims, ",")));
+    }
+  }
+  return llvm::Error::success();
+}
 
 llvm::Error StructureChecker::define(const std::string &name, Producer p, const std::string &what) {
   if (name.empty())
@@ -141,6 +250,8 @@ llvm::Error StructureChecker::checkNode(int index) {
     if (!n.output(i).empty())
       if (auto e = define(n.output(i), {Producer::Node, index}, fmt::format("output {}", i)))
         return e;
+  if (isConvOrPool(n))
+    return checkConvOrPool(index);
   return llvm::Error::success();
 }
 
@@ -161,6 +272,7 @@ llvm::Error StructureChecker::run() {
         return fileError(fmt::format("initializer '{}': expected non-negative dimensions, found {} "
                                      "at axis {}",
                                      t.name(), t.dims(k), k));
+    shapes_[t.name()] = KnownShape{t.dims_size(), {t.dims().begin(), t.dims().end()}};
   }
   for (int i = 0; i < g_.input_size(); ++i) {
     const onnx::ValueInfoProto &in = g_.input(i);
@@ -169,12 +281,25 @@ llvm::Error StructureChecker::run() {
     auto it = producers_.find(in.name());
     if (it != producers_.end() && it->second.kind == Producer::Initializer)
       continue;
+    if (in.type().has_tensor_type() && in.type().tensor_type().has_shape())
+      noteShape(in.name(), in.type().tensor_type().shape());
     if (auto e = define(in.name(), {Producer::Input, i}, "graph input"))
       return e;
   }
-  for (const onnx::ValueInfoProto &vi : g_.value_info())
+  for (const onnx::ValueInfoProto &vi : g_.value_info()) {
     if (auto e = checkValueInfo(vi, "value_info", /*requireType=*/false))
       return e;
+    if (vi.type().has_tensor_type() && vi.type().tensor_type().has_shape() &&
+        !shapes_.count(vi.name()))
+      noteShape(vi.name(), vi.type().tensor_type().shape());
+  }
+  // Constant nodes' values have static shapes too (weights are often Constants).
+  for (const onnx::NodeProto &n : g_.node())
+    if (isDefaultDomain(n.domain()) && n.op_type() == "Constant" && n.output_size() == 1)
+      for (const onnx::AttributeProto &a : n.attribute())
+        if (a.name() == "value" && a.has_t())
+          shapes_[n.output(0)] = KnownShape{a.t().dims_size(), {a.t().dims().begin(),
+                                                                a.t().dims().end()}};
   for (int i = 0; i < g_.node_size(); ++i)
     if (auto e = checkNode(i))
       return e;
@@ -195,7 +320,7 @@ llvm::Error StructureChecker::run() {
 
 } // namespace
 
-llvm::Error checkStructure(const onnx::ModelProto &m, const std::string &path, int opset) {
+llvm::Error checkStructure(onnx::ModelProto &m, const std::string &path, int opset) {
   return StructureChecker(m, path, opset).run();
 }
 

@@ -85,8 +85,9 @@ llvm::Expected<Tensor> tensorFromProto(const TensorProto &tp, const std::string 
                                  kSupportedOnnxTypes, onnxTypeName(tp.data_type())));
   Shape shape(tp.dims().begin(), tp.dims().end());
   for (int64_t d : shape)
-    if (d < 0)
-      return makeError(fmt::format("{}: expected non-negative dimensions, found {}", what, d));
+    if (d < 0 || d > kMaxObjectBytes)
+      return makeError(fmt::format("{}: expected dimensions from 0 to {}, found {}", what,
+                                   kMaxObjectBytes, d));
   // The data is in the file, so no tensor that fits in it overflows; dims alone can claim anything.
   std::optional<int64_t> n = checkedNumElements(shape);
   int64_t expectBytes = 0;

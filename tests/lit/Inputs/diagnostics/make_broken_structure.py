@@ -14,6 +14,12 @@ Usage: make_broken_structure.py OUT.onnx KIND, KIND one of:
   subgraph          an If node (its branches are subgraph attributes)
   hostile-names     input-undefined with names holding an escape sequence, a newline, invalid
                     UTF-8 and valid non-ASCII UTF-8
+  conv-zero-stride  a Conv with strides [1,0] (libonnx's shape inference divides by it)
+  conv-pads         a Conv whose pads do not match its input's rank
+  convt-weight-rank a ConvTranspose whose weight's rank differs from its input's (libonnx's
+                    shape inference indexes past the attribute lists)
+  conv-computed-w   a Conv whose weight is computed by the graph (no shape before inference)
+  reshape-overflow  a Reshape to dims whose product does not fit in int64
 """
 import sys
 
@@ -78,6 +84,27 @@ elif kind == "hostile-names":
     with open(sys.argv[1], "wb") as f:
         f.write(data)
     sys.exit(0)
+elif kind.startswith("conv") or kind == "reshape-overflow":
+    x = ("x", F, [1, 2, 5, 5])
+    w = numpy_helper.from_array(np.ones([3, 2, 3, 3], dtype=np.float32), "w")
+    y = ("y", F, [1, 3, 3, 3])
+    if kind == "conv-zero-stride":
+        m = chain([helper.make_node("Conv", ["x", "w"], ["y"], name="conv1", strides=[1, 0])],
+                  [x], [y], [w])
+    elif kind == "conv-pads":
+        m = chain([helper.make_node("Conv", ["x", "w"], ["y"], name="conv1", pads=[1, 1])],
+                  [x], [y], [w])
+    elif kind == "convt-weight-rank":
+        wt = numpy_helper.from_array(np.ones([2, 3], dtype=np.float32), "w")
+        m = chain([helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="deconv1")],
+                  [x], [y], [wt])
+    elif kind == "conv-computed-w":
+        m = chain([helper.make_node("Neg", ["w"], ["nw"], name="neg1"),
+                   helper.make_node("Conv", ["x", "nw"], ["y"], name="conv1")], [x], [y], [w])
+    else:
+        shape = numpy_helper.from_array(np.array([2**40, 2**40, 2**40, 0], dtype=np.int64), "shape")
+        m = chain([helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape1")],
+                  [x], [("y", F, ["a", "b", "c", "d"])], [shape])
 else:
     sys.exit(f"unknown kind {kind}")
 models.save(m, check=False)
