@@ -195,14 +195,14 @@ static void hook(const kiln_node_info *node, void *) {{
 int main(int argc, char **argv) {{
   const long long inSizes[] = {{{1}0}};
   const long long outSizes[] = {{{2}0}};
-  if (argc != 2 + {3}) {{
+  if (argc != 2 + {3}) {{ // the dump, then the inputs
     std::fprintf(stderr, "usage: %s DUMP INPUT...({3} input files)\n", argv[0]);
     return 2;
   }}
   std::vector<std::vector<unsigned char>> in({3}), out({4});
   const void *inputs[{3} + 1] = {{nullptr}};
   void *outputs[{4} + 1] = {{nullptr}};
-  for (int i = 0; i < {3}; ++i) {{
+  for (size_t i = 0; i < {3}; ++i) {{
     FILE *f = std::fopen(argv[2 + i], "rb");
     in[i].resize(static_cast<size_t>(inSizes[i]) + 1);
     size_t got = f ? std::fread(in[i].data(), 1, in[i].size(), f) : 0;
@@ -213,7 +213,7 @@ int main(int argc, char **argv) {{
     std::fclose(f);
     inputs[i] = in[i].data();
   }}
-  for (int i = 0; i < {4}; ++i) {{
+  for (size_t i = 0; i < {4}; ++i) {{
     out[i].resize(static_cast<size_t>(outSizes[i]) + 1);
     outputs[i] = out[i].data();
   }}
