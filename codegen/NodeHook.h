@@ -26,8 +26,9 @@ struct HookNode {
   std::string kernel; // kernelNameOf(call), or "view" / "concat-in-place" for nodes without code
 };
 
-/// The kernel a statement runs: its first kiln_* identifier (the kernel template), else its first
-/// identifier. Interim: once kernel decisions are typed data (issue 10) this becomes their name.
+/// The kernel a statement runs: its first kiln_* callee (the kernel template), else its first
+/// callee (std::memcpy), else "inline". Interim: once kernel decisions are typed data (issue 10)
+/// this becomes their name.
 std::string kernelNameOf(const KernelCall &k);
 
 /// The node's epilogue steps by kind, without operand indices ("bias_add, residual_add, relu"; ""
