@@ -3,6 +3,14 @@
 // program). Standard library only.
 #pragma once
 
+// -ffast-math (and -Ofast, -ffinite-math-only) lets the compiler assume that no value is NaN or
+// infinite. The kernels depend on both: pooling and Max/ReduceMax start from -infinity, Softmax
+// and Exp overflow to infinity, and NaN inputs must propagate as ONNX defines. Under those flags
+// the pair would compute wrong answers without a warning, so it refuses to build instead.
+#if defined(__FAST_MATH__) || (defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__)
+#error "kiln: generated code needs IEEE-754 floating point (NaN and infinity); build this file without -ffast-math, -Ofast or -ffinite-math-only"
+#endif
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
