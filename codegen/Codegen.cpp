@@ -1045,10 +1045,14 @@ std::string Emitter::header() const {
 /// The hook's view of the nodes: the kernel each runs, or what replaced its code.
 std::vector<HookNode> Emitter::hookNodes() const {
   std::vector<HookNode> out;
-  for (size_t s = 0; s < nodes_.size(); ++s)
-    out.push_back({nodes_[s], concatStep_[s] ? "concat-in-place"
-                              : viewStep_[s] || splitStep_[s] ? "view"
-                                                              : kernelNameOf(calls_[s])});
+  for (size_t s = 0; s < nodes_.size(); ++s) {
+    std::string kernel = kernelNameOf(calls_[s]);
+    if (concatStep_[s])
+      kernel = "concat-in-place";
+    else if (viewStep_[s] || splitStep_[s])
+      kernel = "view";
+    out.push_back({nodes_[s], kernel});
+  }
   return out;
 }
 

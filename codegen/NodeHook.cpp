@@ -20,7 +20,6 @@ const char *const kHookTypes = "runtime_stub/kiln_node_hook.h";
 
 } // namespace
 
-
 std::string epilogueSummary(const Node &n) {
   std::vector<std::string> steps;
   for (const EpilogueStep &s : n.epilogue().steps) {
@@ -48,9 +47,9 @@ std::string epilogueSummary(const Node &n) {
 std::string kernelNameOf(const KernelCall &k) {
   // The callee names of the statement: identifiers (with :: qualification) followed by '(' or
   // '<', skipping comments, numbers and keywords; the first kiln_* one is the kernel template.
-  static const char *const keywords[] = {"if",          "for",         "while",
-                                         "switch",      "return",      "sizeof",
-                                         "static_cast", "const_cast",  "reinterpret_cast"};
+  static const char *const keywords[] = {"if",          "for",        "while",
+                                         "switch",      "return",     "sizeof",
+                                         "static_cast", "const_cast", "reinterpret_cast"};
   auto isId = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
   const std::string &s = k.statement;
   std::string first;
@@ -93,7 +92,8 @@ void printHookHeader(Writer &w, const std::string &name, const std::string &uppe
   w.line("#define {}_NUM_NODES {}", upperName, numNodes);
   w.line("typedef kiln_node_info {}_node_info;", name);
   w.line("typedef kiln_node_hook {}_node_hook;", name);
-  w.line("/* While {0}_run runs, calls hook(node, user) before and after each node (hook NULL: no", name);
+  w.line("/* While {0}_run runs, calls hook(node, user) before and after each node (hook NULL: no",
+         name);
   w.line(" * calls). Not synchronized: set it while no {}_run is running. */", name);
   w.line("void {0}_set_node_hook({0}_node_hook hook, void *user);", name);
   w.line("/* kiln_hook: end */");
@@ -183,8 +183,9 @@ void hookExpose(Writer &w, const std::string &arena, const std::vector<ArenaRang
                 bool poison) {
   for (const ArenaRange &r : ranges)
     if (r.bytes > 0)
-      w.line("KILN_ASAN_{}POISON({}{}, {}); // kiln_hook: readable during the call", poison ? "" : "UN",
-             arena, r.offset ? fmt::format(" + {}", r.offset) : std::string(), r.bytes);
+      w.line("KILN_ASAN_{}POISON({}{}, {}); // kiln_hook: readable during the call",
+             poison ? "" : "UN", arena, r.offset ? fmt::format(" + {}", r.offset) : std::string(),
+             r.bytes);
 }
 
 } // namespace kiln

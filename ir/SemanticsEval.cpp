@@ -956,8 +956,7 @@ llvm::Expected<Tensor> applyStep(const Node &n, const EpilogueStep &st, const Te
 
 } // namespace
 
-llvm::Expected<Tensor> applyEpilogue(const Node &n, Tensor v,
-                                     const std::vector<Tensor> &operands) {
+llvm::Expected<Tensor> applyEpilogue(const Node &n, Tensor v, const std::vector<Tensor> &operands) {
   if (operands.size() != n.numOperands())
     return fail(fmt::format("{} '{}' expects {} operand values, found {}", nm(n.op()), n.name(),
                             n.numOperands(), operands.size()));

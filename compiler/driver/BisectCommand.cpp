@@ -63,7 +63,8 @@ public:
     if (!userDir.empty()) {
       path_ = userDir;
       if (std::error_code ec = llvm::sys::fs::create_directories(path_))
-        return driverError(fmt::format("--work-dir '{}': cannot create it: {}", path_, ec.message()));
+        return driverError(
+            fmt::format("--work-dir '{}': cannot create it: {}", path_, ec.message()));
       return llvm::Error::success();
     }
     llvm::SmallString<256> dir;
@@ -141,14 +142,13 @@ std::string hostSource(const std::string &name, const std::string &up, size_t nu
   for (size_t i = 0; i < numOutputs; ++i)
     outSizes += fmt::format("{}_OUTPUT{}_SIZE_BYTES, ", up, i);
   std::string run =
-      externalArena
-          ? fmt::format("static unsigned char arena[{0}_ARENA_SIZE + {0}_ARENA_ALIGN];\n"
-                        "  unsigned char *aligned = arena + ({0}_ARENA_ALIGN - "
-                        "reinterpret_cast<std::uintptr_t>(arena) % {0}_ARENA_ALIGN) % "
-                        "{0}_ARENA_ALIGN;\n"
-                        "  int status = {1}_run_with_arena(inputs, outputs, aligned);",
-                        up, name)
-          : fmt::format("int status = {}_run(inputs, outputs);", name);
+      externalArena ? fmt::format("static unsigned char arena[{0}_ARENA_SIZE + {0}_ARENA_ALIGN];\n"
+                                  "  unsigned char *aligned = arena + ({0}_ARENA_ALIGN - "
+                                  "reinterpret_cast<std::uintptr_t>(arena) % {0}_ARENA_ALIGN) % "
+                                  "{0}_ARENA_ALIGN;\n"
+                                  "  int status = {1}_run_with_arena(inputs, outputs, aligned);",
+                                  up, name)
+                    : fmt::format("int status = {}_run(inputs, outputs);", name);
   return fmt::format(R"(// Host of kiln bisect for {0}: runs the model once on the input files and
 // writes every node-hook event to the dump file (record format: compiler/driver/BisectCommand.cpp).
 #include "{0}.h"
@@ -253,7 +253,9 @@ struct Dump {
 llvm::Expected<Dump> parseDump(const std::string &d) {
   Dump out;
   size_t pos = 0;
-  auto bad = [&]() { return driverError(fmt::format("dump: truncated or corrupt at byte {}", pos)); };
+  auto bad = [&]() {
+    return driverError(fmt::format("dump: truncated or corrupt at byte {}", pos));
+  };
   auto take = [&](void *dst, size_t n) {
     if (pos + n > d.size())
       return false;
@@ -350,7 +352,6 @@ std::string indexString(const Shape &shape, int64_t flat) {
 }
 
 std::string num(double v) { return fmt::format("{:.7g}", v); }
-
 
 /// One row of the report: a result of a node of the pair.
 struct Row {
@@ -463,8 +464,8 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
     if (int64_t(bytes->size()) != t.byteSize())
       return driverError(fmt::format("--input '{}': expected {} bytes for input {} '{}' ({}), "
                                      "found {}",
-                                     opts.inputs[i], t.byteSize(), i, ins[i]->name(),
-                                     typeString(t), bytes->size()));
+                                     opts.inputs[i], t.byteSize(), i, ins[i]->name(), typeString(t),
+                                     bytes->size()));
     inputs.push_back(
         Tensor(t.dtype(), t.shape, std::vector<uint8_t>(bytes->begin(), bytes->end())));
   }
@@ -531,13 +532,13 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
   std::vector<llvm::StringRef> argRefs(args.begin(), args.end());
   std::string buildLog = work.file("build.log");
   llvm::Optional<llvm::StringRef> redirects[] = {llvm::None, llvm::StringRef(buildLog),
-                                                llvm::StringRef(buildLog)};
+                                                 llvm::StringRef(buildLog)};
   std::string msg;
   int rc = llvm::sys::ExecuteAndWait(*cxxPath, argRefs, llvm::None, redirects, 0, 0, &msg);
   if (rc != 0) {
     auto log = readFile(buildLog);
-    return driverError(fmt::format("building the pair failed ({}): {}\n{}",
-                                   fmt::join(args, " "), msg.empty() ? "exit status " + std::to_string(rc) : msg,
+    return driverError(fmt::format("building the pair failed ({}): {}\n{}", fmt::join(args, " "),
+                                   msg.empty() ? "exit status " + std::to_string(rc) : msg,
                                    log ? llvm::StringRef(*log).rtrim().str() : std::string()));
   }
 
@@ -545,21 +546,29 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
   std::vector<std::string> runArgs = {work.file("bisect_host"), work.file("dump.bin")};
   for (size_t i = 0; i < inputs.size(); ++i) {
     std::string f = work.file(fmt::format("input{}.bin", i));
-    if (auto e = writeFile(f, std::string(reinterpret_cast<const char *>(inputs[i].raw()),
-                                          inputs[i].byteSize())))
+    if (auto e = writeFile(
+            f, std::string(reinterpret_cast<const char *>(inputs[i].raw()), inputs[i].byteSize())))
       return e;
     runArgs.push_back(f);
   }
   std::vector<llvm::StringRef> runRefs(runArgs.begin(), runArgs.end());
   std::string runLog = work.file("run.log");
   llvm::Optional<llvm::StringRef> runRedirects[] = {llvm::None, llvm::StringRef(runLog),
-                                                   llvm::StringRef(runLog)};
+                                                    llvm::StringRef(runLog)};
   msg.clear();
+  llvm::sys::fs::remove(work.file("dump.bin")); // a kept --work-dir may hold an old one
   int runRc = llvm::sys::ExecuteAndWait(runArgs[0], runRefs, llvm::None, runRedirects, 0, 0, &msg);
+  // What the program said, for the diagnostics below.
+  auto runOutput = [&]() {
+    auto log = readFile(runLog);
+    std::string text = log ? llvm::StringRef(*log).rtrim().str() : std::string();
+    return text.empty() ? std::string() : "\n" + text;
+  };
   auto dumpText = readFile(work.file("dump.bin"));
   if (!dumpText)
-    return driverError(fmt::format("the program did not run ({}): {}", runArgs[0],
-                                   msg.empty() ? "exit status " + std::to_string(runRc) : msg));
+    return driverError(fmt::format("the program did not run ({}): {}{}", runArgs[0],
+                                   msg.empty() ? "exit status " + std::to_string(runRc) : msg,
+                                   runOutput()));
   auto dump = parseDump(*dumpText);
   if (!dump)
     return dump.takeError();
@@ -619,7 +628,8 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
   os << fmt::format("kiln bisect: {} at {} ({} {}), input: {}, tolerance {} (relative to each "
                     "tensor's max abs)\n",
                     opts.model, levelText(opts), cxx, opts.cxxflags,
-                    opts.inputs.empty() ? "pseudo-random" : fmt::format("{}", fmt::join(opts.inputs, ", ")),
+                    opts.inputs.empty() ? "pseudo-random"
+                                        : fmt::format("{}", fmt::join(opts.inputs, ", ")),
                     opts.tolerance);
   os << fmt::format("pair: {} node(s), {} captured; reference: -O0 graph, {} node(s)\n\n",
                     nodes.size(), dump->nodes.size(), (*g0)->numNodes());
@@ -675,8 +685,7 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
         no0 = "no -O0 reference: " + refError[named->second];
       } else {
         const Value *v0 = named->second;
-        fused = i == 0 && !n.epilogue().empty() && v0->producer() &&
-                v0->producer()->op() == n.op();
+        fused = i == 0 && !n.epilogue().empty() && v0->producer() && v0->producer()->op() == n.op();
         if (fused) {
           std::vector<Tensor> xs;
           for (const Value *o : n.operands())
@@ -793,13 +802,14 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
     return 1;
   }
   if (!dump->status || runRc != 0)
-    return driverError(fmt::format("the program failed after {} node(s): {}", dump->nodes.size(),
-                                   msg.empty() ? "exit status " + std::to_string(runRc) : msg));
+    return driverError(fmt::format("the program failed after {} node(s): {}{}", dump->nodes.size(),
+                                   msg.empty() ? "exit status " + std::to_string(runRc) : msg,
+                                   runOutput()));
   if (*dump->status != 0)
     return driverError(fmt::format("{}_run returned {}", name, *dump->status));
   if (dump->nodes.size() != nodes.size())
-    return driverError(fmt::format("the pair reported {} node(s), expected {}",
-                                   dump->nodes.size(), nodes.size()));
+    return driverError(
+        fmt::format("the pair reported {} node(s), expected {}", dump->nodes.size(), nodes.size()));
   // Every kernel computed its node right; do the graph's outputs still mean what -O0 computes?
   for (const Value *out : (*g)->outputs()) {
     auto named = byName0.find(out->name());

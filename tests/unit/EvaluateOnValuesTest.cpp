@@ -9,7 +9,9 @@ using namespace kiln;
 
 namespace {
 
-Tensor f32(Shape s, std::vector<float> v) { return Tensor::fromVector(DType::F32, std::move(s), v); }
+Tensor f32(Shape s, std::vector<float> v) {
+  return Tensor::fromVector(DType::F32, std::move(s), v);
+}
 
 } // namespace
 
