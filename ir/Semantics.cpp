@@ -1028,6 +1028,36 @@ SliceAxis sliceAxis(int64_t dim, int64_t start, int64_t end, int64_t step) {
   return a;
 }
 
+std::vector<ShapeOperand> shapeOperands(OpKind op) {
+  // The operands that infer() reads through constInts (or as Range's scalars).
+  switch (op) {
+  case OpKind::Reshape:
+  case OpKind::Expand:
+    return {{1, "shape"}};
+  case OpKind::Tile:
+    return {{1, "repeats"}};
+  case OpKind::Squeeze:
+  case OpKind::Unsqueeze:
+  case OpKind::ReduceMean:
+  case OpKind::ReduceSum:
+  case OpKind::ReduceMax:
+  case OpKind::ReduceMin:
+    return {{1, "axes"}};
+  case OpKind::Split:
+    return {{1, "split"}};
+  case OpKind::Slice:
+    return {{1, "starts"}, {2, "ends"}, {3, "axes"}, {4, "steps"}};
+  case OpKind::Pad:
+    return {{1, "pads"}, {3, "axes"}};
+  case OpKind::ConstantOfShape:
+    return {{0, "input"}};
+  case OpKind::Range:
+    return {{0, "start"}, {1, "limit"}, {2, "delta"}};
+  default:
+    return {};
+  }
+}
+
 llvm::Expected<std::vector<TensorType>>
 inferResultTypes(OpKind op, const std::vector<const Value *> &operands, const Attributes &attrs) {
   std::vector<sem::Operand> ops;

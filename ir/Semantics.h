@@ -18,6 +18,16 @@ namespace kiln {
 llvm::Expected<std::vector<TensorType>>
 inferResultTypes(OpKind op, const std::vector<const Value *> &operands, const Attributes &attrs);
 
+/// An operand whose value decides the result types of its node (Reshape's shape, Slice's starts,
+/// Tile's repeats, ...): inferResultTypes needs it constant, so a model whose graph input reaches
+/// one compiles only with that input bound to data (kiln compile --bind).
+struct ShapeOperand {
+  unsigned index;   // operand position
+  const char *name; // the ONNX operand name ("shape", "starts", ...)
+};
+/// The shape-deciding operands of `op`, in operand order; empty for most ops.
+std::vector<ShapeOperand> shapeOperands(OpKind op);
+
 /// Evaluates `op` on constant operands; results have the given types (from inferResultTypes).
 /// Floating point is evaluated in double and rounded to the result dtype.
 llvm::Expected<std::vector<Tensor>> evaluate(OpKind op, const std::vector<Tensor> &operands,

@@ -8,6 +8,7 @@
 #include "compiler/driver/Driver.h"
 #include "compiler/driver/MemoryLimits.h"
 #include "compiler/frontend/OnnxFrontend.h"
+#include "ir/Escape.h"
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
 #include "passes/PassManager.h"
@@ -145,6 +146,38 @@ llvm::Error runCompile(const CompileOptions &opts) {
   if (!shapes)
     return shapes.takeError();
   io.inputShapes = std::move(*shapes);
+  for (const std::string &b : opts.binds) {
+    // Split at the first '=': the file's path may contain one, input names do not in practice.
+    size_t eq = b.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == b.size())
+      return driverError(fmt::format("--bind '{}': expected NAME=FILE.pb (a serialized "
+                                     "onnx.TensorProto), found no {}",
+                                     b, eq == std::string::npos ? "'='"
+                                        : eq == 0             ? "name"
+                                                              : "file"));
+    std::string input = b.substr(0, eq), file = b.substr(eq + 1);
+    if (io.inputShapes.count(input))
+      return driverError(fmt::format("--bind {}: expected either --bind or --input-shape for "
+                                     "input '{}', found both (bound data has its own shape)",
+                                     b, input));
+    auto t = readTensorProtoFile(file);
+    if (!t)
+      return driverError(fmt::format("--bind {}: {}", b, llvm::toString(t.takeError())));
+    if (!io.inputValues.emplace(input, std::move(*t)).second)
+      return driverError(
+          fmt::format("--bind: expected each input at most once, found '{}' twice", input));
+  }
+  if (opts.listShapeInputs) {
+    auto uses = listShapeInputs(opts.model, io);
+    if (!uses)
+      return uses.takeError();
+    for (const ShapeInputUse &u : *uses)
+      llvm::outs() << escapeText(u.input) << '\t' << escapeText(u.node) << '\t' << u.op << '\t'
+                   << u.operand << '\t' << u.operandName << '\n';
+    return llvm::Error::success();
+  }
+  if (opts.outDir.empty())
+    return driverError("-o/--output: expected an output directory, found none");
 
   auto g = importOnnx(opts.model, io);
   if (!g)

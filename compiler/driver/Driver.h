@@ -30,6 +30,8 @@ struct CompileOptions {
   std::string outDir;
   std::string name;                     // empty: derived from the model file's stem
   std::vector<std::string> inputShapes; // raw NAME=DIMS entries
+  std::vector<std::string> binds;       // --bind: raw NAME=FILE.pb entries
+  bool listShapeInputs = false;         // --list-shape-inputs: print them, compile nothing
   std::vector<std::string> emit{"cpp"}; // entries of --emit
   bool memoryReport = false;            // --memory-report: print the arena plan to stdout
   std::string arena = "static";         // --arena: static (NAME_run) or external

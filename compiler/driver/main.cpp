@@ -75,8 +75,8 @@ int main(int argc, char **argv) {
   CompileOptions copts;
   CLI::App *compile = app.add_subcommand("compile", "compile a model into NAME.h / NAME.cpp");
   compile->add_option("model", copts.model, "the .onnx model")->required();
-  compile->add_option("-o,--output", copts.outDir, "output directory (created if missing)")
-      ->required();
+  compile->add_option("-o,--output", copts.outDir,
+                      "output directory (created if missing; required unless --list-shape-inputs)");
   compile->add_option("--name", copts.name,
                       "C identifier prefixing the generated API (default: the model's file stem)");
   compile
@@ -89,6 +89,14 @@ int main(int argc, char **argv) {
                    "memory-svg (NAME.memory.svg, the arena plan)")
       ->delimiter(',')
       ->allow_extra_args(false);
+  compile
+      ->add_option("--bind", copts.binds,
+                   "bind an input to constant data at compile time, NAME=FILE.pb (a serialized "
+                   "onnx.TensorProto; repeatable)")
+      ->allow_extra_args(false);
+  compile->add_flag("--list-shape-inputs", copts.listShapeInputs,
+                    "print the inputs that decide a shape (one line per use: input, node, op, "
+                    "operand index, operand name, tab-separated) and compile nothing");
   compile->add_flag("--memory-report", copts.memoryReport,
                     "print the arena plan (buffers, offsets, lower bound) to stdout");
   compile->add_option("--arena", copts.arena,

@@ -72,6 +72,8 @@ public:
       : bytes_(bytes), path_(path), opts_(opts) {}
 
   llvm::Expected<std::unique_ptr<Graph>> run();
+  /// listShapeInputs(): the import up to shape inference, then the provenance of shape operands.
+  llvm::Expected<std::vector<ShapeInputUse>> shapeInputs();
 
 private:
   llvm::Error parse();
@@ -85,6 +87,13 @@ private:
   llvm::Error lowerNode(const onnx::NodeProto &n);
   llvm::Error lowerConstantNode(const onnx::NodeProto &n);
   llvm::Error lowerOutputs();
+  /// The checks, conversion to opset 17 and shape inference that run before lowering.
+  llvm::Error prepare();
+  /// inputProvenance() over the graph's unbound inputs.
+  std::map<std::string, std::set<std::string>> provenance() const;
+  /// A shape-deciding operand of `n` that generated code would have to compute, as a diagnostic
+  /// naming the graph inputs it comes from and the --bind that makes it constant.
+  llvm::Error checkShapeOperands(const onnx::NodeProto &n, const onnxfe::NodeContext &ctx);
 
   llvm::Error fileError(const std::string &msg) const {
     return makeError(fmt::format("{}: {}", path_, msg));
@@ -120,6 +129,7 @@ private:
   std::unique_ptr<Graph> g_ = std::make_unique<Graph>();
   std::map<std::string, Value *> values_;
   std::set<std::string> names_;
+  std::map<std::string, std::set<std::string>> provenance_; // see lowerNodes()
   bool foldAll_ = false;
 };
 
@@ -534,6 +544,8 @@ llvm::Error Importer::lowerNode(const onnx::NodeProto &n) {
   auto attrs = onnxfe::convertAttributes(ctx, numOutputs);
   if (!attrs)
     return nodeError(n, llvm::toString(attrs.takeError()));
+  if (auto e = checkShapeOperands(n, ctx))
+    return e;
   auto types = inferResultTypes(ctx.op, ctx.operands, *attrs);
   if (!types)
     return nodeError(n, llvm::toString(types.takeError()));
@@ -597,7 +609,39 @@ llvm::Error Importer::lowerNode(const onnx::NodeProto &n) {
   return llvm::Error::success();
 }
 
+std::map<std::string, std::set<std::string>> Importer::provenance() const {
+  std::set<std::string> unbound;
+  for (const onnx::ValueInfoProto *in : realInputs())
+    if (!opts_.inputValues.count(in->name()))
+      unbound.insert(in->name());
+  return onnxfe::inputProvenance(model_.graph(), unbound);
+}
+
+llvm::Error Importer::checkShapeOperands(const onnx::NodeProto &n,
+                                         const onnxfe::NodeContext &ctx) {
+  for (const ShapeOperand &so : shapeOperands(ctx.op)) {
+    if (so.index >= ctx.operands.size() || ctx.operands[so.index]->isConstant())
+      continue;
+    auto it = provenance_.find(n.input(static_cast<int>(so.index)));
+    if (it == provenance_.end())
+      continue; // not from an input (a fold declined for size): inferResultTypes says why
+    std::vector<std::string> quoted, binds;
+    for (const std::string &in : it->second) {
+      quoted.push_back(fmt::format("'{}'", in));
+      binds.push_back(fmt::format("--bind {}=FILE.pb", in));
+    }
+    return nodeError(
+        n, fmt::format("operand {} ({}) decides the result's shape and must be known at compile "
+                       "time, found it computed from input{} {}; bind {} to constant data with {} "
+                       "(a serialized onnx.TensorProto)",
+                       so.index, so.name, quoted.size() == 1 ? "" : "s", fmt::join(quoted, ", "),
+                       quoted.size() == 1 ? "it" : "them", fmt::join(binds, " ")));
+  }
+  return llvm::Error::success();
+}
+
 llvm::Error Importer::lowerNodes() {
+  provenance_ = provenance();
   for (const auto &n : model_.graph().node())
     if (auto e = lowerNode(n))
       return e;
@@ -618,7 +662,7 @@ llvm::Error Importer::lowerOutputs() {
   return llvm::Error::success();
 }
 
-llvm::Expected<std::unique_ptr<Graph>> Importer::run() {
+llvm::Error Importer::prepare() {
   if (auto e = parse())
     return e;
   if (auto e = checkOpset())
@@ -642,7 +686,33 @@ llvm::Expected<std::unique_ptr<Graph>> Importer::run() {
     return e;
   if (auto e = checkInputOptions())
     return e;
-  if (auto e = convertAndInfer())
+  return convertAndInfer();
+}
+
+llvm::Expected<std::vector<ShapeInputUse>> Importer::shapeInputs() {
+  if (auto e = prepare())
+    return e;
+  std::map<std::string, std::set<std::string>> deps = provenance();
+  std::vector<ShapeInputUse> uses;
+  for (const onnx::NodeProto &n : model_.graph().node()) {
+    std::optional<OpKind> op = opFromName(n.op_type());
+    if (!op || !isDefaultDomain(n.domain()))
+      continue;
+    for (const ShapeOperand &so : shapeOperands(*op)) {
+      if (so.index >= static_cast<unsigned>(n.input_size()))
+        continue;
+      auto it = deps.find(n.input(static_cast<int>(so.index)));
+      if (it == deps.end())
+        continue;
+      for (const std::string &in : it->second)
+        uses.push_back({in, n.name(), n.op_type(), so.index, so.name});
+    }
+  }
+  return uses;
+}
+
+llvm::Expected<std::unique_ptr<Graph>> Importer::run() {
+  if (auto e = prepare())
     return e;
 
   // Every name the model uses, so that generated names never collide with them.
@@ -680,6 +750,20 @@ llvm::Expected<std::unique_ptr<Graph>> importOnnxBytes(llvm::StringRef bytes,
   try {
     Importer imp(bytes, path, opts);
     return imp.run();
+  } catch (const std::exception &e) {
+    return makeError(fmt::format("{}: ONNX library failure: {}", path, oneLine(e.what())));
+  }
+}
+
+llvm::Expected<std::vector<ShapeInputUse>> listShapeInputs(const std::string &path,
+                                                           const ImportOptions &opts) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                         /*RequiresNullTerminator=*/false);
+  if (!buf)
+    return makeError(fmt::format("{}: cannot read file: {}", path, buf.getError().message()));
+  try {
+    Importer imp((*buf)->getBuffer(), path, opts);
+    return imp.shapeInputs();
   } catch (const std::exception &e) {
     return makeError(fmt::format("{}: ONNX library failure: {}", path, oneLine(e.what())));
   }

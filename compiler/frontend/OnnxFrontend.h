@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace kiln {
 
@@ -21,6 +22,22 @@ struct ImportOptions {
   /// constants is folded at import). Used to freeze inputs and by the ONNX reference-output tests.
   std::map<std::string, Tensor> inputValues;
 };
+
+/// A graph input that reaches an operand deciding a node's result shape (ir/Semantics.h
+/// shapeOperands): the model compiles only with that input bound to data (--bind).
+struct ShapeInputUse {
+  std::string input;       // the graph input
+  std::string node, op;    // the node whose operand it reaches, and its op type
+  unsigned operand = 0;    // the operand's position
+  std::string operandName; // its ONNX name ("shape", "starts", ...)
+};
+
+/// The uses of unbound graph inputs by shape-deciding operands, in node order: runs the import up
+/// to shape inference (the opset-17 form), then follows each input through the graph (Shape cuts
+/// the path: it folds on static shapes). Fails with the import's diagnostic when the model cannot
+/// get that far.
+llvm::Expected<std::vector<ShapeInputUse>> listShapeInputs(const std::string &path,
+                                                           const ImportOptions &opts);
 
 /// Reads a serialized onnx.TensorProto (the backend test data's input_N.pb / output_N.pb).
 llvm::Expected<Tensor> readTensorProtoFile(const std::string &path);

@@ -10,7 +10,9 @@
 
 #include <llvm/Support/Error.h>
 
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,6 +63,12 @@ llvm::Expected<Tensor> defaultOperand(const NodeContext &ctx, unsigned index);
 /// and weights. It makes a convolution's kernel_shape explicit when the weight's shape gives it
 /// (the one change to `m`). `opset` is quoted by diagnostics.
 llvm::Error checkStructure(onnx::ModelProto &m, const std::string &path, int opset);
+
+/// For every value of `g` computed from one of `inputs` (the unbound graph inputs): which of them
+/// it depends on. Shape results depend on nothing (they fold on static shapes); values computed
+/// only from constants are absent.
+std::map<std::string, std::set<std::string>>
+inputProvenance(const onnx::GraphProto &g, const std::set<std::string> &inputs);
 
 } // namespace onnxfe
 } // namespace kiln
