@@ -945,6 +945,12 @@ std::string Emitter::source() {
   asanExit(w, arenaName, arena_.size);
   for (auto &[j, v] : outputCopies_) {
     const Location &l = loc_.at(v);
+    // An empty output has nothing to copy; an empty constant has no bytes in the blob, which may
+    // then not exist at all.
+    if (v->type().byteSize() == 0) {
+      w.line("// output {} ('{}') is empty: nothing to copy", j, commentSafe(v->name()));
+      continue;
+    }
     w.line("// output {} ('{}') is {}: copied", j, commentSafe(v->name()),
            l.kind == Location::Input    ? "a graph input"
            : l.kind == Location::Weight ? "a constant"
