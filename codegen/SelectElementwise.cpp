@@ -365,11 +365,34 @@ llvm::Expected<KernelCall> selectClip(const Node &n) {
   double bounds[2] = {-HUGE_VAL, HUGE_VAL};
   const char *names[2] = {"min", "max"};
   const std::vector<unsigned> own = ownOperands(n);
+  bool runtimeBounds = false;
+  for (unsigned i = 1; i < own.size() && i < 3; ++i)
+    runtimeBounds |= !n.operand(own[i])->isConstant();
+  if (runtimeBounds) {
+    // A bound computed at run time: numpy's clip, min(max(x, lo), hi), as two broadcasting
+    // steps in the result buffer (the second reads back what the first wrote at that index).
+    if (!stepOperands(n).empty() || own.size() > 3)
+      return fail(n, "operands: expected at most min and max and no epilogue with a bound "
+                     "computed at run time, found {} operands",
+                  n.numOperands());
+    std::string stmt, cur = "in0";
+    for (unsigned i = 1; i < own.size(); ++i) {
+      const TensorType &b = n.operand(own[i])->type();
+      if (b.dtype() != x.dtype() || b.numElements() != 1)
+        return fail(n, "operand {}: expected a {} scalar, found {}", names[i - 1],
+                    dtypeName(x.dtype()), typeString(b));
+      auto st = binaryStep(n, o.dtype(), x.dtype(), b.dtype(), i == 1 ? x.shape : o.shape, b.shape,
+                           cur, fmt::format("in{}", own[i]),
+                           i == 1 ? "kiln_ew_max{}" : "kiln_ew_min{}");
+      if (!st)
+        return st.takeError();
+      stmt += (stmt.empty() ? "" : "\n") + *st;
+      cur = "out0";
+    }
+    return call(stmt);
+  }
   for (unsigned i = 1; i < own.size() && i < 3; ++i) {
     const Value *v = n.operand(own[i]);
-    if (!v->isConstant())
-      return fail(n, "operand {}: expected a constant, found a value computed at run time",
-                  names[i - 1]);
     if (v->constant().numElements() != 1)
       return fail(n, "operand {}: expected a scalar, found {} elements", names[i - 1],
                   v->constant().numElements());
