@@ -136,6 +136,11 @@ KernelCall call(std::string statement) {
 
 std::vector<DType> arith() { return {DType::F32, DType::F64, DType::I32, DType::I64}; }
 std::vector<DType> f32Only() { return {DType::F32}; }
+/// arith() and the narrow integers: the binary arithmetic and the variadic functors cast their
+/// (promoted) result back to T, so 8- and 16-bit results wrap like numpy's.
+std::vector<DType> arithAll() {
+  return {DType::F32, DType::F64, DType::I8, DType::U8, DType::I16, DType::I32, DType::I64};
+}
 
 /// One binary step out = f(a, b) over the result's shape.
 llvm::Expected<std::string> binaryStep(const Node &n, DType to, DType ta, DType tb, const Shape &sa,
@@ -241,7 +246,7 @@ llvm::Expected<KernelCall> selectBinary(const Node &n) {
   std::string f;
   DType expectOut = a.dtype();
   bool sameOperandTypes = true;
-  std::vector<DType> allowed = arith();
+  std::vector<DType> allowed = arithAll();
   switch (n.op()) {
   case OpKind::Add:
     f = "kiln_ew_add{}";
@@ -306,7 +311,7 @@ llvm::Expected<KernelCall> selectVariadic(const Node &n) {
   const TensorType &o = n.result()->type();
   const DType t = o.dtype();
   std::string f;
-  std::vector<DType> allowed = arith();
+  std::vector<DType> allowed = arithAll();
   switch (n.op()) {
   case OpKind::Max:
     f = "kiln_ew_max{}";
@@ -358,8 +363,6 @@ llvm::Expected<KernelCall> selectVariadic(const Node &n) {
 
 llvm::Expected<KernelCall> selectClip(const Node &n) {
   const TensorType &x = n.operand(0)->type(), &o = n.result()->type();
-  if (auto e = expectDType(n, "operand", x.dtype(), f32Only()))
-    return e;
   if (o.dtype() != x.dtype() || o.shape != x.shape)
     return fail(n, "result: expected {}, found {}", typeString(x), typeString(o));
   double bounds[2] = {-HUGE_VAL, HUGE_VAL};
@@ -371,6 +374,8 @@ llvm::Expected<KernelCall> selectClip(const Node &n) {
   if (runtimeBounds) {
     // A bound computed at run time: numpy's clip, min(max(x, lo), hi), as two broadcasting
     // steps in the result buffer (the second reads back what the first wrote at that index).
+    if (auto e = expectDType(n, "operand", x.dtype(), arithAll()))
+      return e;
     if (!stepOperands(n).empty() || own.size() > 3)
       return fail(n, "operands: expected at most min and max and no epilogue with a bound "
                      "computed at run time, found {} operands",
@@ -391,6 +396,8 @@ llvm::Expected<KernelCall> selectClip(const Node &n) {
     }
     return call(stmt);
   }
+  if (auto e = expectDType(n, "operand", x.dtype(), f32Only()))
+    return e;
   for (unsigned i = 1; i < own.size() && i < 3; ++i) {
     const Value *v = n.operand(own[i]);
     if (v->constant().numElements() != 1)
