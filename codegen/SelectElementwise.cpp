@@ -371,9 +371,10 @@ llvm::Expected<KernelCall> selectClip(const Node &n) {
   bool runtimeBounds = false;
   for (unsigned i = 1; i < own.size() && i < 3; ++i)
     runtimeBounds |= !n.operand(own[i])->isConstant();
-  if (runtimeBounds) {
-    // A bound computed at run time: numpy's clip, min(max(x, lo), hi), as two broadcasting
-    // steps in the result buffer (the second reads back what the first wrote at that index).
+  if (runtimeBounds || x.dtype() != DType::F32) {
+    // A bound computed at run time, or an integer Clip: numpy's clip, min(max(x, lo), hi), as
+    // two broadcasting steps in the result buffer (the second reads back what the first wrote at
+    // that index); without bounds, a copy.
     if (auto e = expectDType(n, "operand", x.dtype(), arithAll()))
       return e;
     if (!stepOperands(n).empty() || own.size() > 3)
@@ -394,6 +395,8 @@ llvm::Expected<KernelCall> selectClip(const Node &n) {
       stmt += (stmt.empty() ? "" : "\n") + *st;
       cur = "out0";
     }
+    if (stmt.empty())
+      stmt = fmt::format("std::memcpy(out0, in0, {});", o.byteSize());
     return call(stmt);
   }
   if (auto e = expectDType(n, "operand", x.dtype(), f32Only()))
