@@ -262,7 +262,7 @@ llvm::Expected<KernelCall> selectBinary(const Node &n) {
     break;
   case OpKind::Pow:
     f = "kiln_ew_pow{}";
-    allowed = f32Only();
+    allowed = {DType::F32, DType::I32, DType::I64};
     sameOperandTypes = false;
     if (auto e = expectDType(n, "exponent", b.dtype(), {DType::F32, DType::I32, DType::I64}))
       return e;

@@ -202,6 +202,14 @@ struct kiln_ew_pow {
   template <class B> KILN_INLINE float operator()(float a, B b) const {
     return powf(a, static_cast<float>(b));
   }
+  // An integer base gives its own type (ONNX), computed in double and truncated like the
+  // reference's astype: exact wherever the power is representable.
+  template <class B> KILN_INLINE int32_t operator()(int32_t a, B b) const {
+    return static_cast<int32_t>(pow(static_cast<double>(a), static_cast<double>(b)));
+  }
+  template <class B> KILN_INLINE int64_t operator()(int64_t a, B b) const {
+    return static_cast<int64_t>(pow(static_cast<double>(a), static_cast<double>(b)));
+  }
 };
 struct kiln_ew_prelu {
   KILN_INLINE float operator()(float x, float slope) const { return x < 0.0f ? slope * x : x; }
