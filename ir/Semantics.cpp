@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace kiln {
 namespace sem {
@@ -992,12 +993,27 @@ llvm::Expected<std::vector<TensorType>> infer(OpKind op, const std::vector<Opera
              d = ops[2].data->getDouble(0);
       if (d == 0)
         return fail("Range expects a nonzero delta, found 0");
-      n = static_cast<int64_t>(std::max(std::ceil((l - s) / d), 0.0));
+      double c = std::ceil((l - s) / d);
+      // The count comes from the model's constants: NaN and counts beyond int64 are refused
+      // before the cast, which would be undefined for them.
+      if (std::isnan(c) || c >= 9.2e18)
+        return fail(fmt::format("Range expects a finite element count, found start {}, limit {}, "
+                                "delta {}",
+                                s, l, d));
+      n = static_cast<int64_t>(std::max(c, 0.0));
     } else {
       int64_t s = ops[0].data->getInt(0), l = ops[1].data->getInt(0), d = ops[2].data->getInt(0);
       if (d == 0)
         return fail("Range expects a nonzero delta, found 0");
-      n = std::max<int64_t>(ceilDiv(l - s, d), 0);
+      // In 128 bits: limit - start and the rounding may overflow int64.
+      __int128 diff = static_cast<__int128>(l) - s, q = diff / d;
+      if (diff % d != 0 && ((diff < 0) == (d < 0)))
+        q += 1;
+      if (q > std::numeric_limits<int64_t>::max())
+        return fail(fmt::format("Range expects an element count int64 can hold, found start {}, "
+                                "limit {}, delta {}",
+                                s, l, d));
+      n = static_cast<int64_t>(std::max<__int128>(q, 0));
     }
     return Types{rowMajor(ops[0].type.dtype(), {n})};
   }

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 namespace kiln {
 
@@ -154,17 +155,20 @@ llvm::Expected<Tensors> evalUnary(OpKind op, const Tensor &x, const Attributes &
       case OpKind::Relu:
         e = std::max<int64_t>(e, 0);
         break;
+      // Integer arithmetic wraps (two's complement, as ONNX runtimes compute it): in uint64_t,
+      // where overflow is defined, so that -INT64_MIN in a model's constants is no UB.
       case OpKind::Abs:
-        e = e < 0 ? -e : e;
+        e = e < 0 ? static_cast<int64_t>(0 - static_cast<uint64_t>(e)) : e;
         break;
       case OpKind::Neg:
-        e = -e;
+        e = static_cast<int64_t>(0 - static_cast<uint64_t>(e));
         break;
       case OpKind::Not:
         e = e ? 0 : 1;
         break;
       default:
-        e = static_cast<int64_t>(unaryF(op, static_cast<double>(e), attrs));
+        e = Tensor::fromDoubles(DType::I64, {}, {unaryF(op, static_cast<double>(e), attrs)})
+                .getInt(0); // saturating, where a plain cast of an out-of-range double is UB
         break;
       }
     }
@@ -176,24 +180,50 @@ llvm::Expected<Tensors> evalUnary(OpKind op, const Tensor &x, const Attributes &
   return Tensors{make(rt.dtype(), rt.shape, v)};
 }
 
+/// a + b, a - b, a * b; integers wrap (two's complement, as ONNX runtimes compute them) through
+/// unsigned arithmetic, where overflow is defined, instead of overflowing a signed type (UB).
+template <class T> T wrapAdd(T a, T b) {
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) +
+                          static_cast<std::make_unsigned_t<T>>(b));
+  else
+    return a + b;
+}
+template <class T> T wrapSub(T a, T b) {
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) -
+                          static_cast<std::make_unsigned_t<T>>(b));
+  else
+    return a - b;
+}
+template <class T> T wrapMul(T a, T b) {
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) *
+                          static_cast<std::make_unsigned_t<T>>(b));
+  else
+    return a * b;
+}
+
 template <class T> llvm::Expected<T> binaryT(OpKind op, T a, T b) {
   switch (op) {
   case OpKind::Add:
   case OpKind::Sum:
   case OpKind::Mean:
-    return a + b;
+    return wrapAdd(a, b);
   case OpKind::Sub:
-    return a - b;
+    return wrapSub(a, b);
   case OpKind::Mul:
-    return a * b;
+    return wrapMul(a, b);
   case OpKind::Div:
     if constexpr (std::is_integral_v<T>) {
       if (b == 0)
         return fail("Div expects nonzero integer divisors, found 0");
+      if (b == -1)
+        return wrapSub(T(0), a); // INT_MIN / -1 wraps to INT_MIN instead of trapping
     }
     return a / b; // integers: truncation toward zero, as ONNX runtimes do
   case OpKind::PRelu:
-    return a < 0 ? a * b : a;
+    return a < 0 ? wrapMul(a, b) : a;
   case OpKind::Max:
     return std::max(a, b);
   case OpKind::Min:
@@ -320,7 +350,7 @@ template <class T> Tensors evalMatMulT(const Tensors &xs, const TensorType &rt) 
       for (int64_t j = 0; j < n; ++j) {
         T acc = 0;
         for (int64_t q = 0; q < k; ++q)
-          acc += pa[i * k + q] * pb[q * n + j];
+          acc = wrapAdd(acc, wrapMul(pa[i * k + q], pb[q * n + j]));
         po[i * n + j] = acc;
       }
   }
@@ -564,7 +594,7 @@ Tensors evalReduceT(OpKind op, const Tensor &xt, const std::vector<bool> &red,
     else if (op == OpKind::ReduceMin)
       a = std::min(a, x[i]);
     else
-      a += x[i];
+      a = wrapAdd(a, x[i]);
   }
   if (op == OpKind::ReduceMean)
     for (T &a : acc)
@@ -727,7 +757,7 @@ Tensors evalRange(const Tensors &xs, const TensorType &rt) {
     int64_t s = xs[0].getInt(0), d = xs[2].getInt(0);
     std::vector<int64_t> v;
     for (int64_t i = 0; i < n; ++i)
-      v.push_back(s + i * d);
+      v.push_back(wrapAdd(s, wrapMul(i, d)));
     return Tensors{make(rt.dtype(), rt.shape, v)};
   }
   double s = xs[0].getDouble(0), d = xs[2].getDouble(0);

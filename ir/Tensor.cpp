@@ -2,6 +2,8 @@
 #include "ir/Tensor.h"
 
 #include <cmath>
+#include <limits>
+#include <type_traits>
 
 namespace kiln {
 
@@ -90,6 +92,32 @@ std::vector<double> Tensor::toDoubles() const {
   return v;
 }
 
+namespace {
+
+/// x converted to To without undefined behaviour: out-of-range values saturate (NaN becomes 0 for
+/// integers), where a plain cast is undefined. Folding a model's constants (Cast of 1e30 to int32,
+/// say) must not depend on what the compiler makes of that.
+template <class To> To narrow(double x) {
+  if constexpr (std::is_integral_v<To>) {
+    if (std::isnan(x))
+      return 0;
+    if (x <= static_cast<double>(std::numeric_limits<To>::min()))
+      return std::numeric_limits<To>::min();
+    // max() may not be exact as a double (2^63 - 1 rounds to 2^63): compare with >=.
+    if (x >= static_cast<double>(std::numeric_limits<To>::max()))
+      return std::numeric_limits<To>::max();
+    return static_cast<To>(x);
+  } else {
+    if (x > static_cast<double>(std::numeric_limits<To>::max()))
+      return std::numeric_limits<To>::infinity();
+    if (x < -static_cast<double>(std::numeric_limits<To>::max()))
+      return -std::numeric_limits<To>::infinity();
+    return static_cast<To>(x);
+  }
+}
+
+} // namespace
+
 Tensor Tensor::fromDoubles(DType t, Shape s, const std::vector<double> &v) {
   std::vector<uint8_t> b(v.size() * dtypeSize(t));
   uint8_t *p = b.data();
@@ -97,14 +125,14 @@ Tensor Tensor::fromDoubles(DType t, Shape s, const std::vector<double> &v) {
     int64_t i = static_cast<int64_t>(k);
     double x = v[k];
     switch (t) {
-    case DType::F32: store<float>(p, i, static_cast<float>(x)); break;
+    case DType::F32: store<float>(p, i, narrow<float>(x)); break;
     case DType::F64: store<double>(p, i, x); break;
-    case DType::F16: store<uint16_t>(p, i, floatToHalf(static_cast<float>(x))); break;
-    case DType::I8: store<int8_t>(p, i, static_cast<int8_t>(x)); break;
-    case DType::U8: store<uint8_t>(p, i, static_cast<uint8_t>(x)); break;
-    case DType::I16: store<int16_t>(p, i, static_cast<int16_t>(x)); break;
-    case DType::I32: store<int32_t>(p, i, static_cast<int32_t>(x)); break;
-    case DType::I64: store<int64_t>(p, i, static_cast<int64_t>(x)); break;
+    case DType::F16: store<uint16_t>(p, i, floatToHalf(narrow<float>(x))); break;
+    case DType::I8: store<int8_t>(p, i, narrow<int8_t>(x)); break;
+    case DType::U8: store<uint8_t>(p, i, narrow<uint8_t>(x)); break;
+    case DType::I16: store<int16_t>(p, i, narrow<int16_t>(x)); break;
+    case DType::I32: store<int32_t>(p, i, narrow<int32_t>(x)); break;
+    case DType::I64: store<int64_t>(p, i, narrow<int64_t>(x)); break;
     case DType::Bool: store<uint8_t>(p, i, x != 0 ? 1 : 0); break;
     case DType::Undefined: break;
     }
