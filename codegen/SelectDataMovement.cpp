@@ -489,10 +489,13 @@ llvm::Expected<KernelCall> selectPad(const Node &n) {
   Tensor value = Tensor::fromDoubles(in.dtype(), {1}, {0.0});
   if (n.numOperands() > 2) {
     const Value *v = n.operand(2);
-    if (!v->isConstant() || v->constant().numElements() != 1)
-      return selectError(
-          n, fmt::format("expected constant_value to be a one-element constant, found '{}'",
-                         v->name()));
+    if (v->type().numElements() != 1 || v->type().dtype() != in.dtype())
+      return selectError(n, fmt::format("expected constant_value to be one {} element, found '{}' "
+                                        "of type {}",
+                                        dtypeName(in.dtype()), v->name(), typeString(v->type())));
+    // A value computed at run time (a graph input): the kernel reads its bytes where it lives.
+    if (!v->isConstant())
+      return call(kernel + "(out0, in0, in2);");
     value = v->constant();
   }
   if (in.dtype() == DType::Undefined)
