@@ -95,15 +95,20 @@ struct Location {
 
 /// Pastes embedded headers: project includes are resolved (dependencies first) and dropped,
 /// `#pragma once` is dropped, standard includes are collected for hoisting.
+/// `#include "kiln_target.h"` (the target's numbers for the kernels) is not a file: it pastes the
+/// text the emitter generated for the target (`generated`).
 class Paster {
 public:
   std::set<std::string> stdIncludes;
   std::set<std::string> done;
+  std::map<std::string, std::string> generated;
 
   llvm::Error paste(const std::string &path, std::string &out) {
     if (!done.insert(path).second)
       return llvm::Error::success();
-    std::optional<std::string> text = embeddedFileText(path);
+    auto gen = generated.find(path);
+    std::optional<std::string> text =
+        gen != generated.end() ? std::optional<std::string>(gen->second) : embeddedFileText(path);
     if (!text)
       return makeError(fmt::format("internal: kernel file '{}' is not embedded in kiln", path));
     std::string body;
@@ -124,7 +129,7 @@ public:
       if (trimmed.rfind("#include \"", 0) == 0) {
         std::string inc = trimmed.substr(10, trimmed.find('"', 10) - 10);
         std::string dir = path.substr(0, path.rfind('/') + 1);
-        std::string target = embeddedFileText(inc) ? inc : dir + inc;
+        std::string target = generated.count(inc) || embeddedFileText(inc) ? inc : dir + inc;
         if (auto e = paste(target, out))
           return e;
         continue;
@@ -230,7 +235,7 @@ llvm::Error Emitter::decide() {
 
   nodes_ = g_.nodes();
   for (const Node *n : nodes_) {
-    llvm::Expected<KernelCall> k = selectKernel(*n);
+    llvm::Expected<KernelCall> k = selectKernel(*n, *opts_.target);
     if (!k) {
       errs.push_back(llvm::toString(k.takeError()));
       calls_.emplace_back();
@@ -755,6 +760,7 @@ std::string Emitter::epilogueInit(const Node &n) const {
 std::string Emitter::source() {
   // Kernel headers and the runtime stub, dependencies first, in a fixed order.
   Paster paster;
+  paster.generated["kiln_target.h"] = targetConfigCode(*opts_.target);
   std::string runtime, kernels;
   llvm::Error e = paster.paste(kRuntimeStub, runtime);
   std::set<std::string> files;
@@ -795,7 +801,13 @@ std::string Emitter::source() {
          commentSafe(g_.name()), nodes_.size(), blob_.bytes.size(), arena_.size);
   w.line("// Entry point and shapes: {}.h. Needs only the C++17 standard library.",
          commentSafe(opts_.name));
+  const Target &target = *opts_.target;
+  w.line("// Target: {} ({}).", target.name, target.summary);
   w.blank();
+  if (std::string guard = targetGuardCode(target, opts_.name + ".cpp"); !guard.empty()) {
+    w.verbatim(guard);
+    w.blank();
+  }
   for (const std::string &inc : paster.stdIncludes)
     w.raw(inc);
   w.blank();
@@ -807,6 +819,11 @@ std::string Emitter::source() {
   }
   w.line("namespace {");
   w.blank();
+  const std::string cpuCheck = targetCpuCheckCode(target);
+  if (!cpuCheck.empty()) {
+    w.verbatim(cpuCheck);
+    w.blank();
+  }
   w.verbatim(kernels);
   if (!blob_.bytes.empty()) {
     w.blank();
@@ -835,18 +852,23 @@ std::string Emitter::source() {
   if (opts_.nodeHook)
     printHookDefinitions(w, opts_.name, hookNodes());
 
+  // With a run-time CPU check the entry point is a baseline-ISA wrapper (printed last) around
+  // the code built for the target, NAME_run*_isa: a function built with -march may use the ISA
+  // anywhere, its prologue included, so the check cannot live inside it.
+  const std::string entry = opts_.name + (opts_.externalArena ? "_run_with_arena" : "_run");
+  const std::string params = opts_.externalArena
+                                 ? "const void *const *inputs, void *const *outputs, void *arena"
+                                 : "const void *const *inputs, void *const *outputs";
+  if (cpuCheck.empty())
+    w.open(fmt::format("extern \"C\" int {}({})", entry, params));
+  else
+    w.open(fmt::format("static int {}_isa({})", entry, params));
   if (opts_.externalArena) {
-    w.open(fmt::format("extern \"C\" int {}_run_with_arena(const void *const *inputs, "
-                       "void *const *outputs, void *arena)",
-                       opts_.name));
     // The caller's arena: checked for presence and alignment, then named like the static one.
     w.line("if (!arena || reinterpret_cast<std::uintptr_t>(arena) % {} != 0)", kAlign);
     w.line("  return 1;");
     if (arena_.size > 0)
       w.line("unsigned char *const {}_arena = static_cast<unsigned char *>(arena);", opts_.name);
-  } else {
-    w.open(fmt::format("extern \"C\" int {}_run(const void *const *inputs, void *const *outputs)",
-                       opts_.name));
   }
   // ASan builds poison the arena except what the current node binds (codegen/Sanitize.h).
   const std::string arenaName = opts_.name + "_arena";
@@ -963,6 +985,17 @@ std::string Emitter::source() {
     w.line("(void)outputs;");
   w.line("return 0;");
   w.close();
+  if (!cpuCheck.empty()) {
+    w.blank();
+    w.line("// Checks the CPU in code any x86-64 runs, then runs the code built for {}.",
+           target.name);
+    w.open(
+        fmt::format("extern \"C\" {} int {}({})", targetBaselineAttribute(target), entry, params));
+    w.line("if (!kiln_cpu_supported())");
+    w.line("  return 2; // {}_STATUS_CPU_UNSUPPORTED", up_);
+    w.line("return {}_isa(inputs, outputs{});", entry, opts_.externalArena ? ", arena" : "");
+    w.close();
+  }
   return w.take();
 }
 
@@ -976,6 +1009,11 @@ std::string Emitter::header() const {
          commentSafe(g_.name()));
   w.line("#ifndef {}", guard);
   w.line("#define {}", guard);
+  w.blank();
+  const Target &target = *opts_.target;
+  w.line("/* {}.cpp was generated for `kiln compile --target={}`: {}. */", commentSafe(N),
+         target.name, target.summary);
+  w.line("#define {}_TARGET \"{}\"", up_, target.name);
   w.blank();
   w.line("#ifdef __cplusplus");
   w.line("extern \"C\" {");
@@ -994,19 +1032,33 @@ std::string Emitter::header() const {
     w.line(" * the other) may share one buffer of the largest ARENA_SIZE. Not reentrant on a "
            "shared");
     w.line(" * arena: two calls running at once (threads, interrupts) need distinct arenas.");
-    w.line(" * Returns 0 on success, 1 when arena is null or misaligned. */");
+    w.line(" * Returns 0 on success, 1 when arena is null or misaligned, {}_STATUS_CPU_UNSUPPORTED "
+           "when",
+           up_);
+    w.line(" * this CPU lacks the ISA of {}_TARGET (nothing is computed then). */", up_);
     w.line("int {}_run_with_arena(const void *const *inputs, void *const *outputs, void *arena);",
            N);
   } else {
     w.line("/* Runs the model. inputs[i] / outputs[i]: the buffers of input / output i in the "
            "order");
-    w.line(" * below, dense row-major, in the listed dtypes. Returns 0 on success.");
+    w.line(" * below, dense row-major, in the listed dtypes. Returns 0 on success, or");
+    w.line(" * {0}_STATUS_CPU_UNSUPPORTED when this CPU lacks the ISA of {0}_TARGET (nothing is "
+           "computed).",
+           up_);
     w.line(" * Not reentrant: intermediates live in one static arena of {}_ARENA_SIZE bytes "
            "inside",
            up_);
     w.line(" * {}.cpp, so do not run this model from two threads at once. */", commentSafe(N));
     w.line("int {}_run(const void *const *inputs, void *const *outputs);", N);
   }
+  w.blank();
+  w.line("/* The status of {}() when the CPU (or OS) lacks the ISA of {}_TARGET, checked before "
+         "any",
+         N + (opts_.externalArena ? "_run_with_arena" : "_run"), up_);
+  w.line(" * work: an error code rather than an illegal instruction. Never returned for generic,");
+  w.line(" * aarch64 and the Cortex-M targets (their ISA is the baseline, or the firmware's "
+         "chip). */");
+  w.line("#define {}_STATUS_CPU_UNSUPPORTED 2", up_);
   w.blank();
   w.line("#define {}_NUM_INPUTS {}", up_, g_.inputs().size());
   w.line("#define {}_NUM_OUTPUTS {}", up_, g_.outputs().size());

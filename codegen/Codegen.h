@@ -3,6 +3,7 @@
 // emitters print them through an indenting writer.
 #pragma once
 
+#include "codegen/Target.h"
 #include "ir/Graph.h"
 
 #include <llvm/Support/Error.h>
@@ -24,6 +25,9 @@ struct CodegenOptions {
   /// `kiln compile --debug-tensors`: NAME_run calls a caller-supplied hook before and after each
   /// node (codegen/NodeHook.h). Off: the pair has no trace of the hook.
   bool nodeHook = false;
+  /// The resolved --target (never `native`): the kernels' numbers, the #error guard on the
+  /// compiler flags, the run-time CPU check, NAME_TARGET.
+  const Target *target = &genericTarget();
 };
 
 /// One buffer of the arena as the emitter planned it: an intermediate tensor or a node's scratch.

@@ -32,14 +32,14 @@ llvm::Expected<KernelCall> withEpilogueInPlace(const Node &n, llvm::Expected<Ker
 
 } // namespace
 
-llvm::Expected<KernelCall> selectKernel(const Node &n) {
+llvm::Expected<KernelCall> selectKernel(const Node &n, const Target &t) {
   switch (n.op()) {
   case OpKind::Conv:
   case OpKind::ConvTranspose:
-    return withEpilogueInPlace(n, selectConvKernel(n));
+    return withEpilogueInPlace(n, selectConvKernel(n, t));
   case OpKind::Gemm:
   case OpKind::MatMul:
-    return withEpilogueInPlace(n, selectMatrixKernel(n));
+    return withEpilogueInPlace(n, selectMatrixKernel(n, t));
   case OpKind::MaxPool:
   case OpKind::AveragePool:
   case OpKind::GlobalAveragePool:
@@ -102,12 +102,13 @@ llvm::Error checkDenseF32(const Node &n, const Value *v, const char *role) {
   return llvm::Error::success();
 }
 
-int64_t packedChunkColumns(int64_t k, int64_t cols) {
-  const int64_t budget = 256 * 1024;
-  int64_t nc = budget / (k * 4) / 16 * 16;
-  int64_t all = (cols + 15) / 16 * 16;
-  if (nc < 16)
-    nc = 16;
+int64_t packedChunkColumns(int64_t k, int64_t cols, const Target &t) {
+  // NR is a power of two, so the larger of 16 and NR is a multiple of both.
+  const int64_t unit = t.gemmNr > 16 ? t.gemmNr : 16;
+  int64_t nc = t.packBudgetBytes() / (k * 4) / unit * unit;
+  int64_t all = (cols + unit - 1) / unit * unit;
+  if (nc < unit)
+    nc = unit;
   return nc < all ? nc : all;
 }
 

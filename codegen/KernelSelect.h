@@ -14,6 +14,7 @@
 // of the emitted code has compile-time bounds.
 #pragma once
 
+#include "codegen/Target.h"
 #include "ir/Graph.h"
 
 #include <llvm/Support/Error.h>
@@ -39,7 +40,9 @@ struct KernelCall {
 };
 
 /// Fails with "node 'NAME' (OP): <what is unsupported: expected vs found>" when no kernel fits.
-llvm::Expected<KernelCall> selectKernel(const Node &n);
+/// The target's numbers (GEMM block, cache sizes) decide tiles and chunks; the pair's kernels
+/// must be instantiated for the same target (its kiln_target struct).
+llvm::Expected<KernelCall> selectKernel(const Node &n, const Target &t);
 
 /// Shared by the selectors: "node 'NAME' (OP): what".
 llvm::Error selectError(const Node &n, const std::string &what);
@@ -60,14 +63,14 @@ struct WindowAttrs {
 llvm::Expected<WindowAttrs> readWindowAttrs(const Node &n, size_t spatial,
                                             std::vector<int64_t> defaultKernel = {});
 
-/// Columns (conv: output pixels) packed per chunk for gemm.h: K x NC floats within 256 KiB (an
-/// L2 share on the targets we care about), whole 16-column panels (16 covers every vector width
-/// of gemm.h), at least one panel, at most all columns.
-int64_t packedChunkColumns(int64_t k, int64_t cols);
+/// Columns (conv: output pixels) packed per chunk for gemm.h: K x NC floats within the target's
+/// packing budget (its L2), in whole units of max(16, NR) columns (whole panels of the target's
+/// NR), at least one unit, at most all columns.
+int64_t packedChunkColumns(int64_t k, int64_t cols, const Target &t);
 
 /// Per-family selectors (codegen/select*.cpp); selectKernel dispatches on the op.
-llvm::Expected<KernelCall> selectConvKernel(const Node &n);          // Conv, ConvTranspose
-llvm::Expected<KernelCall> selectMatrixKernel(const Node &n);        // Gemm, MatMul
+llvm::Expected<KernelCall> selectConvKernel(const Node &n, const Target &t); // Conv, ConvTranspose
+llvm::Expected<KernelCall> selectMatrixKernel(const Node &n, const Target &t); // Gemm, MatMul
 llvm::Expected<KernelCall> selectPoolKernel(const Node &n);          // Max/AveragePool, Global*
 llvm::Expected<KernelCall> selectElementwiseKernel(const Node &n);   // unary/binary/variadic, Clip, Where, BatchNormalization, PRelu
 llvm::Expected<KernelCall> selectDataMovementKernel(const Node &n);  // Concat, Split, Reshape, Flatten, Transpose, (Un)Squeeze, Slice, Gather, Expand, Tile, Pad, Identity, Dropout, Cast

@@ -19,7 +19,7 @@ struct Geometry {
 
 } // namespace
 
-llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
+llvm::Expected<KernelCall> selectConvKernel(const Node &n, const Target &t) {
   const bool transpose = n.op() == OpKind::ConvTranspose;
   if (n.op() != OpKind::Conv && !transpose)
     return selectError(n, "expected Conv or ConvTranspose, found another op");
@@ -170,7 +170,7 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n) {
   }
 
   const int64_t k = cg * g.kh * g.kw;
-  const int64_t nc = packedChunkColumns(k, g.oh * g.ow);
+  const int64_t nc = packedChunkColumns(k, g.oh * g.ow, t);
   call.scratchBytes = k * nc * 4;
   call.statement = fmt::format("kiln_f32_conv2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
                                "{}, {}, {}, {}, {}, {}>(in0, "

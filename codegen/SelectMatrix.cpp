@@ -13,13 +13,10 @@
 namespace kiln {
 namespace {
 
-/// Rows below one register block (gemm.h's MR = 4) take the unpacked path.
-constexpr int64_t kMinPackedRows = 4;
-
-/// Columns of B packed per chunk (packedChunkColumns); 0 selects the unpacked path for short
-/// products.
-int64_t chunkColumns(int64_t m, int64_t k, int64_t cols) {
-  return m < kMinPackedRows ? 0 : packedChunkColumns(k, cols);
+/// Columns of B packed per chunk (packedChunkColumns); 0 selects the unpacked path for products
+/// with fewer rows than one register block (the target's MR, gemm.h).
+int64_t chunkColumns(int64_t m, int64_t k, int64_t cols, const Target &t) {
+  return m < t.gemmMr ? 0 : packedChunkColumns(k, cols, t);
 }
 
 /// A C++ float literal that reads back as float(v).
@@ -37,7 +34,7 @@ std::string joinInts(const std::vector<int64_t> &v) {
   return s;
 }
 
-llvm::Expected<KernelCall> selectGemm(const Node &n) {
+llvm::Expected<KernelCall> selectGemm(const Node &n, const Target &t) {
   if (n.numOperands() < 2 || n.numResults() != 1)
     return selectError(n,
                        fmt::format("expected operands A, B[, C] and one result, found {} operands "
@@ -82,7 +79,7 @@ llvm::Expected<KernelCall> selectGemm(const Node &n) {
   }
   KernelCall call;
   call.kernelFiles = {"gemm.h"};
-  const int64_t nc = chunkColumns(m, k, nn);
+  const int64_t nc = chunkColumns(m, k, nn, t);
   call.scratchBytes = k * nc * 4;
   call.statement = fmt::format(
       "kiln_f32_gemm<{}, {}, {}, {}, {}, {}, {}, {}, {}>(in0, in1, {}, out0, {}, {}, scratch, "
@@ -92,7 +89,7 @@ llvm::Expected<KernelCall> selectGemm(const Node &n) {
   return call;
 }
 
-llvm::Expected<KernelCall> selectMatMul(const Node &n) {
+llvm::Expected<KernelCall> selectMatMul(const Node &n, const Target &t) {
   if (n.numOperands() < 2 || n.numResults() != 1)
     return selectError(
         n, fmt::format("expected operands A, B and one result, found {} operands and {} "
@@ -160,14 +157,14 @@ llvm::Expected<KernelCall> selectMatMul(const Node &n) {
   const char *crow = bVector ? "true" : "false";
   if (regular && batch > 1 && sb == 0 && sa == m * k && !bVector) {
     // Dense A batches over one shared B are a single product with batch * M rows.
-    const int64_t rows = batch * m, nc = chunkColumns(rows, k, nn);
+    const int64_t rows = batch * m, nc = chunkColumns(rows, k, nn, t);
     call.scratchBytes = k * nc * 4;
     call.statement = fmt::format("kiln_f32_matmul<1, {}, {}, {}, {}, 0, 0, false>(in0, in1, out0, "
                                  "scratch, epi);",
                                  rows, nn, k, nc);
     return call;
   }
-  const int64_t nc = chunkColumns(m, k, nn);
+  const int64_t nc = chunkColumns(m, k, nn, t);
   call.scratchBytes = k * nc * 4;
   if (regular) {
     call.statement = fmt::format("kiln_f32_matmul<{}, {}, {}, {}, {}, {}, {}, {}>(in0, in1, out0, "
@@ -186,11 +183,11 @@ llvm::Expected<KernelCall> selectMatMul(const Node &n) {
 
 } // namespace
 
-llvm::Expected<KernelCall> selectMatrixKernel(const Node &n) {
+llvm::Expected<KernelCall> selectMatrixKernel(const Node &n, const Target &t) {
   if (n.op() == OpKind::Gemm)
-    return selectGemm(n);
+    return selectGemm(n, t);
   if (n.op() == OpKind::MatMul)
-    return selectMatMul(n);
+    return selectMatMul(n, t);
   return selectError(n, "expected Gemm or MatMul, found another op");
 }
 

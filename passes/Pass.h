@@ -10,6 +10,8 @@
 
 namespace kiln {
 
+struct Target; // codegen/Target.h: plain data, usable from a pass without linking kiln_codegen
+
 struct PassResult {
   bool changed = false;
   /// Named counters ("nodes-removed", "constants-folded", ...), ordered for stable printing.
@@ -17,8 +19,11 @@ struct PassResult {
 };
 
 struct PassContext {
-  /// Free-form options (e.g. fold size cap); the target description arrives with --target.
+  /// Free-form options (e.g. fold size cap).
   std::map<std::string, std::string> options;
+  /// The resolved `kiln compile --target` (vector width, registers, caches); null where no
+  /// target was chosen (`kiln opt`), which a pass reads as generic.
+  const Target *target = nullptr;
 };
 
 using PassFn = PassResult (*)(Graph &, PassContext &);

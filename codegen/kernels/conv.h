@@ -95,7 +95,9 @@ void kiln_f32_conv2d_dw(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bi
                         unsigned char *scratch, Epi epi) {
   constexpr long PH = (OH - 1) * SH + (KH - 1) * DH + 1, PW = (OW - 1) * SW + (KW - 1) * DW + 1;
   constexpr long PWS = (PW + SW - 1) / SW, RS = SW * PWS; // phase length, row stride
-  constexpr long VL = kiln_gemm_cfg::vl, OB = 2 * VL;     // output columns kept in registers
+  // A block of OB output columns in DB vector registers (the target's numbers, kiln_target).
+  constexpr long VL = kiln_gemm_cfg::vl, OB = kiln_target::dw_block, DB = OB / VL;
+  static_assert(DB * VL == OB && DB > 0, "the depthwise block is whole vectors");
   kiln_f32 *plane = reinterpret_cast<kiln_f32 *>(scratch);
   for (long b = 0; b < N; ++b)
     for (long c = 0; c < C; ++c) {
@@ -147,25 +149,28 @@ void kiln_f32_conv2d_dw(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bi
           const kiln_f32 *prow = plane + oh * SH * RS;
           long ow0 = 0;
           for (; ow0 + OB <= OW; ow0 += OB) {
-            // Two vector registers of accumulators (gemm.h's vector type): g++ -O2 leaves a
-            // plain float array in memory.
-            kiln_gemm_vec acc0 = kiln_gemm_vec{} + bv, acc1 = acc0;
+            // Vector registers of accumulators (gemm.h's vector type): g++ -O2 leaves a plain
+            // float array in memory.
+            kiln_gemm_vec acc[DB];
+#pragma GCC unroll 8
+            for (long v = 0; v < DB; ++v)
+              acc[v] = kiln_gemm_vec{} + bv;
             for (long kh = 0; kh < KH; ++kh)
               for (long kw = 0; kw < KW; ++kw) {
                 const float wv = wc[kh * KW + kw];
                 const kiln_f32 *src =
                     prow + kh * DH * RS + (kw * DW) % SW * PWS + (kw * DW) / SW + ow0;
-                kiln_gemm_vec s0, s1;
-                std::memcpy(&s0, src, sizeof s0);
-                std::memcpy(&s1, src + VL, sizeof s1);
-                acc0 += wv * s0;
-                acc1 += wv * s1;
+#pragma GCC unroll 8
+                for (long v = 0; v < DB; ++v) {
+                  kiln_gemm_vec s;
+                  std::memcpy(&s, src + v * VL, sizeof s);
+                  acc[v] += wv * s;
+                }
               }
             const long i0 = oh * OW + ow0;
-            for (long j = 0; j < VL; ++j)
-              yc[i0 + j] = epi(acc0[j], base + i0 + j, oc);
-            for (long j = 0; j < VL; ++j)
-              yc[i0 + VL + j] = epi(acc1[j], base + i0 + VL + j, oc);
+            for (long v = 0; v < DB; ++v)
+              for (long j = 0; j < VL; ++j)
+                yc[i0 + v * VL + j] = epi(acc[v][j], base + i0 + v * VL + j, oc);
           }
           for (; ow0 < OW; ++ow0) {
             float s = bv;

@@ -9,25 +9,24 @@
 // epilogue may read a residual that shares the output's buffer.
 #pragma once
 
+#include "kiln_target.h"
 #include "runtime_stub/kiln_runtime.h"
 
 // The micro-kernel keeps its accumulators in GNU vector-extension registers (g++ and clang++):
-// plain arrays are left in memory by g++ -O2 and scalarized by clang. Targets without SIMD
-// (Cortex-M4) get the same code lowered to scalar operations.
-#if defined(__AVX__)
-typedef float kiln_gemm_vec __attribute__((vector_size(32)));
-#else
-typedef float kiln_gemm_vec __attribute__((vector_size(16)));
-#endif
+// plain arrays are left in memory by g++ -O2 and scalarized by clang. The width is the target's
+// (kiln_target, printed by kiln for --target), not what the compiler building this file enables;
+// a target without SIMD (Cortex-M4) has one-float vectors, which are scalar code.
+typedef float kiln_gemm_vec __attribute__((vector_size(kiln_target::vec_floats * sizeof(float))));
 
-/// Register block of the micro-kernel: MR rows by NR = 2 vectors of columns. 4 x 2 vectors keeps
-/// 8 accumulator registers plus the B loads and the A broadcast well inside 16 SSE/AVX or 32 NEON
-/// registers. The selector sizes column chunks in multiples of 16, a whole number of panels for
-/// every vector width; a struct keeps the constants free of unused-variable warnings.
+/// Register block of the micro-kernel: MR rows by NR = NV vectors of columns, the target's
+/// numbers (codegen/Target.cpp says why each fits its register file). The selector sizes column
+/// chunks in whole panels of NR; a struct keeps the constants free of unused-variable warnings.
 struct kiln_gemm_cfg {
-  static constexpr long vl = static_cast<long>(sizeof(kiln_gemm_vec) / sizeof(float));
-  static constexpr long mr = 4;
-  static constexpr long nr = 2 * vl;
+  static constexpr long vl = kiln_target::vec_floats;
+  static constexpr long mr = kiln_target::gemm_mr;
+  static constexpr long nr = kiln_target::gemm_nr;
+  static constexpr long nv = nr / vl;
+  static_assert(nv * vl == nr && nv > 0, "the GEMM block is whole vectors of columns");
 };
 
 /// Multiplies R rows of A (element (i, k) at a[i*ASM + k*ASK]) by one packed K x NR panel and
@@ -35,23 +34,27 @@ struct kiln_gemm_cfg {
 template <long R, long K, long ASM, long ASK, class Store>
 KILN_INLINE void kiln_gemm_block(const kiln_f32 *a, const kiln_f32 *panel, long m0, long n, long nv,
                                  Store &store) {
-  constexpr long NR = kiln_gemm_cfg::nr, VL = kiln_gemm_cfg::vl;
+  constexpr long NR = kiln_gemm_cfg::nr, VL = kiln_gemm_cfg::vl, NV = kiln_gemm_cfg::nv;
   const kiln_f32 *am = a + m0 * ASM;
-  kiln_gemm_vec acc[R][2];
+  kiln_gemm_vec acc[R][NV];
   // g++ -O2 does not fully unroll the row loops by itself, and only fully unrolled loops keep the
   // accumulators in registers.
 #pragma GCC unroll 8
   for (long i = 0; i < R; ++i)
-    acc[i][0] = acc[i][1] = kiln_gemm_vec{};
+#pragma GCC unroll 8
+    for (long v = 0; v < NV; ++v)
+      acc[i][v] = kiln_gemm_vec{};
   for (long k = 0; k < K; ++k) {
-    kiln_gemm_vec b0, b1;
-    std::memcpy(&b0, panel + k * NR, sizeof b0);
-    std::memcpy(&b1, panel + k * NR + VL, sizeof b1);
+    kiln_gemm_vec bv[NV];
+#pragma GCC unroll 8
+    for (long v = 0; v < NV; ++v)
+      std::memcpy(&bv[v], panel + k * NR + v * VL, sizeof bv[v]);
 #pragma GCC unroll 8
     for (long i = 0; i < R; ++i) {
       const float av = am[i * ASM + k * ASK];
-      acc[i][0] += av * b0;
-      acc[i][1] += av * b1;
+#pragma GCC unroll 8
+      for (long v = 0; v < NV; ++v)
+        acc[i][v] += av * bv[v];
     }
   }
   if (nv == NR) {

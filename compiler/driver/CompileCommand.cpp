@@ -138,6 +138,9 @@ llvm::Error runCompile(const CompileOptions &opts) {
   if (!pipeline)
     return driverError(fmt::format(
         "{}{}", opts.passes.empty() ? "" : "--passes: ", llvm::toString(pipeline.takeError())));
+  auto target = resolveTarget(opts.target);
+  if (!target)
+    return driverError(llvm::toString(target.takeError()));
   Instrumentation inst;
   if (auto e = makeInstrumentation(opts.inst, inst))
     return e;
@@ -183,6 +186,7 @@ llvm::Error runCompile(const CompileOptions &opts) {
   if (!g)
     return g.takeError();
   PassContext pctx;
+  pctx.target = *target;
   if (auto e = runPipeline(**g, *pipeline, pctx, inst))
     return driverError(fmt::format("{}: {}", opts.model, llvm::toString(std::move(e))));
   if (auto e = verifyGraph(**g))
@@ -196,6 +200,7 @@ llvm::Error runCompile(const CompileOptions &opts) {
     co.sourceName = llvm::sys::path::filename(opts.model).str();
     co.externalArena = opts.arena == "external";
     co.nodeHook = opts.debugTensors;
+    co.target = *target;
     auto gen = generateCpp(**g, co);
     if (!gen)
       return gen.takeError();
@@ -226,6 +231,7 @@ llvm::Error runCompile(const CompileOptions &opts) {
       CodegenOptions co;
       co.name = name;
       co.externalArena = opts.arena == "external";
+      co.target = *target;
       auto plan = planMemory(**g, co);
       if (plan)
         layout = layoutTableOf(*plan);

@@ -39,6 +39,7 @@ struct CompileOptions {
   std::string maxArena;                 // --max-arena=BYTES as given; empty: no user limit
   int optLevel = 2;                     // -O0 .. -O3
   std::vector<std::string> passes;      // --passes: replaces the -O pipeline when given
+  std::string target = "generic";       // --target, resolved by codegen/Target.h
   InstrumentationFlags inst;
 };
 

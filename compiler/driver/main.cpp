@@ -2,6 +2,7 @@
 // `kiln bisect`. Every failure, from the command line or from a command, is printed as
 // `kiln: error: <message>` on stderr with exit status 1 (2 for kiln bisect, whose 1 means that a
 // node diverged).
+#include "codegen/Target.h"
 #include "compiler/driver/Driver.h"
 #include "ir/Escape.h"
 
@@ -108,6 +109,10 @@ int main(int argc, char **argv) {
   compile->add_option("--max-arena", copts.maxArena,
                       "fail unless the arena fits in this many bytes (docs/memory.md)");
   compile->add_option("-O", copts.optLevel, "optimization level 0-3 (default 2)");
+  compile->add_option("--target", copts.target,
+                      "the CPU the pair is generated for: " + kiln::targetNameList() +
+                          " (default generic: portable C++; native: the named target this "
+                          "machine runs; docs/portability.md)");
   compile
       ->add_option("--passes", copts.passes,
                    "comma-separated passes to run instead of the -O pipeline")

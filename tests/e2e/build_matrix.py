@@ -11,6 +11,9 @@
 #     grouped and 1x1 convolutions, channel shuffle, SE blocks, hardswish), each compiled once by
 #     kiln at the default -O2 pipeline and built per cell with the strict flags of run_zoo.py,
 #     then run and compared with torch (max|kiln - torch| <= 1e-3 * max|torch|).
+# Target cells compile the pairs with `kiln compile --target=x86-64-v3|v4` and build them (and the
+# kernel tests, with that target's kiln_target.h) with the matching -march, g++ and clang++-14 at
+# -O2 and -O3: the ISA code kiln chose must be right, not only the portable default.
 # Two more cells build with -ffast-math: the generated code must refuse them with its #error
 # (kiln's kernels rely on IEEE NaN and infinity), so those cells pass when the build fails with it.
 # A cell the machine cannot run (compiler missing, flags rejected, CPU without the ISA) prints
@@ -37,6 +40,9 @@ MODELS = ["mnasnet0_5", "shufflenet_v2_x1_0", "mobilenet_v3_small"]
 COMPILERS = ["g++", "clang++-14"]
 OPT_LEVELS = ["-O2", "-O3", "-Os"]
 MARCHES = ["", "-march=x86-64-v3", "-march=native"]
+# kiln targets given their own cells, each built with its -march at these levels.
+TARGETS = ["x86-64-v3", "x86-64-v4"]
+TARGET_OPT_LEVELS = ["-O2", "-O3"]
 # The pair's flags without the optimization level (run_zoo.CXXFLAGS with its -O2 taken out).
 PAIR_FLAGS = " ".join(f for f in run_zoo.CXXFLAGS.split() if not f.startswith("-O"))
 FAST_MATH_ERROR = "kiln: generated code needs IEEE-754 floating point"
@@ -46,7 +52,10 @@ SKIP = 77
 # Each named -march level (and ISA flag) and the CPU features (as /proc/cpuinfo spells them) that a binary built
 # for it may use: x86-64-v3 is AVX2, FMA, BMI1/2, F16C, LZCNT (cpuinfo: abm) and MOVBE.
 # -march=native is by definition what the host has.
-MARCH_CPU_FEATURES = {"-march=x86-64-v3": ["avx2", "fma", "bmi1", "bmi2", "f16c", "abm", "movbe"],
+X86_64_V3_FEATURES = ["avx2", "fma", "bmi1", "bmi2", "f16c", "abm", "movbe"]
+MARCH_CPU_FEATURES = {"-march=x86-64-v3": X86_64_V3_FEATURES,
+                      "-march=x86-64-v4": X86_64_V3_FEATURES + ["avx512f", "avx512bw", "avx512cd",
+                                                                "avx512dq", "avx512vl"],
                       "-mavx2": ["avx2"], "-mfma": ["fma"]}
 
 
@@ -63,10 +72,11 @@ def cpu_flags():
 
 
 class Cell:
-    def __init__(self, cxx, flags, fast_math=False, extra_models=()):
+    def __init__(self, cxx, flags, fast_math=False, extra_models=(), target=None):
         self.cxx, self.flags, self.fast_math = cxx, flags, fast_math
         self.extra_models = list(extra_models)  # models built in this cell only
-        self.name = f"{cxx} {flags}".strip()
+        self.target = target  # kiln --target of the cell's pairs and kernel tests; None: default
+        self.name = f"{cxx} {flags}".strip() + (f" [--target={target}]" if target else "")
         self.key = re.sub(r"[^0-9A-Za-z]+", "_", self.name).strip("_")
         self.skip = None  # reason, when the machine cannot run this cell
         self.results = {}  # column -> (ok, text)
@@ -79,6 +89,8 @@ class Cell:
 def cells():
     out = [Cell(cxx, " ".join(f for f in (opt, march) if f))
            for cxx in COMPILERS for opt in OPT_LEVELS for march in MARCHES]
+    out += [Cell(cxx, f"{opt} -march={t}", target=t)
+            for t in TARGETS for cxx in COMPILERS for opt in TARGET_OPT_LEVELS]
     out += [Cell(cxx, "-O3 -ffast-math", fast_math=True) for cxx in COMPILERS]
     # The flags g++ 12.2 miscompiled mobilenet_v2 under (the depthwise row fill of conv.h).
     out.append(Cell("g++", "-O3 -mavx2 -mfma", extra_models=["mobilenet_v2"]))
@@ -143,8 +155,18 @@ def q(p):
 
 
 def cell_cases(cell, models, cases):
-    """The prepared cases a cell builds: every matrix model plus the cell's own extras."""
-    return [cases[m] for m in models + [e for e in cell.extra_models if e not in models]]
+    """The prepared cases a cell builds: every matrix model plus the cell's own extras, compiled
+    for the cell's target."""
+    return [cases[(m, cell.target)] for m in models + [e for e in cell.extra_models if e not in models]]
+
+
+def cell_test_flags(cell, test_flags):
+    """The kernel tests' flags for a cell: a target cell includes its target's kiln_target.h
+    (tests/unit/KernelTargetHeader.cpp wrote one per target) instead of the generic one."""
+    if not cell.target:
+        return test_flags
+    return [f.replace(os.sep.join(["targets", "generic"]), os.sep.join(["targets", cell.target]))
+            for f in test_flags]
 
 
 def write_ninja(matrix, models, cases, work, src_root, test_flags, test_link):
@@ -184,7 +206,8 @@ def write_ninja(matrix, models, cases, work, src_root, test_flags, test_link):
             o = os.path.join(d, t + ".o")
             lines += [f"build {q(o)}: cxx {q(os.path.join(src_root, 'tests', 'unit', t + '.cpp'))}",
                       f"  cxx = {cell.cxx}",
-                      f"  flags = {' '.join(test_flags)} -Wall -Wextra -Werror {cell.flags}"]
+                      f"  flags = {' '.join(cell_test_flags(cell, test_flags))} -Wall -Wextra "
+                      f"-Werror {cell.flags}"]
             objs.append(q(o))
         lines += [f"build {q(os.path.join(d, 'kernel_tests'))}: link_tests {' '.join(objs)}",
                   f"  libs = {test_link_str}"]
@@ -276,7 +299,17 @@ def main():
 
     models = [m for m in args.models.split(",") if m]
     every = models + sorted({e for c in matrix if not c.skip for e in c.extra_models} - set(models))
-    cases = {m: run_zoo.Case(m, 13, 1) for m in every}
+    # One kiln compilation per (model, target) that a runnable cell builds.
+    cases = {}
+    for cell in matrix:
+        if cell.skip:
+            continue
+        for m in models + cell.extra_models:
+            if (m, cell.target) not in cases:
+                c = run_zoo.Case(m, 13, 1, key=f"{m}_{cell.target}" if cell.target else None)
+                if cell.target:
+                    c.kiln_args = [f"--target={cell.target}"]
+                cases[(m, cell.target)] = c
     for c in cases.values():
         run_zoo.prepare(c, kiln, os.path.join(work, "models"), args.cache,
                         check_determinism=False, check_roundtrip=False)

@@ -153,6 +153,7 @@ class Case:
         self.failures = []  # (status, detail)
         self.blocked = False
         self.row = {"model": model, "opset": opset, "batch": batch, "level": level}
+        self.kiln_args = []  # extra `kiln compile` arguments (the build matrix's --target)
 
     def fail(self, status, detail="", blocking=True):
         self.failures.append((status, detail))
@@ -193,7 +194,7 @@ def prepare(case, kiln, work, cache_root, check_determinism=True, check_roundtri
 
     gen = os.path.join(d, "gen")
     cmd = [kiln, "compile", model, "-o", gen, "--name", case.name, "--emit=cpp,ir",
-           f"-O{case.level}"]
+           f"-O{case.level}", *case.kiln_args]
     cpu = {}
     rc, out, secs = run(cmd, KILN_TIMEOUT, cpu)
     case.row["kiln_s"] = secs

@@ -115,6 +115,11 @@ std::vector<float> refConv(const ConvGeom &p, const std::vector<float> &x,
   return y;
 }
 
+/// Column chunks of the packed GEMM are whole panels of the target's NR (kiln_target.h, the
+/// numbers of the target these tests are built for: build/tests/unit/targets/NAME/): kNC is the
+/// smallest chunk of at least 16 columns, as the selectors size them.
+constexpr long kNC = kiln_gemm_cfg::nr > 16 ? kiln_gemm_cfg::nr : 16;
+
 /// Runs the im2col GEMM kernel (DW = false) or the depthwise kernel on one geometry.
 template <long N, long C, long H, long W, long OC, long KH, long KW, long SH, long SW, long DH,
           long DW, long PT, long PL, long PB, long PR, long G, bool HAS_B, bool DEPTHWISE = false,
@@ -124,7 +129,7 @@ void checkConv() {
   constexpr long OH = (H + PT + PB - ((KH - 1) * DH + 1)) / SH + 1;
   constexpr long OW = (W + PL + PR - ((KW - 1) * DW + 1)) / SW + 1;
   constexpr long K = C / G * KH * KW;
-  constexpr long NCX = NC ? NC : (OH * OW + 15) / 16 * 16;
+  constexpr long NCX = NC ? NC : (OH * OW + kNC - 1) / kNC * kNC;
   auto x = randomData(size_t(N * C * H * W), 1);
   auto w = randomData(size_t(OC * (C / G) * KH * KW), 2);
   auto b = randomData(size_t(OC), 3);
@@ -160,9 +165,10 @@ TEST(ComputeKernelTest, ConvGemmPath) {
 }
 
 TEST(ComputeKernelTest, ConvGemmChunked) {
-  // Chunks of 16 columns over 81 / 49 output pixels: several chunks and a partial last one.
-  checkConv<1, 6, 9, 9, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false, 16>();
-  checkConv<1, 16, 7, 7, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, false, 32>();
+  // Chunks of kNC (16 or NR) columns over 81 / 49 output pixels: several chunks and a partial
+  // last one.
+  checkConv<1, 6, 9, 9, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false, kNC>();
+  checkConv<1, 16, 7, 7, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, false, 2 * kNC>();
 }
 
 TEST(ComputeKernelTest, ConvDepthwise) {
@@ -269,12 +275,12 @@ void checkGemm(float alpha, float beta) {
 }
 
 TEST(ComputeKernelTest, GemmTransposesAndC) {
-  checkGemm<7, 13, 9, 16, false, false, true, 13, 1>(1.0f, 1.0f);   // C [M,N]
-  checkGemm<7, 13, 9, 16, true, false, true, 0, 1>(0.5f, 2.0f);     // C [N] / [1,N]
-  checkGemm<7, 13, 9, 16, false, true, true, 1, 0>(1.5f, -1.0f);    // C [M,1]
-  checkGemm<7, 13, 9, 16, true, true, true, 0, 0>(1.0f, 0.25f);     // scalar C
-  checkGemm<9, 37, 20, 16, false, true, false, 0, 0>(2.0f, 0.0f);   // no C, 3 chunks
-  checkGemm<4, 5, 3, 16, true, true, true, 5, 1>(1.0f, 1.0f);       // one row block, tiny
+  checkGemm<7, 13, 9, kNC, false, false, true, 13, 1>(1.0f, 1.0f);  // C [M,N]
+  checkGemm<7, 13, 9, kNC, true, false, true, 0, 1>(0.5f, 2.0f);    // C [N] / [1,N]
+  checkGemm<7, 13, 9, kNC, false, true, true, 1, 0>(1.5f, -1.0f);   // C [M,1]
+  checkGemm<7, 13, 9, kNC, true, true, true, 0, 0>(1.0f, 0.25f);    // scalar C
+  checkGemm<9, 37, 20, kNC, false, true, false, 0, 0>(2.0f, 0.0f);  // no C, several chunks
+  checkGemm<4, 5, 3, kNC, true, true, true, 5, 1>(1.0f, 1.0f);      // one row block, tiny
   checkGemm<17, 64, 33, 64, false, false, true, 0, 1>(1.0f, 1.0f);  // whole panels
 }
 
@@ -318,16 +324,16 @@ void checkMatMul(const std::vector<long> &aoff, const std::vector<long> &boff, s
 
 TEST(ComputeKernelTest, MatMulBatched) {
   // [3,5,7] x [3,7,11]: both batched.
-  checkMatMul<3, 5, 11, 7, 16, false, 35, 77, true>({0, 35, 70}, {0, 77, 154}, 105, 231);
+  checkMatMul<3, 5, 11, 7, kNC, false, 35, 77, true>({0, 35, 70}, {0, 77, 154}, 105, 231);
   // [2,6,9] x [9,20]: B shared across batches.
-  checkMatMul<2, 6, 20, 9, 16, false, 54, 0, true>({0, 54}, {0, 0}, 108, 180);
+  checkMatMul<2, 6, 20, 9, kNC, false, 54, 0, true>({0, 54}, {0, 0}, 108, 180);
   // [2,1,4,3] x [1,3,3,5] -> [2,3,4,5]: offsets of an outer-product broadcast.
-  checkMatMul<6, 4, 5, 3, 16, false, 0, 0, false>({0, 0, 0, 12, 12, 12}, {0, 15, 30, 0, 15, 30},
-                                                  24, 45);
+  checkMatMul<6, 4, 5, 3, kNC, false, 0, 0, false>({0, 0, 0, 12, 12, 12}, {0, 15, 30, 0, 15, 30},
+                                                   24, 45);
   // [1,8] x [8,10] (1-D A prepended): one row, unpacked path.
   checkMatMul<1, 1, 10, 8, 0, false, 0, 0, true>({0}, {0}, 8, 80);
   // [2,5,8] x [8] (1-D B appended): N = 1, the channel is the row.
-  checkMatMul<2, 5, 1, 8, 16, true, 40, 0, true>({0, 40}, {0, 0}, 80, 8);
+  checkMatMul<2, 5, 1, 8, kNC, true, 40, 0, true>({0, 40}, {0, 0}, 80, 8);
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -454,7 +460,7 @@ Attributes convAttrs(std::vector<int64_t> k, std::vector<int64_t> s, std::vector
 }
 
 std::string statementOf(const Node &n) {
-  auto call = kiln::selectKernel(n);
+  auto call = kiln::selectKernel(n, kiln::genericTarget());
   if (!call) {
     ADD_FAILURE() << llvm::toString(call.takeError());
     return "";
@@ -463,7 +469,7 @@ std::string statementOf(const Node &n) {
 }
 
 std::string errorOf(const Node &n) {
-  auto call = kiln::selectKernel(n);
+  auto call = kiln::selectKernel(n, kiln::genericTarget());
   if (call) {
     ADD_FAILURE() << "expected an error, got " << call->statement;
     return "";
@@ -478,7 +484,7 @@ TEST(ComputeKernelTest, SelectConv) {
   auto *b = g.addInput("b", f32({64}));
   Node *conv = g.addNode(OpKind::Conv, "stem", {x, w, b}, {f32({1, 64, 112, 112})}, {"y"},
                          convAttrs({7, 7}, {2, 2}, {1, 1}, {3, 3, 3, 3}, 1));
-  auto call = kiln::selectKernel(*conv);
+  auto call = kiln::selectKernel(*conv, kiln::genericTarget());
   ASSERT_TRUE(bool(call)) << llvm::toString(call.takeError());
   EXPECT_EQ(call->kernelFiles, (std::vector<std::string>{"gemm.h", "conv.h"}));
   // K = 147: 256 KiB / (147 * 4) rounded down to whole 16-column panels = 432.
@@ -491,7 +497,7 @@ TEST(ComputeKernelTest, SelectConv) {
   auto *wd = g.addInput("wd", f32({16, 1, 3, 3}));
   Node *dw = g.addNode(OpKind::Conv, "dw", {xd, wd}, {f32({2, 16, 8, 8})}, {"yd"},
                        convAttrs({3, 3}, {2, 2}, {1, 1}, {1, 0, 1, 2}, 8));
-  call = kiln::selectKernel(*dw);
+  call = kiln::selectKernel(*dw, kiln::genericTarget());
   ASSERT_TRUE(bool(call)) << llvm::toString(call.takeError());
   EXPECT_EQ(call->statement, "kiln_f32_conv2d_dw<2, 8, 2, 15, 15, 8, 8, 3, 3, 2, 2, 1, 1, 1, 0, "
                              "false>(in0, in1, nullptr, out0, scratch, epi);");
@@ -516,7 +522,7 @@ TEST(ComputeKernelTest, SelectConv) {
   Attributes ta = convAttrs({3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1);
   ta.set("output_padding", std::vector<int64_t>{1, 1});
   Node *ct = g.addNode(OpKind::ConvTranspose, "up", {xt, wt}, {f32({1, 3, 10, 10})}, {"yt"}, ta);
-  call = kiln::selectKernel(*ct);
+  call = kiln::selectKernel(*ct, kiln::genericTarget());
   ASSERT_TRUE(bool(call)) << llvm::toString(call.takeError());
   EXPECT_EQ(call->statement, "kiln_f32_conv_transpose2d<1, 4, 5, 5, 3, 10, 10, 3, 3, 2, 2, 1, 1, "
                              "1, 1, 1, false>(in0, in1, nullptr, out0, scratch, epi);");
@@ -554,7 +560,7 @@ TEST(ComputeKernelTest, SelectGemm) {
   at.set("alpha", 1.0);
   at.set("beta", 0.5);
   Node *fc = g.addNode(OpKind::Gemm, "fc", {a, b, c}, {f32({1, 1000})}, {"y"}, at);
-  auto call = kiln::selectKernel(*fc);
+  auto call = kiln::selectKernel(*fc, kiln::genericTarget());
   ASSERT_TRUE(bool(call)) << llvm::toString(call.takeError());
   EXPECT_EQ(call->kernelFiles, std::vector<std::string>{"gemm.h"});
   EXPECT_EQ(call->statement, "kiln_f32_gemm<1, 1000, 512, 0, false, true, true, 0, 1>(in0, in1, "
@@ -630,7 +636,7 @@ TEST(ComputeKernelTest, SelectPools) {
   mp.set("pads", std::vector<int64_t>{1, 1, 1, 1});
   mp.set("ceil_mode", int64_t(0));
   Node *p = g.addNode(OpKind::MaxPool, "pool", {x}, {f32({1, 64, 56, 56})}, {"y"}, mp);
-  auto call = kiln::selectKernel(*p);
+  auto call = kiln::selectKernel(*p, kiln::genericTarget());
   ASSERT_TRUE(bool(call)) << llvm::toString(call.takeError());
   EXPECT_EQ(call->kernelFiles, std::vector<std::string>{"pool.h"});
   EXPECT_EQ(call->statement, "kiln_f32_maxpool2d<64, 112, 112, 56, 56, 3, 3, 2, 2, 1, 1, 1, "
