@@ -109,9 +109,9 @@ TEST(WeightBlob, LiteralEncodingIsCompactAndExact) {
 TEST(Codegen, ReportsEveryUnsupportedNodeInOneError) {
   Graph g;
   g.setName("bad");
-  Value *x = g.addInput("x", TensorType(DType::I8, {4}));
+  Value *x = g.addInput("x", TensorType(DType::Bool, {4}));
   Value *d = g.addInput("d", TensorType(DType::F64, {4}));
-  Node *mul = g.addNode(OpKind::Mul, "mul_i8", {x, x}, {TensorType(DType::I8, {4})}, {"m"});
+  Node *mul = g.addNode(OpKind::Mul, "mul_bool", {x, x}, {TensorType(DType::Bool, {4})}, {"m"});
   Node *erf = g.addNode(OpKind::Erf, "erf_f64", {d}, {TensorType(DType::F64, {4})}, {"e"});
   Node *relu = g.addNode(OpKind::Relu, "relu_q", {d}, {TensorType(DType::F64, {4})}, {"r"});
   relu->epilogue().steps.push_back(EpilogueStep{});
@@ -120,7 +120,8 @@ TEST(Codegen, ReportsEveryUnsupportedNodeInOneError) {
   ASSERT_FALSE(bool(r));
   std::string msg = errorText(r.takeError());
   EXPECT_NE(msg.find("3 problem(s)"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("node 'mul_i8' (Mul): operand dtype: expected f32, f64, i32 or i64, found i8"),
+  EXPECT_NE(msg.find("node 'mul_bool' (Mul): operand dtype: expected f32, f64, i8, u8, i16, i32 or "
+                     "i64, found bool"),
             std::string::npos)
       << msg;
   EXPECT_NE(msg.find("node 'erf_f64' (Erf): operand dtype: expected f32, found f64"),
