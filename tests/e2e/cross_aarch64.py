@@ -9,6 +9,7 @@
 # SKIP_RETURN_CODE), non-zero on any failure.
 #
 #   /usr/bin/python3 tests/e2e/cross_aarch64.py --kiln build/compiler/kiln --work /tmp/cross-a64
+#   (add --target=aarch64 for pairs generated for kiln's aarch64 target)
 import argparse
 import os
 import shutil
@@ -110,6 +111,9 @@ def main():
     ap.add_argument("--cache", default=None, help="export cache (default ~/.cache/kiln/zoo)")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--target", default="generic",
+                    help="kiln compile --target of the pairs: generic (the default, what ctest "
+                         "runs) or aarch64")
     args = ap.parse_args()
 
     missing = [t for t in (CXX, CC, QEMU, "ninja") if not shutil.which(t)]
@@ -122,6 +126,7 @@ def main():
     t0 = time.time()
     cases = [run_zoo.Case(m, 13, 1) for m in args.models.split(",") if m]
     for c in cases:
+        c.kiln_args = [f"--target={args.target}"]
         # Determinism and the IR round-trip are host properties, checked by e2e_zoo.
         run_zoo.prepare(c, kiln, work, args.cache, check_determinism=False, check_roundtrip=False)
         print(f"cross_aarch64: {c.model}: compiled ({c.status})", flush=True)

@@ -75,12 +75,15 @@ def qemu_command(target, elf):
 class Build:
     """One model at one kiln level on one target, with run_zoo.Case's failure bookkeeping."""
 
-    def __init__(self, model, level, target):
+    def __init__(self, model, level, target, kiln_target=False):
         suffix = "" if level == 2 else f"_O{level}"
         self.case = run_zoo.Case(model, export_tiny.OPSET, 1, name="model",
                                  key=f"{model}{suffix}-{target}", level=level)
         self.model, self.level, self.target = model, level, target
-        self.gen_key = model + suffix
+        # With --kiln-target each chip has its own pair (kiln --target=CHIP); else one generic
+        # pair per model and level serves every chip.
+        self.kiln_args = [f"--target={target}"] if kiln_target else []
+        self.gen_key = model + suffix + (f"-gen-{target}" if kiln_target else "")
         self.row = self.case.row
         self.row["target"] = target
 
@@ -89,14 +92,15 @@ class KilnFailed(Exception):
     pass
 
 
-def prepare_model(model, level, key, kiln, work, cache):
+def prepare_model(model, level, key, kiln, work, cache, kiln_args=()):
     """Export, kiln compile and model_input.h, once per model and level; returns (gen dir, export
     dir, kiln seconds). Raises KilnFailed when kiln does, anything else when the export does."""
     src = export_tiny.ensure_exported(model, cache)
     shutil.rmtree(os.path.join(work, key), ignore_errors=True)
     gen = os.path.join(work, key, "gen")
     rc, out, secs = run_zoo.run([kiln, "compile", os.path.join(src, "model.onnx"), "-o", gen,
-                                 "--name", "model", f"-O{level}"], run_zoo.KILN_TIMEOUT)
+                                 "--name", "model", f"-O{level}", *kiln_args],
+                                run_zoo.KILN_TIMEOUT)
     if rc != 0:
         raise KilnFailed(run_zoo.first_line(out) or f"exit {rc}")
     x = np.fromfile(os.path.join(src, "input.bin"), dtype=np.float32)
@@ -324,6 +328,9 @@ def main():
     ap.add_argument("--opt", default="-O2", help="optimization flag of every compile (e.g. -Os)")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--kiln-target", action="store_true",
+                    help="compile each chip's pair with kiln's --target of that chip (cortex-m4, "
+                         "cortex-m7) instead of the default generic")
     args = ap.parse_args()
 
     missing = [t for t in TOOLS if not shutil.which(t)]
@@ -337,12 +344,12 @@ def main():
     models = [m for m in args.models.split(",") if m]
     targets = [t for t in args.targets.split(",") if t]
     levels = [int(x) for x in args.levels.split(",") if x]
-    builds = [Build(m, lv, t) for lv in levels for m in models for t in targets]
+    builds = [Build(m, lv, t, args.kiln_target) for lv in levels for m in models for t in targets]
     for key in dict.fromkeys(b.gen_key for b in builds):
         mine = [b for b in builds if b.gen_key == key]
         try:
             gen, src, secs = prepare_model(mine[0].model, mine[0].level, key, kiln, work,
-                                           args.cache)
+                                           args.cache, mine[0].kiln_args)
         except KilnFailed as e:
             for b in mine:
                 b.case.fail("kiln-failed", str(e))
