@@ -21,8 +21,8 @@ struct PassResult {
 struct PassContext {
   /// Free-form options (e.g. fold size cap).
   std::map<std::string, std::string> options;
-  /// The resolved `kiln compile --target` (vector width, registers, caches); null where no
-  /// target was chosen (`kiln opt`), which a pass reads as generic.
+  /// The resolved `--target` of kiln compile / kiln opt (vector width, registers, caches); null
+  /// where a caller chose none, which a pass reads as generic.
   const Target *target = nullptr;
 };
 

@@ -48,6 +48,7 @@ struct OptOptions {
   std::string output;                   // empty: print to stdout
   std::vector<std::string> inputShapes; // .onnx only
   std::vector<std::string> passes;      // run in order; empty runs none
+  std::string target = "generic";       // --target: what the passes see in PassContext
   InstrumentationFlags inst;
 };
 

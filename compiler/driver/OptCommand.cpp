@@ -3,6 +3,7 @@
 // This is what the lit tests of passes and of the IR drive. A .kir's `memory` block (the arena
 // plan) is printed back unchanged when no pass runs, and dropped when one does (it no longer
 // describes the graph).
+#include "codegen/Target.h"
 #include "compiler/driver/Driver.h"
 #include "compiler/frontend/OnnxFrontend.h"
 #include "ir/Parser.h"
@@ -45,6 +46,9 @@ llvm::Error runOpt(const OptOptions &opts) {
   auto passes = parsePassList(fmt::format("{}", fmt::join(opts.passes, ",")));
   if (!passes)
     return driverError(fmt::format("--passes: {}", llvm::toString(passes.takeError())));
+  auto target = resolveTarget(opts.target);
+  if (!target)
+    return driverError(llvm::toString(target.takeError()));
   std::optional<ValueLayoutTable> layout;
   auto g = readGraph(opts, layout);
   if (!g)
@@ -52,6 +56,7 @@ llvm::Error runOpt(const OptOptions &opts) {
   if (auto e = verifyGraph(**g))
     return driverError(fmt::format("{}: {}", opts.input, llvm::toString(std::move(e))));
   PassContext ctx;
+  ctx.target = *target;
   Instrumentation inst;
   if (auto e = makeInstrumentation(opts.inst, inst))
     return e;

@@ -132,6 +132,8 @@ int main(int argc, char **argv) {
   opt->add_option("--passes", oopts.passes, "comma-separated passes to run in order")
       ->delimiter(',')
       ->allow_extra_args(false);
+  opt->add_option("--target", oopts.target,
+                  "the target the passes see: " + kiln::targetNameList() + " (default generic)");
   addInstrumentation(opt, oopts.inst);
 
   BisectOptions bopts;
