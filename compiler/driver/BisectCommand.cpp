@@ -415,6 +415,9 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
   if (!pipeline)
     return driverError(fmt::format(
         "{}{}", opts.passes.empty() ? "" : "--passes: ", llvm::toString(pipeline.takeError())));
+  auto target = resolveTarget(opts.target);
+  if (!target)
+    return driverError(llvm::toString(target.takeError()));
   std::string cxx = opts.cxx;
   if (cxx.empty())
     if (const char *env = std::getenv("CXX"); env && *env)
@@ -439,6 +442,7 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
   if (!g)
     return g.takeError();
   PassContext pctx;
+  pctx.target = *target;
   if (auto e = runPipeline(**g, *pipeline, pctx, Instrumentation{}))
     return driverError(fmt::format("{}: {}", opts.model, llvm::toString(std::move(e))));
   if (auto e = verifyGraph(**g))
@@ -484,6 +488,7 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
     co.name = name;
     co.sourceName = llvm::sys::path::filename(opts.model).str();
     co.nodeHook = true;
+    co.target = *target;
     auto gen = generateCpp(**g, co);
     if (!gen)
       return gen.takeError();

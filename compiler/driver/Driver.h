@@ -64,6 +64,7 @@ struct BisectOptions {
   double tolerance = 1e-4;              // max abs err / max abs of the reference tensor
   std::string pairDir;                  // --pair: run this pair instead of compiling one
   std::string workDir;                  // --work-dir: build here and keep it; empty: a temp dir
+  std::string target = "generic";       // --target of the pair (--cxxflags must enable its ISA)
 };
 
 /// A user-facing error carrying `msg` (main.cpp prints it as `kiln: error: <msg>`).

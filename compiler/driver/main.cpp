@@ -165,6 +165,10 @@ int main(int argc, char **argv) {
   bisect->add_option("--pair", bopts.pairDir,
                      "run the pair in this directory (from kiln compile --debug-tensors with the "
                      "same model and level) instead of compiling one");
+  bisect->add_option("--target", bopts.target,
+                     "the pair's target: " + kiln::targetNameList() +
+                         " (default generic; --cxxflags must then enable its ISA, e.g. "
+                         "-march=x86-64-v4)");
   bisect->add_option("--work-dir", bopts.workDir,
                      "build and run in this directory and keep it (default: a temporary one)");
 
