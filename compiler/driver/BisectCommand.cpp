@@ -409,12 +409,9 @@ llvm::Expected<int> runBisect(const BisectOptions &opts) {
   if (!(opts.tolerance >= 0) || !std::isfinite(opts.tolerance))
     return driverError(
         fmt::format("--tolerance: expected a finite number >= 0, found {}", opts.tolerance));
-  auto pipeline = opts.passes.empty()
-                      ? pipelineForLevel(opts.optLevel)
-                      : parsePassList(fmt::format("{}", fmt::join(opts.passes, ",")));
+  auto pipeline = pipelineFromFlags(opts.passes, opts.optLevel);
   if (!pipeline)
-    return driverError(fmt::format(
-        "{}{}", opts.passes.empty() ? "" : "--passes: ", llvm::toString(pipeline.takeError())));
+    return pipeline.takeError();
   auto target = resolveTarget(opts.target);
   if (!target)
     return driverError(llvm::toString(target.takeError()));

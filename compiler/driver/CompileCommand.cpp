@@ -132,12 +132,9 @@ llvm::Error runCompile(const CompileOptions &opts) {
                                      opts.maxArena));
     maxArena = v;
   }
-  auto pipeline = opts.passes.empty()
-                      ? pipelineForLevel(opts.optLevel)
-                      : parsePassList(fmt::format("{}", fmt::join(opts.passes, ",")));
+  auto pipeline = pipelineFromFlags(opts.passes, opts.optLevel);
   if (!pipeline)
-    return driverError(fmt::format(
-        "{}{}", opts.passes.empty() ? "" : "--passes: ", llvm::toString(pipeline.takeError())));
+    return pipeline.takeError();
   auto target = resolveTarget(opts.target);
   if (!target)
     return driverError(llvm::toString(target.takeError()));

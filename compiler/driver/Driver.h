@@ -70,6 +70,11 @@ struct BisectOptions {
 /// A user-facing error carrying `msg` (main.cpp prints it as `kiln: error: <msg>`).
 llvm::Error driverError(const std::string &msg);
 
+/// The pass pipeline a command runs: `passes` (--passes) when given, else the -O level's; an
+/// unknown pass name is a driver error naming --passes.
+llvm::Expected<std::vector<const PassInfo *>>
+pipelineFromFlags(const std::vector<std::string> &passes, int optLevel);
+
 llvm::Error runCompile(const CompileOptions &opts);
 llvm::Error runOpt(const OptOptions &opts);
 /// 0: every comparable tensor matched; 1: a node diverged (printed); an error: nothing compared.

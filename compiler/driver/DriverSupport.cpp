@@ -17,6 +17,16 @@ llvm::Error driverError(const std::string &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 
+llvm::Expected<std::vector<const PassInfo *>>
+pipelineFromFlags(const std::vector<std::string> &passes, int optLevel) {
+  auto pipeline = passes.empty() ? pipelineForLevel(optLevel)
+                                 : parsePassList(fmt::format("{}", fmt::join(passes, ",")));
+  if (!pipeline)
+    return driverError(fmt::format("{}{}", passes.empty() ? "" : "--passes: ",
+                                   llvm::toString(pipeline.takeError())));
+  return pipeline;
+}
+
 llvm::Expected<std::map<std::string, Shape>>
 parseInputShapes(const std::vector<std::string> &entries) {
   std::map<std::string, Shape> out;
