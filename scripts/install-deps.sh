@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build time
-  llvm-14-dev llvm-14-tools clang-14
+  llvm-14-dev llvm-14-tools clang-14 libclang-rt-14-dev
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
   libfmt-dev libcli11-dev libgtest-dev libeigen3-dev
   python3-onnx python3-numpy python3-torch python3-torchvision
