@@ -85,19 +85,6 @@ private:
   bool temporary_ = false;
 };
 
-llvm::Error writeFile(const std::string &path, const std::string &bytes) {
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (!ec) {
-    os << bytes;
-    os.close();
-    ec = os.error();
-  }
-  if (ec)
-    return driverError(fmt::format("cannot write '{}': {}", path, ec.message()));
-  return llvm::Error::success();
-}
-
 llvm::Expected<std::string> readFile(const std::string &path) {
   auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!buf)

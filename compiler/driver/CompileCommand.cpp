@@ -70,16 +70,7 @@ public:
 
   llvm::Error write(const std::string &fileName, const std::string &contents) {
     std::string tmp = stage(fileName);
-    std::error_code ec;
-    llvm::raw_fd_ostream os(tmp, ec);
-    if (!ec) {
-      os << contents;
-      os.close();
-      ec = os.error();
-    }
-    if (ec)
-      return driverError(fmt::format("cannot write '{}': {}", files_.back().second, ec.message()));
-    return llvm::Error::success();
+    return writeFile(tmp, contents, files_.back().second);
   }
 
   llvm::Error commit() {

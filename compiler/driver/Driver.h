@@ -70,6 +70,11 @@ struct BisectOptions {
 /// A user-facing error carrying `msg` (main.cpp prints it as `kiln: error: <msg>`).
 llvm::Error driverError(const std::string &msg);
 
+/// Writes `bytes` to `path`; a failure is a driver error naming `shownPath` (default: `path`), so
+/// that a file staged under a temporary name is reported under the name the user asked for.
+llvm::Error writeFile(const std::string &path, const std::string &bytes,
+                      const std::string &shownPath = "");
+
 /// The pass pipeline a command runs: `passes` (--passes) when given, else the -O level's; an
 /// unknown pass name is a driver error naming --passes.
 llvm::Expected<std::vector<const PassInfo *>>

@@ -4,6 +4,7 @@
 #include "passes/PassManager.h"
 
 #include <llvm/Support/Path.h>
+#include <llvm/Support/raw_ostream.h>
 
 #include <fmt/format.h>
 
@@ -15,6 +16,21 @@ namespace driver {
 
 llvm::Error driverError(const std::string &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+llvm::Error writeFile(const std::string &path, const std::string &bytes,
+                      const std::string &shownPath) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (!ec) {
+    os << bytes;
+    os.close();
+    ec = os.error();
+  }
+  if (ec)
+    return driverError(fmt::format("cannot write '{}': {}", shownPath.empty() ? path : shownPath,
+                                   ec.message()));
+  return llvm::Error::success();
 }
 
 llvm::Expected<std::vector<const PassInfo *>>
