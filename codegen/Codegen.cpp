@@ -678,15 +678,35 @@ std::string binaryExpr(BinKind k, const std::string &a, const std::string &b) {
   return a;
 }
 
+/// binaryExpr on kiln_vf32 operands (runtime_stub/kiln_vec.h), with the same NaN rules.
+std::string binaryVecExpr(BinKind k, const std::string &a, const std::string &b) {
+  switch (k) {
+  case BinKind::Add:
+  case BinKind::Sub:
+  case BinKind::Mul:
+  case BinKind::Div:
+    return binaryExpr(k, a, b);
+  case BinKind::Pow:
+    return fmt::format("kiln_vapply2([](float x, float y) {{ return powf(x, y); }}, {}, {})", a, b);
+  case BinKind::Max:
+    return fmt::format("kiln_vmax_nan({}, {})", a, b);
+  case BinKind::Min:
+    return fmt::format("kiln_vmin_nan({}, {})", a, b);
+  }
+  return a;
+}
+
 } // namespace
 
 // A Conv/Gemm/MatMul epilogue is `float operator()(float v, long i, long c)`, reading its
-// operands through pointers at the flat index i or the channel c. An elementwise op's epilogue is
+// operands through pointers at the flat index i or the channel c, plus the same steps on a vector
+// `template <bool CV> kiln_vf32 vec(kiln_vf32 v, long i, long c)` for the lanes i .. i+VL-1 of a
+// row (channels c + lane when CV, else channel c for every lane). An elementwise op's epilogue is
 // `float operator()(float v, float x...)`: the kernel loads each binary step's operand, in step
 // order, at that operand's own broadcast stride.
 std::string Emitter::epilogueStruct(const Node &n) const {
   Writer w;
-  std::vector<std::string> code, params;
+  std::vector<std::string> code, vcode, params;
   const bool valueArgs = !isMatrixEpilogueOp(n.op());
   const Shape &out = n.result()->type().shape;
   bool usesI = false, usesC = false;
@@ -695,10 +715,12 @@ std::string Emitter::epilogueStruct(const Node &n) const {
     switch (st.kind) {
     case EpilogueStep::Kind::BiasAdd:
       code.push_back(fmt::format("v += p{}[c];", s));
+      vcode.push_back(fmt::format("v += CV ? kiln_vload(p{0} + c) : kiln_vset1(p{0}[c]);", s));
       usesC = true;
       break;
     case EpilogueStep::Kind::ResidualAdd:
       code.push_back(fmt::format("v += p{}[i];", s));
+      vcode.push_back(fmt::format("v += kiln_vload(p{} + i);", s));
       usesI = true;
       break;
     case EpilogueStep::Kind::Binary: {
@@ -712,6 +734,13 @@ std::string Emitter::epilogueStruct(const Node &n) const {
         usesI |= *index == 'i';
         usesC |= *index == 'c';
         x = fmt::format("p{}[{}]", s, index);
+        std::string vx = *index == 'i'   ? fmt::format("kiln_vload(p{} + i)", s)
+                         : *index == '0' ? fmt::format("kiln_vset1(p{}[0])", s)
+                                         : fmt::format("CV ? kiln_vload(p{0} + c) : kiln_vset1(p{0}[c])", s);
+        vcode.push_back(fmt::format("const kiln_vf32 x{} = {};", s, vx));
+        vcode.push_back(fmt::format("v = {};", st.swapped
+                                                   ? binaryVecExpr(st.bin, fmt::format("x{}", s), "v")
+                                                   : binaryVecExpr(st.bin, "v", fmt::format("x{}", s))));
       }
       code.push_back(fmt::format("v = {};", st.swapped ? binaryExpr(st.bin, x, "v")
                                                        : binaryExpr(st.bin, "v", x)));
@@ -721,6 +750,7 @@ std::string Emitter::epilogueStruct(const Node &n) const {
       break; // rejected in decide()
     case EpilogueStep::Kind::Activation:
       code.push_back(fmt::format("v = {}(v);", activationFunctor(st)));
+      vcode.push_back(fmt::format("v = kiln_vapply({}, v);", activationFunctor(st)));
       break;
     }
   }
@@ -739,6 +769,15 @@ std::string Emitter::epilogueStruct(const Node &n) const {
     w.raw(c);
   w.line("return v;");
   w.close();
+  if (!valueArgs) {
+    w.line("template <bool CV>");
+    w.open(fmt::format("KILN_INLINE kiln_vf32 vec(kiln_vf32 v, long{}, long{}) const",
+                       usesI ? " i" : "", usesC ? " c" : ""));
+    for (const std::string &c : vcode)
+      w.raw(c);
+    w.line("return v;");
+    w.close();
+  }
   w.close(";");
   return w.take();
 }

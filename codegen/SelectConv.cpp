@@ -159,8 +159,10 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n, const Target &t) {
     // channel.
     const int64_t ph = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1;
     const int64_t pw = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
-    // Rows of PW columns split into SW phases of ceil(PW / SW) (see kiln_f32_conv2d_dw).
-    call.scratchBytes = ph * g.sw * ((pw + g.sw - 1) / g.sw) * 4;
+    // Rows of PW columns split into SW phases of ceil(PW / SW), each phase padded by the lanes
+    // that round OW up to whole vectors (see kiln_f32_conv2d_dw).
+    const int64_t vl = t.vectorFloats(), owv = (g.ow + vl - 1) / vl;
+    call.scratchBytes = ph * g.sw * ((pw + g.sw - 1) / g.sw + (owv * vl - g.ow)) * 4;
     call.statement = fmt::format(
         "kiln_f32_conv2d_dw<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}>(in0, "
         "in1, {}, out0, scratch, epi);",

@@ -52,6 +52,8 @@ template <> struct kiln_view<uint8_t> { typedef kiln_u8 type; };
 /// The empty epilogue.
 struct kiln_epi_none {
   KILN_INLINE float operator()(float v, long, long) const { return v; }
+  /// The vector form the matrix kernels call (see the epilogue structs kiln prints).
+  template <bool CV, class V> KILN_INLINE V vec(V v, long, long) const { return v; }
 };
 
 } // namespace

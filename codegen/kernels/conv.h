@@ -74,30 +74,109 @@ void kiln_f32_conv2d(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias,
       const long oc0 = g * OCG;
       kiln_f32 *yg = y + (b * OC + oc0) * P;
       const long base = (b * OC + oc0) * P;
-      auto store = [=, &epi](long m, long n, float v) {
-        if constexpr (HAS_B)
-          v += bias[oc0 + m];
-        yg[m * P + n] = epi(v, base + m * P + n, oc0 + m);
+      auto store = [=, &epi](long m, long n, auto v) {
+        if constexpr (std::is_same_v<decltype(v), kiln_vf32>) {
+          if constexpr (HAS_B)
+            v += kiln_vset1(bias[oc0 + m]);
+          kiln_vstore(yg + m * P + n, epi.template vec<false>(v, base + m * P + n, oc0 + m));
+        } else {
+          if constexpr (HAS_B)
+            v += bias[oc0 + m];
+          yg[m * P + n] = epi(v, base + m * P + n, oc0 + m);
+        }
       };
       kiln_gemm_packed<OCG, P, K, NC, K, 1>(w + oc0 * K, packed, pack, store);
     }
 }
 
+/// One tile of the depthwise kernel: RB output rows from oh0 by DB vectors of columns from
+/// vector v0, all RB*DB accumulators in registers (independent FMA chains: one chain per row
+/// would wait on the FMA latency at every tap). A row's last vector may be partial: it is
+/// computed whole (the plane is padded for it) and stored lane by lane.
+template <long RB, long DB, long OW, long KH, long KW, long SH, long SW, long DH, long DW,
+          long PWS, class Epi>
+KILN_INLINE void kiln_dw_tile(const kiln_f32 *plane, const kiln_f32 *wc, float bv, kiln_f32 *yc,
+                              long base, long oc, long oh0, long v0, const Epi &epi) {
+  constexpr long VL = kiln_vcfg::vl, RS = SW * PWS;
+  kiln_vf32 acc[RB][DB];
+#pragma GCC unroll 16
+  for (long r = 0; r < RB; ++r)
+#pragma GCC unroll 16
+    for (long v = 0; v < DB; ++v)
+      acc[r][v] = kiln_vset1(bv);
+  for (long kh = 0; kh < KH; ++kh)
+    for (long kw = 0; kw < KW; ++kw) {
+      const kiln_vf32 wv = kiln_vset1(wc[kh * KW + kw]);
+      const kiln_f32 *src = plane + (oh0 * SH + kh * DH) * RS + (kw * DW) % SW * PWS +
+                            (kw * DW) / SW + v0 * VL;
+#pragma GCC unroll 16
+      for (long r = 0; r < RB; ++r)
+#pragma GCC unroll 16
+        for (long v = 0; v < DB; ++v)
+          acc[r][v] += wv * kiln_vload(src + r * SH * RS + v * VL);
+    }
+#pragma GCC unroll 16
+  for (long r = 0; r < RB; ++r)
+#pragma GCC unroll 16
+    for (long v = 0; v < DB; ++v) {
+      const long ow = (v0 + v) * VL, i = (oh0 + r) * OW + ow;
+      if (ow + VL <= OW) {
+        kiln_vstore(yc + i, epi.template vec<false>(acc[r][v], base + i, oc));
+      } else {
+        for (long j = 0; j < OW - ow; ++j)
+          yc[i + j] = epi(acc[r][v][j], base + i + j, oc);
+      }
+    }
+}
+
+/// All output rows of one depthwise output channel over its padded plane: tiles of RB rows by
+/// DB vectors, DB the target's block (kiln_target::dw_block columns) capped at a row, RB rows so
+/// that about eight accumulator chains are in flight; the row and column tails are tiles of
+/// their own sizes, all decided at compile time.
+template <long OH, long OW, long KH, long KW, long SH, long SW, long DH, long DW, long PWS,
+          class Epi>
+void kiln_dw_rows(const kiln_f32 *plane, const kiln_f32 *wc, float bv, kiln_f32 *yc, long base,
+                  long oc, const Epi &epi) {
+  constexpr long VL = kiln_vcfg::vl, OWV = (OW + VL - 1) / VL;
+  constexpr long DB0 = kiln_target::dw_block / VL > 0 ? kiln_target::dw_block / VL : 1;
+  constexpr long DB = DB0 < OWV ? DB0 : OWV, RB0 = (8 + DB - 1) / DB, RB = RB0 < OH ? RB0 : OH;
+  constexpr long RT = OH % RB, DT = OWV % DB; // row and column tails
+  for (long oh0 = 0; oh0 + RB <= OH; oh0 += RB) {
+    long v0 = 0;
+    for (; v0 + DB <= OWV; v0 += DB)
+      kiln_dw_tile<RB, DB, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc, oh0, v0,
+                                                            epi);
+    if constexpr (DT > 0)
+      kiln_dw_tile<RB, DT, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc, oh0, v0,
+                                                            epi);
+  }
+  if constexpr (RT > 0) {
+    constexpr long oh0 = OH - RT;
+    long v0 = 0;
+    for (; v0 + DB <= OWV; v0 += DB)
+      kiln_dw_tile<RT, DB, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc, oh0, v0,
+                                                            epi);
+    if constexpr (DT > 0)
+      kiln_dw_tile<RT, DT, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc, oh0, v0,
+                                                            epi);
+  }
+}
+
 /// Depthwise Conv: G == C groups of one input channel, MULT = OC / C output channels each.
 /// scratch holds one zero-padded input channel of PH rows, PH = (OH-1)*SH + (KH-1)*DH + 1 (the
-/// rows the windows read), each row split into SW phases of PWS = ceil(PW / SW) columns, PW =
-/// (OW-1)*SW + (KW-1)*DW + 1: column q is stored at phase q % SW, position q / SW. Split that way
-/// the SW-strided columns a tap reads for consecutive outputs are contiguous, so every inner
-/// load is a plain vector load whatever the stride.
+/// rows the windows read), each row split into SW phases of PWS columns: column q is stored at
+/// phase q % SW, position q / SW. Split that way the SW-strided columns a tap reads for
+/// consecutive outputs are contiguous, so every inner load is a plain vector load whatever the
+/// stride. PWS = ceil(PW / SW) plus the lanes that round OW up to whole vectors (PW = (OW-1)*SW +
+/// (KW-1)*DW + 1): a row's last, partial vector of outputs reads zero padding, not the next row.
+/// The selector sizes scratch the same way (codegen/SelectConv.cpp).
 template <long N, long C, long MULT, long H, long W, long OH, long OW, long KH, long KW, long SH,
           long SW, long DH, long DW, long PT, long PL, bool HAS_B, class Epi>
 void kiln_f32_conv2d_dw(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias, kiln_f32 *y,
                         unsigned char *scratch, Epi epi) {
   constexpr long PH = (OH - 1) * SH + (KH - 1) * DH + 1, PW = (OW - 1) * SW + (KW - 1) * DW + 1;
-  constexpr long PWS = (PW + SW - 1) / SW, RS = SW * PWS; // phase length, row stride
-  // A block of OB output columns in DB vector registers (the target's numbers, kiln_target).
-  constexpr long VL = kiln_gemm_cfg::vl, OB = kiln_target::dw_block, DB = OB / VL;
-  static_assert(DB * VL == OB && DB > 0, "the depthwise block is whole vectors");
+  constexpr long VL = kiln_vcfg::vl, OWV = (OW + VL - 1) / VL; // output vectors per row
+  constexpr long PWS = (PW + SW - 1) / SW + (OWV * VL - OW), RS = SW * PWS; // phase, row stride
   kiln_f32 *plane = reinterpret_cast<kiln_f32 *>(scratch);
   for (long b = 0; b < N; ++b)
     for (long c = 0; c < C; ++c) {
@@ -119,7 +198,7 @@ void kiln_f32_conv2d_dw(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bi
             dst[q] = 0.0f;
           for (long q = lo; q < hi; ++q)
             dst[q] = row[q - PL];
-          for (long q = hi; q < PW; ++q)
+          for (long q = hi; q < PWS; ++q) // PWS: the right pad and the vector round-up
             dst[q] = 0.0f;
         } else {
           // Phase f holds columns q = t*SW + f: input column q - PL for t in [lo, hi).
@@ -141,47 +220,9 @@ void kiln_f32_conv2d_dw(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bi
         plane[i] = 0.0f;
       for (long mi = 0; mi < MULT; ++mi) {
         const long oc = c * MULT + mi;
-        const kiln_f32 *wc = w + oc * KH * KW;
-        const float bv = HAS_B ? bias[oc] : 0.0f;
-        kiln_f32 *yc = y + (b * C * MULT + oc) * OH * OW;
         const long base = (b * C * MULT + oc) * OH * OW;
-        for (long oh = 0; oh < OH; ++oh) {
-          const kiln_f32 *prow = plane + oh * SH * RS;
-          long ow0 = 0;
-          for (; ow0 + OB <= OW; ow0 += OB) {
-            // Vector registers of accumulators (gemm.h's vector type): g++ -O2 leaves a plain
-            // float array in memory.
-            kiln_gemm_vec acc[DB];
-#pragma GCC unroll 8
-            for (long v = 0; v < DB; ++v)
-              acc[v] = kiln_gemm_vec{} + bv;
-            for (long kh = 0; kh < KH; ++kh)
-              for (long kw = 0; kw < KW; ++kw) {
-                const float wv = wc[kh * KW + kw];
-                const kiln_f32 *src =
-                    prow + kh * DH * RS + (kw * DW) % SW * PWS + (kw * DW) / SW + ow0;
-#pragma GCC unroll 8
-                for (long v = 0; v < DB; ++v) {
-                  kiln_gemm_vec s;
-                  std::memcpy(&s, src + v * VL, sizeof s);
-                  acc[v] += wv * s;
-                }
-              }
-            const long i0 = oh * OW + ow0;
-            for (long v = 0; v < DB; ++v)
-              for (long j = 0; j < VL; ++j)
-                yc[i0 + v * VL + j] = epi(acc[v][j], base + i0 + v * VL + j, oc);
-          }
-          for (; ow0 < OW; ++ow0) {
-            float s = bv;
-            for (long kh = 0; kh < KH; ++kh)
-              for (long kw = 0; kw < KW; ++kw)
-                s += wc[kh * KW + kw] *
-                     prow[kh * DH * RS + (kw * DW) % SW * PWS + (kw * DW) / SW + ow0];
-            const long i = oh * OW + ow0;
-            yc[i] = epi(s, base + i, oc);
-          }
-        }
+        kiln_dw_rows<OH, OW, KH, KW, SH, SW, DH, DW, PWS>(
+            plane, w + oc * KH * KW, HAS_B ? bias[oc] : 0.0f, y + base, base, oc, epi);
       }
     }
 }

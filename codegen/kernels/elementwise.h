@@ -11,6 +11,7 @@
 #pragma once
 
 #include "runtime_stub/kiln_runtime.h"
+#include "runtime_stub/kiln_vec.h"
 
 // C math functions (expf, ...), not std::exp(float): see runtime_stub/kiln_runtime.h.
 #include <math.h>
@@ -53,13 +54,25 @@ template <int K, class F, class E> KILN_INLINE kiln_ew_then<K, F, E> kiln_ew_fus
 
 // Math functors. NaN propagates as in ONNX's reference (comparisons are written so that a NaN
 // input takes the branch returning it).
+// Functors with a `vec` form run on whole vectors in the matrix kernels' epilogues (kiln_vapply);
+// each computes exactly what its scalar form does, NaN included.
 struct kiln_ew_relu {
   template <class T> KILN_INLINE T operator()(T x) const { return x < T(0) ? T(0) : x; }
+  KILN_INLINE kiln_vf32 vec(kiln_vf32 x) const {
+    return kiln_vselect(x < kiln_vf32{}, kiln_vf32{}, x);
+  }
 };
 struct kiln_ew_leaky_relu {
   float alpha;
   KILN_INLINE float operator()(float x) const { return x < 0.0f ? alpha * x : x; }
+  KILN_INLINE kiln_vf32 vec(kiln_vf32 x) const {
+    return kiln_vselect(x < kiln_vf32{}, kiln_vset1(alpha) * x, x);
+  }
 };
+/// min(max(y, 0), 1) as the scalar functors write it: y < 0 ? 0 : (y > 1 ? 1 : y).
+template <int = 0> KILN_INLINE kiln_vf32 kiln_vunit_clamp(kiln_vf32 y) {
+  return kiln_vselect(y < kiln_vf32{}, kiln_vf32{}, kiln_vselect(y > kiln_vset1(1.0f), kiln_vset1(1.0f), y));
+}
 struct kiln_ew_sigmoid {
   KILN_INLINE float operator()(float x) const { return 1.0f / (1.0f + expf(-x)); }
 };
@@ -69,6 +82,9 @@ struct kiln_ew_hard_sigmoid {
     float y = alpha * x + beta;
     return y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
   }
+  KILN_INLINE kiln_vf32 vec(kiln_vf32 x) const {
+    return kiln_vunit_clamp(kiln_vset1(alpha) * x + kiln_vset1(beta));
+  }
 };
 struct kiln_ew_silu {
   KILN_INLINE float operator()(float x) const { return x / (1.0f + expf(-x)); }
@@ -77,6 +93,9 @@ struct kiln_ew_hard_swish {
   KILN_INLINE float operator()(float x) const {
     float y = x * (1.0f / 6.0f) + 0.5f;
     return x * (y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y));
+  }
+  KILN_INLINE kiln_vf32 vec(kiln_vf32 x) const {
+    return x * kiln_vunit_clamp(x * kiln_vset1(1.0f / 6.0f) + kiln_vset1(0.5f));
   }
 };
 struct kiln_ew_tanh {
@@ -117,9 +136,11 @@ struct kiln_ew_log {
 };
 struct kiln_ew_abs {
   template <class T> KILN_INLINE T operator()(T x) const { return x < T(0) ? T(-x) : x; }
+  KILN_INLINE kiln_vf32 vec(kiln_vf32 x) const { return kiln_vselect(x < kiln_vf32{}, -x, x); }
 };
 struct kiln_ew_neg {
   template <class T> KILN_INLINE T operator()(T x) const { return T(-x); }
+  KILN_INLINE kiln_vf32 vec(kiln_vf32 x) const { return -x; }
 };
 struct kiln_ew_reciprocal {
   KILN_INLINE float operator()(float x) const { return 1.0f / x; }
@@ -140,6 +161,10 @@ struct kiln_ew_not {
 template <class T> struct kiln_ew_clip {
   T lo, hi;
   KILN_INLINE T operator()(T x) const { return x < lo ? lo : (x > hi ? hi : x); }
+  KILN_INLINE kiln_vf32 vec(kiln_vf32 x) const {
+    const kiln_vf32 l = kiln_vset1(static_cast<float>(lo)), h = kiln_vset1(static_cast<float>(hi));
+    return kiln_vselect(x < l, l, kiln_vselect(x > h, h, x));
+  }
 };
 /// Division by a constant (Mean divides the sum by the operand count, as the reference does).
 struct kiln_ew_div_by {

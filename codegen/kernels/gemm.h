@@ -11,12 +11,11 @@
 
 #include "kiln_target.h"
 #include "runtime_stub/kiln_runtime.h"
+#include "runtime_stub/kiln_vec.h"
 
-// The micro-kernel keeps its accumulators in GNU vector-extension registers (g++ and clang++):
-// plain arrays are left in memory by g++ -O2 and scalarized by clang. The width is the target's
-// (kiln_target, printed by kiln for --target), not what the compiler building this file enables;
-// a target without SIMD (Cortex-M4) has one-float vectors, which are scalar code.
-typedef float kiln_gemm_vec __attribute__((vector_size(kiln_target::vec_floats * sizeof(float))));
+// The micro-kernel keeps its accumulators in vectors of the vector layer (kiln_vf32, the
+// target's width): plain arrays are left in memory by g++ -O2 and scalarized by clang.
+typedef kiln_vf32 kiln_gemm_vec;
 
 /// Register block of the micro-kernel: MR rows by NR = NV vectors of columns, the target's
 /// numbers (codegen/Target.cpp says why each fits its register file). The selector sizes column
@@ -30,7 +29,10 @@ struct kiln_gemm_cfg {
 };
 
 /// Multiplies R rows of A (element (i, k) at a[i*ASM + k*ASK]) by one packed K x NR panel and
-/// hands the nv valid columns (starting at column n) of row m0 + i to store(m0 + i, n + j, value).
+/// hands the nv valid columns (starting at column n) of row m0 + i to the store: a full panel as
+/// vectors, store(m0 + i, n + v*VL, kiln_vf32) for VL consecutive columns, so that bias and
+/// epilogue run in registers before one vector store; a partial panel column by column,
+/// store(m0 + i, n + j, float).
 template <long R, long K, long ASM, long ASK, class Store>
 KILN_INLINE void kiln_gemm_block(const kiln_f32 *a, const kiln_f32 *panel, long m0, long n, long nv,
                                  Store &store) {
@@ -58,9 +60,11 @@ KILN_INLINE void kiln_gemm_block(const kiln_f32 *a, const kiln_f32 *panel, long 
     }
   }
   if (nv == NR) {
+#pragma GCC unroll 8
     for (long i = 0; i < R; ++i)
-      for (long j = 0; j < NR; ++j)
-        store(m0 + i, n + j, acc[i][j / VL][j % VL]);
+#pragma GCC unroll 8
+      for (long v = 0; v < NV; ++v)
+        store(m0 + i, n + v * VL, acc[i][v]);
   } else {
     for (long i = 0; i < R; ++i)
       for (long j = 0; j < nv; ++j)
@@ -191,12 +195,19 @@ template <long M, long N, long K, long NC, bool TA, bool TB, bool HAS_C, long CS
           class Epi>
 void kiln_f32_gemm(const kiln_f32 *a, const kiln_f32 *b, const kiln_f32 *c, kiln_f32 *y,
                    float alpha, float beta, unsigned char *scratch, Epi epi) {
-  auto store = [=, &epi](long m, long n, float v) {
-    float r = alpha * v;
-    if constexpr (HAS_C)
-      r += beta * c[m * CSM + n * CSN];
+  auto store = [=, &epi](long m, long n, auto v) {
     const long i = m * N + n;
-    y[i] = epi(r, i, n);
+    if constexpr (std::is_same_v<decltype(v), kiln_vf32>) {
+      kiln_vf32 r = kiln_vset1(alpha) * v;
+      if constexpr (HAS_C)
+        r += kiln_vset1(beta) * (CSN == 1 ? kiln_vload(c + m * CSM + n) : kiln_vset1(c[m * CSM]));
+      kiln_vstore(y + i, epi.template vec<true>(r, i, n));
+    } else {
+      float r = alpha * v;
+      if constexpr (HAS_C)
+        r += beta * c[m * CSM + n * CSN];
+      y[i] = epi(r, i, n);
+    }
   };
   kiln_gemm_strided<M, N, K, NC, TA ? 1 : K, TA ? M : 1, TB ? 1 : N, TB ? K : 1>(a, b, scratch,
                                                                                   store);
@@ -206,9 +217,12 @@ void kiln_f32_gemm(const kiln_f32 *a, const kiln_f32 *b, const kiln_f32 *c, kiln
 template <long M, long N, long K, long NC, bool CROW, class Epi>
 void kiln_matmul_one(const kiln_f32 *a, const kiln_f32 *b, kiln_f32 *y, long base,
                      unsigned char *scratch, Epi &epi) {
-  auto store = [=, &epi](long m, long n, float v) {
+  auto store = [=, &epi](long m, long n, auto v) {
     const long i = base + m * N + n;
-    y[i] = epi(v, i, CROW ? m : n);
+    if constexpr (std::is_same_v<decltype(v), kiln_vf32>)
+      kiln_vstore(y + i, epi.template vec<!CROW>(v, i, CROW ? m : n));
+    else
+      y[i] = epi(v, i, CROW ? m : n);
   };
   kiln_gemm_strided<M, N, K, NC, K, 1, N, 1>(a, b, scratch, store);
 }

@@ -271,6 +271,17 @@ TEST(Codegen, EpilogueBecomesAFunctorHoldingItsOperands) {
                      "    v = kiln_ew_clip<float>{0.0f, 6.0f}(v);\n"
                      "    return v;\n"
                      "  }\n"
+                     "  template <bool CV>\n"
+                     "  KILN_INLINE kiln_vf32 vec(kiln_vf32 v, long i, long c) const {\n"
+                     "    v += CV ? kiln_vload(p0 + c) : kiln_vset1(p0[c]);\n"
+                     "    v += kiln_vload(p1 + i);\n"
+                     "    const kiln_vf32 x2 = CV ? kiln_vload(p2 + c) : kiln_vset1(p2[c]);\n"
+                     "    v = v * x2;\n"
+                     "    const kiln_vf32 x3 = kiln_vload(p3 + i);\n"
+                     "    v = x3 - v;\n"
+                     "    v = kiln_vapply(kiln_ew_clip<float>{0.0f, 6.0f}, v);\n"
+                     "    return v;\n"
+                     "  }\n"
                      "};"),
             std::string::npos)
       << src;

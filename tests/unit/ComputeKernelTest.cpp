@@ -41,6 +41,13 @@ struct RecordingEpi {
     chan[i] = c;
     return refEpi(v, c);
   }
+  // The vector form the kernels call on whole vectors: lane l is element i + l of channel
+  // c + l (CV) or c.
+  template <bool CV> kiln_vf32 vec(kiln_vf32 v, long i, long c) const {
+    for (long l = 0; l < kiln_vcfg::vl; ++l)
+      v[l] = (*this)(v[l], i + l, CV ? c + l : c);
+    return v;
+  }
   static float refEpi(float v, long c) { return (v > 0 ? v : 0.125f * v) + 0.01f * float(c); }
 };
 
@@ -137,7 +144,9 @@ void checkConv() {
   EpiRecord rec(y.size());
   if constexpr (DEPTHWISE) {
     constexpr long PH = (OH - 1) * SH + (KH - 1) * DH + 1, PW = (OW - 1) * SW + (KW - 1) * DW + 1;
-    Scratch s(size_t(PH * SW * ((PW + SW - 1) / SW) * 4));
+    // Phases padded by the lanes that round OW up to whole vectors (as the selector sizes it).
+    constexpr long VL = kiln_vcfg::vl, RU = (OW + VL - 1) / VL * VL - OW;
+    Scratch s(size_t(PH * SW * ((PW + SW - 1) / SW + RU) * 4));
     kiln_f32_conv2d_dw<N, C, OC / C, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, HAS_B>(
         x.data(), w.data(), HAS_B ? b.data() : nullptr, y.data(), s.ptr(), rec.epi());
     s.expectNoOverrun();

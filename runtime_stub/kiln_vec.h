@@ -1,0 +1,73 @@
+// kiln's vector layer: one float vector type of the target's width (kiln_target::vec_floats,
+// printed by kiln for --target, never a macro of the user's compiler) and the few operations the
+// kernels and epilogues build on. The type is a GNU vector extension (g++ and clang++ both
+// compile it to the target's registers: zmm for x86-64-v4, ymm for v3, q registers for aarch64);
+// a target without SIMD has one-float vectors, which are scalar code. Loads and stores go through
+// memcpy, so they need no alignment and break no aliasing rule; the compilers turn them into
+// single vector moves. Comparisons are written so that NaN behaves as in the scalar functors.
+#pragma once
+
+#include "kiln_target.h"
+#include "runtime_stub/kiln_runtime.h"
+
+#include <cstring>
+#include <type_traits>
+#include <utility>
+
+typedef float kiln_vf32 __attribute__((vector_size(kiln_target::vec_floats * sizeof(float))));
+typedef int32_t kiln_vi32 __attribute__((vector_size(kiln_target::vec_floats * sizeof(int32_t))));
+
+// The functions are templates (of a defaulted parameter) so that a pair that pastes this file
+// but calls some of them draws no unused-function warning (clang warns on unused internal
+// non-template functions, inline or not).
+namespace {
+
+/// Lanes of kiln_vf32 (a struct keeps the constant free of unused-variable warnings).
+struct kiln_vcfg {
+  static constexpr long vl = kiln_target::vec_floats;
+};
+
+template <int = 0> KILN_INLINE kiln_vf32 kiln_vload(const float *p) {
+  kiln_vf32 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <int = 0> KILN_INLINE void kiln_vstore(float *p, kiln_vf32 v) { std::memcpy(p, &v, sizeof v); }
+template <int = 0> KILN_INLINE kiln_vf32 kiln_vset1(float x) { return kiln_vf32{} + x; }
+/// m ? a : b per lane, m a comparison result (all bits set or clear per lane).
+template <int = 0> KILN_INLINE kiln_vf32 kiln_vselect(kiln_vi32 m, kiln_vf32 a, kiln_vf32 b) {
+  return (kiln_vf32)(((kiln_vi32)a & m) | ((kiln_vi32)b & ~m));
+}
+/// ONNX Max / Min of the epilogue's binary steps: b when b wins or is NaN, else a.
+template <int = 0> KILN_INLINE kiln_vf32 kiln_vmax_nan(kiln_vf32 a, kiln_vf32 b) {
+  return kiln_vselect((b > a) | (b != b), b, a);
+}
+template <int = 0> KILN_INLINE kiln_vf32 kiln_vmin_nan(kiln_vf32 a, kiln_vf32 b) {
+  return kiln_vselect((b < a) | (b != b), b, a);
+}
+
+/// Whether functor F has a vector form `kiln_vf32 vec(kiln_vf32) const`.
+template <class F, class = void> struct kiln_has_vec : std::false_type {};
+template <class F>
+struct kiln_has_vec<F, decltype((void)std::declval<const F &>().vec(kiln_vf32{}))>
+    : std::true_type {};
+
+/// f applied to every lane: through its vector form when it has one, else lane by lane (the
+/// transcendental functors, whose scalar libm calls the compilers do not vectorize).
+template <class F> KILN_INLINE kiln_vf32 kiln_vapply(const F &f, kiln_vf32 v) {
+  if constexpr (kiln_has_vec<F>::value) {
+    return f.vec(v);
+  } else {
+    for (long l = 0; l < kiln_vcfg::vl; ++l)
+      v[l] = f(v[l]);
+    return v;
+  }
+}
+/// Binary f(a, b) lane by lane (powf).
+template <class F> KILN_INLINE kiln_vf32 kiln_vapply2(const F &f, kiln_vf32 a, kiln_vf32 b) {
+  for (long l = 0; l < kiln_vcfg::vl; ++l)
+    a[l] = f(a[l], b[l]);
+  return a;
+}
+
+} // namespace
