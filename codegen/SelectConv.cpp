@@ -174,6 +174,32 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n, const Target &t) {
   const int64_t k = cg * g.kh * g.kw;
   const int64_t nc = packedChunkColumns(k, g.oh * g.ow, t);
   call.scratchBytes = k * nc * 4;
+  if (g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
+      g.oh == g.h && g.ow == g.w) {
+    // Pointwise: the input is the GEMM's B as it is; only a partial last panel is packed.
+    const int64_t p = g.h * g.w;
+    call.scratchBytes = p % t.gemmNr ? cg * t.gemmNr * 4 : 0;
+    call.statement = fmt::format("kiln_f32_conv2d_1x1<{}, {}, {}, {}, {}, {}>(in0, in1, {}, out0, "
+                                 "scratch, epi);",
+                                 g.n, g.c, p, g.oc, g.group, hasB, bias);
+    return call;
+  }
+  if (g.sh == 1 && g.sw == 1 && g.kh * g.kw > 1) {
+    // Stride 1: the implicit GEMM over a padded copy of one group's input packs nothing
+    // (kiln_f32_conv2d_s1); taken where that copy needs no more scratch than the im2col chunk,
+    // so the arena never grows for it. Floats as kiln_conv_s1_dims::scratch counts them.
+    const int64_t hp = g.oh + (g.kh - 1) * g.dh, wp = g.ow + (g.kw - 1) * g.dw;
+    const int64_t np = (g.oh * wp + t.gemmNr - 1) / t.gemmNr * t.gemmNr;
+    const int64_t s1 = ((cg - 1) * hp * wp + (g.kh - 1) * g.dh * wp + (g.kw - 1) * g.dw + np) * 4;
+    if (s1 <= call.scratchBytes) {
+      call.scratchBytes = s1;
+      call.statement = fmt::format("kiln_f32_conv2d_s1<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
+                                   "{}, {}, {}, {}>(in0, in1, {}, out0, scratch, epi);",
+                                   g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.dh, g.dw,
+                                   g.pt, g.pl, g.group, hasB, bias);
+      return call;
+    }
+  }
   call.statement = fmt::format("kiln_f32_conv2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
                                "{}, {}, {}, {}, {}, {}>(in0, "
                                "in1, {}, out0, scratch, epi);",

@@ -33,7 +33,14 @@ template <int = 0> KILN_INLINE kiln_vf32 kiln_vload(const float *p) {
   return v;
 }
 template <int = 0> KILN_INLINE void kiln_vstore(float *p, kiln_vf32 v) { std::memcpy(p, &v, sizeof v); }
-template <int = 0> KILN_INLINE kiln_vf32 kiln_vset1(float x) { return kiln_vf32{} + x; }
+/// x in every lane. Not `kiln_vf32{} + x`: that is an addition (0 + -0 is +0), which the compilers
+/// must keep. Kernels multiplying by a scalar write `s * v`: the implicit splat folds into the FMA.
+template <int = 0> KILN_INLINE kiln_vf32 kiln_vset1(float x) {
+  kiln_vf32 v;
+  for (long l = 0; l < kiln_target::vec_floats; ++l)
+    v[l] = x;
+  return v;
+}
 /// m ? a : b per lane, m a comparison result (all bits set or clear per lane).
 template <int = 0> KILN_INLINE kiln_vf32 kiln_vselect(kiln_vi32 m, kiln_vf32 a, kiln_vf32 b) {
   return (kiln_vf32)(((kiln_vi32)a & m) | ((kiln_vi32)b & ~m));

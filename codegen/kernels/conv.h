@@ -5,6 +5,9 @@
 //   with plain copies.
 // - kiln_f32_conv2d_dw: depthwise (one input channel per group) as a direct convolution over a
 //   zero-padded copy of the channel, a block of output columns in registers.
+// - kiln_f32_conv2d_1x1: pointwise convolutions read the input in place as the GEMM's B.
+// - kiln_f32_conv2d_s1: stride-1 convolutions as an implicit GEMM over a zero-padded copy of
+//   the input (no im2col, nothing packed).
 // - kiln_f32_conv_transpose2d: scatter-accumulate into a scratch image, then bias and epilogue.
 // Every shape is a template argument. The epilogue runs on each output value after the bias, as
 // the last step before the single store of that element.
@@ -39,18 +42,41 @@ void kiln_conv_pack(const kiln_f32 *x, long n0, long nc, kiln_f32 *dst) {
         }
       }
     } else {
-      long oh = n0 / OW, ow = n0 % OW;
-      for (long t = 0; t < nc; ++t) {
-        const long ih = oh * SH - PT + kh * DH, iw = ow * SW - PL + kw * DW;
-        const bool in = ih >= 0 && ih < H && iw >= 0 && iw < W;
-        dst[(t / NR) * K * NR + k * NR + t % NR] = in ? xc[ih * W + iw] : 0.0f;
-        if (++ow == OW) {
+      // Output columns ow whose input column iw = ow*SW + off lies in [0, W): [lo, hi).
+      const long off = kw * DW - PL;
+      const long lo = off >= 0 ? 0 : (-off + SW - 1) / SW;
+      const long hi0 = W - 1 - off >= 0 ? (W - 1 - off) / SW + 1 : 0, hi = hi0 < OW ? hi0 : OW;
+      for (long p = 0; p < panels; ++p) {
+        // The panel's columns, one output row's segment at a time: zeros, a strided (SW = 1:
+        // contiguous) copy of the input row, zeros; every loop is branch-free.
+        const long nv = nc - p * NR < NR ? nc - p * NR : NR;
+        kiln_f32 *d = dst + p * K * NR + k * NR;
+        long j = 0, oh = (n0 + p * NR) / OW, ow = (n0 + p * NR) % OW;
+        while (j < nv) {
+          const long end = ow + (OW - ow < nv - j ? OW - ow : nv - j); // this row's last + 1
+          const long ih = oh * SH - PT + kh * DH;
+          kiln_f32 *dr = d + j; // dr[q - ow] is column q of this output row
+          if (ih < 0 || ih >= H) {
+            for (long q = ow; q < end; ++q)
+              dr[q - ow] = 0.0f;
+          } else {
+            const kiln_f32 *row = xc + ih * W;
+            const long a = lo < ow ? ow : (lo < end ? lo : end);
+            const long b = hi < a ? a : (hi < end ? hi : end);
+            for (long q = ow; q < a; ++q)
+              dr[q - ow] = 0.0f;
+            for (long q = a; q < b; ++q)
+              dr[q - ow] = row[q * SW + off];
+            for (long q = b; q < end; ++q)
+              dr[q - ow] = 0.0f;
+          }
+          j += end - ow;
           ow = 0;
           ++oh;
         }
+        for (; j < NR; ++j)
+          d[j] = 0.0f;
       }
-      for (long t = nc; t < panels * NR; ++t)
-        dst[(t / NR) * K * NR + k * NR + t % NR] = 0.0f;
     }
   }
 }
@@ -89,6 +115,187 @@ void kiln_f32_conv2d(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias,
     }
 }
 
+/// Stride-1 convolution as an implicit GEMM (no im2col): the input is copied once into a
+/// zero-padded image of HP = OH + (KH-1)*DH rows by WP = OW + (KW-1)*DW columns per channel, and
+/// the GEMM runs over "wide" output columns t = oh*WP + ow (ow < WP). In that space row k =
+/// (ic, kh, kw) of the im2col matrix is the padded channel shifted by kh*DH*WP + kw*DW, so the
+/// micro-kernel reads B straight from the padded image, NR contiguous columns per tap, and
+/// nothing is packed. Columns with ow >= OW are computed and dropped (WP - OW of every WP).
+struct kiln_conv_s1_dims {
+  /// Floats of scratch: the padded image plus the columns the last panel reads past it.
+  static constexpr long scratch(long c, long oh, long ow, long kh, long kw, long dh, long dw) {
+    const long hp = oh + (kh - 1) * dh, wp = ow + (kw - 1) * dw, nr = kiln_gemm_cfg::nr;
+    const long np = (oh * wp + nr - 1) / nr * nr;
+    return (c - 1) * hp * wp + (kh - 1) * dh * wp + (kw - 1) * dw + np;
+  }
+};
+
+/// R rows (output channels m0 ..) of the implicit GEMM by NR wide columns from t0; a[i*K + k]
+/// are the weights of row m0 + i, xp the padded image of the group's first channel.
+template <long R, long CG, long KH, long KW, long DH, long DW, long HPWP, long WP, class Store>
+KILN_INLINE void kiln_conv_s1_block(const kiln_f32 *a, const kiln_f32 *xp, long m0, long t0,
+                                    Store &store) {
+  constexpr long NR = kiln_gemm_cfg::nr, VL = kiln_gemm_cfg::vl, NV = kiln_gemm_cfg::nv;
+  constexpr long K = CG * KH * KW;
+  const kiln_f32 *am = a + m0 * K;
+  kiln_vf32 acc[R][NV];
+#pragma GCC unroll 8
+  for (long i = 0; i < R; ++i)
+#pragma GCC unroll 8
+    for (long v = 0; v < NV; ++v)
+      acc[i][v] = kiln_vf32{};
+  for (long ic = 0; ic < CG; ++ic) {
+    const kiln_f32 *xc = xp + ic * HPWP + t0;
+    const kiln_f32 *ac = am + ic * KH * KW;
+#pragma GCC unroll 8
+    for (long kh = 0; kh < KH; ++kh)
+#pragma GCC unroll 8
+      for (long kw = 0; kw < KW; ++kw) {
+        kiln_vf32 bv[NV];
+#pragma GCC unroll 8
+        for (long v = 0; v < NV; ++v)
+          bv[v] = kiln_vload(xc + kh * DH * WP + kw * DW + v * VL);
+#pragma GCC unroll 8
+        for (long i = 0; i < R; ++i) {
+          const float av = ac[i * K + kh * KW + kw];
+#pragma GCC unroll 8
+          for (long v = 0; v < NV; ++v)
+            acc[i][v] += av * bv[v];
+        }
+      }
+  }
+#pragma GCC unroll 8
+  for (long i = 0; i < R; ++i)
+#pragma GCC unroll 8
+    for (long v = 0; v < NV; ++v)
+      store(m0 + i, t0 + v * VL, acc[i][v]);
+  (void)NR;
+}
+
+/// Conv with strides 1 (see kiln_conv_s1_dims): X [N, C, H, W], W [OC, C/G, KH, KW], Y [N, OC,
+/// OH, OW]; scratch holds kiln_conv_s1_dims::scratch(C/G, ...) floats (one group's image at a
+/// time). Bias and epilogue run on whole vectors where a vector of wide columns lies inside one
+/// output row, lane by lane where it straddles a row end.
+template <long N, long C, long H, long W, long OC, long OH, long OW, long KH, long KW, long DH,
+          long DW, long PT, long PL, long G, bool HAS_B, class Epi>
+void kiln_f32_conv2d_s1(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias, kiln_f32 *y,
+                        unsigned char *scratch, Epi epi) {
+  constexpr long CG = C / G, OCG = OC / G, K = CG * KH * KW, P = OH * OW;
+  constexpr long HP = OH + (KH - 1) * DH, WP = OW + (KW - 1) * DW, HPWP = HP * WP;
+  constexpr long NR = kiln_gemm_cfg::nr, MR = kiln_gemm_cfg::mr, VL = kiln_gemm_cfg::vl;
+  constexpr long NT = OH * WP, PANELS = (NT + NR - 1) / NR;
+  constexpr long SCR = kiln_conv_s1_dims::scratch(CG, OH, OW, KH, KW, DH, DW);
+  static_assert(CG * G == C && OCG * G == OC, "groups must divide the channels");
+  kiln_f32 *xp = reinterpret_cast<kiln_f32 *>(scratch);
+  // Input rows [r0, r1) of the padded image hold data, columns [c0, c1) of them.
+  constexpr long r0 = PT < HP ? PT : HP, r1 = PT + H < HP ? PT + H : HP;
+  constexpr long c0 = PL < WP ? PL : WP, c1 = PL + W < WP ? PL + W : WP;
+  for (long b = 0; b < N; ++b)
+    for (long g = 0; g < G; ++g) {
+      const kiln_f32 *xg = x + (b * C + g * CG) * H * W;
+      for (long ic = 0; ic < CG; ++ic) {
+        kiln_f32 *pc = xp + ic * HPWP;
+        const kiln_f32 *xc = xg + ic * H * W;
+        for (long i = 0; i < r0 * WP; ++i)
+          pc[i] = 0.0f;
+        for (long r = r0; r < r1; ++r) {
+          kiln_f32 *d = pc + r * WP;
+          const kiln_f32 *src = xc + (r - PT) * W;
+          for (long q = 0; q < c0; ++q)
+            d[q] = 0.0f;
+          for (long q = c0; q < c1; ++q)
+            d[q] = src[q - PL];
+          for (long q = c1; q < WP; ++q)
+            d[q] = 0.0f;
+        }
+        for (long i = r1 * WP; i < HPWP; ++i)
+          pc[i] = 0.0f;
+      }
+      for (long i = CG * HPWP; i < SCR; ++i) // read only by dropped columns; kept defined
+        xp[i] = 0.0f;
+      const long oc0 = g * OCG;
+      kiln_f32 *yg = y + (b * OC + oc0) * P;
+      const long base = (b * OC + oc0) * P;
+      auto lane = [=, &epi](long m, long t, float v) {
+        const long oh = t / WP, ow = t % WP;
+        if (t < NT && ow < OW) {
+          if constexpr (HAS_B)
+            v += bias[oc0 + m];
+          yg[m * P + oh * OW + ow] = epi(v, base + m * P + oh * OW + ow, oc0 + m);
+        }
+      };
+      auto store = [=, &epi, &lane](long m, long t, kiln_vf32 v) {
+        const long oh = t / WP, ow = t % WP;
+        if (ow + VL <= OW && t + VL <= NT) {
+          if constexpr (HAS_B)
+            v += kiln_vset1(bias[oc0 + m]);
+          const long i = m * P + oh * OW + ow;
+          kiln_vstore(yg + i, epi.template vec<false>(v, base + i, oc0 + m));
+        } else {
+          for (long l = 0; l < VL; ++l)
+            lane(m, t + l, v[l]);
+        }
+      };
+      const kiln_f32 *wg = w + oc0 * K;
+      for (long p = 0; p < PANELS; ++p) {
+        for (long m0 = 0; m0 + MR <= OCG; m0 += MR)
+          kiln_conv_s1_block<MR, CG, KH, KW, DH, DW, HPWP, WP>(wg, xp, m0, p * NR, store);
+        if constexpr (OCG % MR != 0)
+          kiln_conv_s1_block<OCG % MR, CG, KH, KW, DH, DW, HPWP, WP>(wg, xp, OCG - OCG % MR,
+                                                                     p * NR, store);
+      }
+    }
+}
+
+/// Pointwise convolution (1x1, strides 1, no pads): Y = W x X per image, X read in place as the
+/// K x P matrix B of the GEMM (row k = input channel k), nothing packed; only the last, partial
+/// panel of P % NR columns is packed (zero-padded) into scratch, K * NR floats, so that no load
+/// reads past the input. scratch is unused when NR divides P.
+template <long N, long C, long HW, long OC, long G, bool HAS_B, class Epi>
+void kiln_f32_conv2d_1x1(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias, kiln_f32 *y,
+                         unsigned char *scratch, Epi epi) {
+  constexpr long CG = C / G, OCG = OC / G, K = CG;
+  constexpr long NR = kiln_gemm_cfg::nr, MR = kiln_gemm_cfg::mr, FULL = HW / NR;
+  static_assert(CG * G == C && OCG * G == OC, "groups must divide the channels");
+  for (long b = 0; b < N; ++b)
+    for (long g = 0; g < G; ++g) {
+      const kiln_f32 *xg = x + (b * C + g * CG) * HW;
+      const long oc0 = g * OCG;
+      kiln_f32 *yg = y + (b * OC + oc0) * HW;
+      const long base = (b * OC + oc0) * HW;
+      auto store = [=, &epi](long m, long n, auto v) {
+        if constexpr (std::is_same_v<decltype(v), kiln_vf32>) {
+          if constexpr (HAS_B)
+            v += kiln_vset1(bias[oc0 + m]);
+          kiln_vstore(yg + m * HW + n, epi.template vec<false>(v, base + m * HW + n, oc0 + m));
+        } else {
+          if constexpr (HAS_B)
+            v += bias[oc0 + m];
+          yg[m * HW + n] = epi(v, base + m * HW + n, oc0 + m);
+        }
+      };
+      const kiln_f32 *wg = w + oc0 * K;
+      for (long p = 0; p < FULL; ++p) {
+        for (long m0 = 0; m0 + MR <= OCG; m0 += MR)
+          kiln_conv_s1_block<MR, CG, 1, 1, 1, 1, HW, HW>(wg, xg, m0, p * NR, store);
+        if constexpr (OCG % MR != 0)
+          kiln_conv_s1_block<OCG % MR, CG, 1, 1, 1, 1, HW, HW>(wg, xg, OCG - OCG % MR, p * NR,
+                                                                store);
+      }
+      if constexpr (HW % NR != 0) {
+        kiln_f32 *panel = reinterpret_cast<kiln_f32 *>(scratch);
+        kiln_gemm_pack_b<K, HW, 1>(xg, FULL * NR, HW % NR, panel);
+        for (long m0 = 0; m0 + MR <= OCG; m0 += MR)
+          kiln_gemm_block<MR, K, K, 1>(wg, panel, m0, FULL * NR, HW % NR, store);
+        if constexpr (OCG % MR != 0)
+          kiln_gemm_block<OCG % MR, K, K, 1>(wg, panel, OCG - OCG % MR, FULL * NR, HW % NR,
+                                             store);
+      } else {
+        (void)scratch;
+      }
+    }
+}
+
 /// One tile of the depthwise kernel: RB output rows from oh0 by DB vectors of columns from
 /// vector v0, all RB*DB accumulators in registers (independent FMA chains: one chain per row
 /// would wait on the FMA latency at every tap). A row's last vector may be partial: it is
@@ -106,7 +313,7 @@ KILN_INLINE void kiln_dw_tile(const kiln_f32 *plane, const kiln_f32 *wc, float b
       acc[r][v] = kiln_vset1(bv);
   for (long kh = 0; kh < KH; ++kh)
     for (long kw = 0; kw < KW; ++kw) {
-      const kiln_vf32 wv = kiln_vset1(wc[kh * KW + kw]);
+      const float wv = wc[kh * KW + kw];
       const kiln_f32 *src = plane + (oh0 * SH + kh * DH) * RS + (kw * DW) % SW * PWS +
                             (kw * DW) / SW + v0 * VL;
 #pragma GCC unroll 16

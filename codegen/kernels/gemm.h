@@ -38,14 +38,11 @@ KILN_INLINE void kiln_gemm_block(const kiln_f32 *a, const kiln_f32 *panel, long 
                                  Store &store) {
   constexpr long NR = kiln_gemm_cfg::nr, VL = kiln_gemm_cfg::vl, NV = kiln_gemm_cfg::nv;
   const kiln_f32 *am = a + m0 * ASM;
-  kiln_gemm_vec acc[R][NV];
+  // Zero-initialized in the declaration: with a loop, g++ -O3 cannot always see through the
+  // partial-panel store and warns (-Wmaybe-uninitialized) on a constant column count.
+  kiln_gemm_vec acc[R][NV] = {};
   // g++ -O2 does not fully unroll the row loops by itself, and only fully unrolled loops keep the
   // accumulators in registers.
-#pragma GCC unroll 8
-  for (long i = 0; i < R; ++i)
-#pragma GCC unroll 8
-    for (long v = 0; v < NV; ++v)
-      acc[i][v] = kiln_gemm_vec{};
   for (long k = 0; k < K; ++k) {
     kiln_gemm_vec bv[NV];
 #pragma GCC unroll 8

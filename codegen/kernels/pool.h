@@ -8,29 +8,43 @@
 
 #include "runtime_stub/kiln_runtime.h"
 
-/// MaxPool of NC = N*C planes of H x W into OH x OW.
+/// MaxPool of NC = N*C planes of H x W into OH x OW. Row by row, in chunks of up to 256 output
+/// columns kept in a local array (not the output, which the compiler must assume aliases the
+/// input): the chunk starts at -infinity and each in-bounds tap (kh, kw) is folded into the
+/// columns whose input column it hits, a range computed once per tap, so the inner loops have no
+/// bounds checks and vectorize. `v > m ? v : m` skips NaN as the reference does.
 template <long NC, long H, long W, long OH, long OW, long KH, long KW, long SH, long SW, long DH,
           long DW, long PT, long PL>
 void kiln_f32_maxpool2d(const kiln_f32 *x, kiln_f32 *y) {
+  constexpr long CH = OW < 256 ? OW : 256;
   for (long c = 0; c < NC; ++c) {
     const kiln_f32 *xc = x + c * H * W;
     kiln_f32 *yc = y + c * OH * OW;
     for (long oh = 0; oh < OH; ++oh)
-      for (long ow = 0; ow < OW; ++ow) {
-        float m = -INFINITY;
+      for (long ow0 = 0; ow0 < OW; ow0 += CH) {
+        const long n = OW - ow0 < CH ? OW - ow0 : CH;
+        float acc[CH];
+        for (long j = 0; j < CH; ++j)
+          acc[j] = -INFINITY;
         for (long kh = 0; kh < KH; ++kh) {
           const long ih = oh * SH - PT + kh * DH;
           if (ih < 0 || ih >= H)
             continue;
+          const kiln_f32 *xr = xc + ih * W;
           for (long kw = 0; kw < KW; ++kw) {
-            const long iw = ow * SW - PL + kw * DW;
-            if (iw < 0 || iw >= W)
-              continue;
-            const float v = xc[ih * W + iw];
-            m = v > m ? v : m;
+            // Output columns ow with 0 <= ow*SW + off < W, clipped to this chunk.
+            const long off = kw * DW - PL;
+            const long lo0 = off >= 0 ? 0 : (-off + SW - 1) / SW;
+            const long hi0 = W - 1 - off >= 0 ? (W - 1 - off) / SW + 1 : 0;
+            const long lo = lo0 > ow0 ? lo0 : ow0, hi = hi0 < ow0 + n ? hi0 : ow0 + n;
+            for (long ow = lo; ow < hi; ++ow) {
+              const float v = xr[ow * SW + off], m = acc[ow - ow0];
+              acc[ow - ow0] = v > m ? v : m;
+            }
           }
         }
-        yc[oh * OW + ow] = m;
+        for (long j = 0; j < n; ++j)
+          yc[oh * OW + ow0 + j] = acc[j];
       }
   }
 }

@@ -127,10 +127,11 @@ std::vector<float> refConv(const ConvGeom &p, const std::vector<float> &x,
 /// smallest chunk of at least 16 columns, as the selectors size them.
 constexpr long kNC = kiln_gemm_cfg::nr > 16 ? kiln_gemm_cfg::nr : 16;
 
-/// Runs the im2col GEMM kernel (DW = false) or the depthwise kernel on one geometry.
+/// Runs the im2col GEMM kernel, the depthwise kernel (DEPTHWISE) or the stride-1 implicit GEMM
+/// (S1) on one geometry.
 template <long N, long C, long H, long W, long OC, long KH, long KW, long SH, long SW, long DH,
           long DW, long PT, long PL, long PB, long PR, long G, bool HAS_B, bool DEPTHWISE = false,
-          long NC = 0>
+          long NC = 0, bool S1 = false>
 void checkConv() {
   const ConvGeom p{N, C, H, W, OC, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, G};
   constexpr long OH = (H + PT + PB - ((KH - 1) * DH + 1)) / SH + 1;
@@ -148,6 +149,12 @@ void checkConv() {
     constexpr long VL = kiln_vcfg::vl, RU = (OW + VL - 1) / VL * VL - OW;
     Scratch s(size_t(PH * SW * ((PW + SW - 1) / SW + RU) * 4));
     kiln_f32_conv2d_dw<N, C, OC / C, H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, HAS_B>(
+        x.data(), w.data(), HAS_B ? b.data() : nullptr, y.data(), s.ptr(), rec.epi());
+    s.expectNoOverrun();
+  } else if constexpr (S1) {
+    static_assert(SH == 1 && SW == 1, "the implicit GEMM is for strides 1");
+    Scratch s(size_t(kiln_conv_s1_dims::scratch(C / G, OH, OW, KH, KW, DH, DW) * 4));
+    kiln_f32_conv2d_s1<N, C, H, W, OC, OH, OW, KH, KW, DH, DW, PT, PL, G, HAS_B>(
         x.data(), w.data(), HAS_B ? b.data() : nullptr, y.data(), s.ptr(), rec.epi());
     s.expectNoOverrun();
   } else {
@@ -178,6 +185,43 @@ TEST(ComputeKernelTest, ConvGemmChunked) {
   // last one.
   checkConv<1, 6, 9, 9, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false, kNC>();
   checkConv<1, 16, 7, 7, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, false, 2 * kNC>();
+}
+
+/// The pointwise kernel (kiln_f32_conv2d_1x1) against the reference: P = H*W columns with and
+/// without a partial last panel, output-channel counts with and without an MR tail, groups.
+template <long N, long C, long H, long W, long OC, long G, bool HAS_B> void checkPointwise() {
+  const ConvGeom p{N, C, H, W, OC, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, G};
+  auto x = randomData(size_t(N * C * H * W), 1);
+  auto w = randomData(size_t(OC * (C / G)), 2);
+  auto b = randomData(size_t(OC), 3);
+  std::vector<float> y(size_t(N * OC * H * W), -99.0f);
+  EpiRecord rec(y.size());
+  Scratch s(size_t((H * W) % kiln_gemm_cfg::nr ? C / G * kiln_gemm_cfg::nr * 4 : 0));
+  kiln_f32_conv2d_1x1<N, C, H * W, OC, G, HAS_B>(x.data(), w.data(), HAS_B ? b.data() : nullptr,
+                                                 y.data(), s.ptr(), rec.epi());
+  s.expectNoOverrun();
+  expectClose(y, refConv(p, x, w, HAS_B ? b.data() : nullptr));
+  rec.expectChannels([](long i) { return i / (H * W) % OC; });
+}
+
+TEST(ComputeKernelTest, ConvPointwise) {
+  checkPointwise<1, 8, 7, 7, 9, 1, true>();     // 49 columns: partial panel, MR tail
+  checkPointwise<2, 5, 8, 8, 16, 1, false>();   // 64 columns: whole panels, batch
+  checkPointwise<1, 12, 3, 11, 20, 4, true>();  // groups
+  checkPointwise<1, 3, 1, 1, 7, 1, true>();     // one pixel
+  checkPointwise<1, 33, 16, 16, 24, 1, true>(); // 256 columns
+}
+
+TEST(ComputeKernelTest, ConvStride1ImplicitGemm) {
+  // N, C, H, W, OC, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, G, bias
+  checkConv<1, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false, 0, true>();  // odd, same
+  checkConv<2, 5, 10, 9, 7, 3, 2, 1, 1, 1, 1, 2, 0, 1, 3, 1, true, false, 0, true>();  // asym pads
+  checkConv<1, 3, 12, 12, 4, 3, 3, 1, 1, 2, 3, 2, 3, 2, 3, 1, false, false, 0, true>(); // dilated
+  checkConv<2, 8, 6, 5, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, true, false, 0, true>();  // groups
+  checkConv<1, 4, 1, 20, 6, 1, 3, 1, 1, 1, 2, 0, 2, 0, 2, 2, false, false, 0, true>(); // 1-D
+  checkConv<1, 16, 7, 7, 19, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false, 0, true>(); // 7x7, MR tail
+  checkConv<1, 6, 14, 14, 8, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, false, 0, true>(); // valid 5x5
+  checkConv<1, 2, 40, 37, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false, 0, true>(); // wide rows
 }
 
 TEST(ComputeKernelTest, ConvDepthwise) {
