@@ -440,7 +440,7 @@ std::optional<Location> Emitter::where(const Value *v) const {
 
 /// The buffer of v as an untyped expression (const void*, void*, or unsigned char*).
 std::string Emitter::pointerExpr(const Value *v) const {
-  const Location l = *where(v);
+  const Location l = where(v).value();
   switch (l.kind) {
   case Location::Input:
     return fmt::format("inputs[{}]", l.at);
@@ -456,7 +456,7 @@ std::string Emitter::pointerExpr(const Value *v) const {
 
 std::string Emitter::bind(const std::string &name, const Value *v, bool isResult,
                           bool bytes) const {
-  const Location l = *where(v);
+  const Location l = where(v).value();
   const bool isVoid = l.kind == Location::Input || l.kind == Location::Output;
   std::string type = bytes ? "unsigned char" : viewType(v->type().dtype());
   std::string qual = isResult ? "" : "const ";
@@ -561,7 +561,7 @@ std::string Emitter::epilogueInit(const Node &n) const {
     for (const EpilogueStep &st : n.epilogue().steps)
       if (st.readsOperand()) {
         const Value *v = n.operand(unsigned(st.operand));
-        const Location l = *where(v);
+        const Location l = where(v).value();
         bool isVoid = l.kind == Location::Input || l.kind == Location::Output;
         fields.push_back(fmt::format("{}<const kiln_f32 *>({})",
                                      isVoid ? "static_cast" : "reinterpret_cast", pointerExpr(v)));
@@ -778,7 +778,7 @@ std::string Emitter::source() {
   }
   asanExit(w, arenaName, memory_.arenaSize);
   for (auto &[j, v] : memory_.outputCopies) {
-    const Location l = *where(v);
+    const Location l = where(v).value();
     // An empty output has nothing to copy; an empty constant has no bytes in the blob, which may
     // then not exist at all.
     if (v->type().byteSize() == 0) {
