@@ -294,7 +294,7 @@ private:
   std::vector<Node *> nodes_;
   std::vector<KernelCall> calls_;
   std::map<const Value *, int64_t> weightAt_; // constant -> blob offset; looked up only
-  std::vector<std::string> epiName_; // per node; empty when the node has no epilogue
+  std::vector<std::string> epiName_;          // per node; empty when the node has no epilogue
   WeightBlob blob_;
   MemoryPlan memory_; // where everything but the weights lives, and what prints no code
 

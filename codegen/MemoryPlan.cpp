@@ -40,8 +40,8 @@ struct Attempt {
 };
 
 Attempt attempt(const std::vector<Node *> &nodes, const std::vector<NodeSharing> &sharing,
-             const MemoryPlan &boundary, const std::map<const Value *, int> &lastUse,
-             int64_t alignment, bool sliceConcats, bool partViews) {
+                const MemoryPlan &boundary, const std::map<const Value *, int> &lastUse,
+                int64_t alignment, bool sliceConcats, bool partViews) {
   Attempt a;
   MemoryPlan &p = a.plan;
   p.homes = boundary.homes;
@@ -169,8 +169,7 @@ Attempt attempt(const std::vector<Node *> &nodes, const std::vector<NodeSharing>
             continue;
           const Value *x = n->operand(op);
           auto it = bufferOf.find(x);
-          if (it == bufferOf.end() || buffers[it->second].last != step ||
-              !(x->type() == r->type()))
+          if (it == bufferOf.end() || buffers[it->second].last != step || !(x->type() == r->type()))
             continue;
           // Another operand reading the same bytes under another name could be clobbered.
           bool shared = false;
@@ -276,8 +275,8 @@ MemoryPlan buildMemoryPlan(const Graph &g, const std::vector<NodeSharing> &shari
   bool splits = std::count(best.plan.code.begin(), best.plan.code.end(), NodeCode::SplitViews) > 0;
   if (best.plan.concats > 0 || best.partViews > 0 || splits) {
     for (int v = 1; v < 4; ++v) {
-      Attempt other = attempt(nodes, sharing, boundary, lastUse, alignment, variants[v][0],
-                           variants[v][1]);
+      Attempt other =
+          attempt(nodes, sharing, boundary, lastUse, alignment, variants[v][0], variants[v][1]);
       if (other.arena.size < best.arena.size)
         best = std::move(other);
     }

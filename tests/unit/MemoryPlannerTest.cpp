@@ -137,8 +137,8 @@ TEST(MemoryPlanner, InPlaceOnlyOverAnOperandThatDiesHereWithTheSameType) {
   Builder b;
   Value *x = b.g.addInput("x", f32({16}));
   Value *a = b.node(OpKind::Relu, "a", {x}, f32({16}));
-  Value *t = b.node(OpKind::Tanh, "t", {a}, f32({16}), inPlace({0})); // a dies: in place
-  Value *s = b.node(OpKind::Sigmoid, "s", {t}, f32({16}), inPlace({0})); // t read later: no
+  Value *t = b.node(OpKind::Tanh, "t", {a}, f32({16}), inPlace({0}));      // a dies: in place
+  Value *s = b.node(OpKind::Sigmoid, "s", {t}, f32({16}), inPlace({0}));   // t read later: no
   Value *u = b.node(OpKind::Add, "u", {t, s}, f32({16}), inPlace({0, 1})); // both die: over t
   Value *w = b.node(OpKind::Cast, "w", {u}, TensorType(DType::I32, {16}), inPlace({0})); // dtype
   Value *v = b.node(OpKind::Neg, "v", {w}, TensorType(DType::I32, {16})); // no facts: no
