@@ -1,13 +1,14 @@
 // The C++ emitter: turns a typed, static-shape graph into the NAME.h / NAME.cpp pair.
 //
 // Decide, then print. First every node gets its kernel choice (selectKernel) and its epilogue is
-// checked, and all failures are reported together before anything is printed. Then memory is
-// decided: graph inputs and outputs are the caller's buffers, constants are 64-aligned slices of
-// one read-only blob, and every intermediate and all kernel scratch share one arena (static, or
-// the caller's with CodegenOptions::externalArena) planned by planArena over the execution order;
-// view ops (Reshape, Flatten, ...) and channel Split / Slice of an intermediate are (part of)
-// that intermediate's bytes, elementwise results may overwrite a dying operand, and the producers
-// of a channel Concat may write their slices of its result directly (the MemoryPlan records it).
+// checked, and all failures are reported together before anything is printed. Then memory:
+// constants are 64-aligned slices of one read-only blob, laid out here; everything else is the
+// memory plan's (codegen/MemoryPlan.h), fed per node by what the kernel decision and the node's
+// static types allow (sharingOf: a view op's result is its operand's bytes, an elementwise result
+// may overwrite a dying operand, a channel Split / Slice is part of its operand, a channel
+// Concat's producers may write their slices of its result directly). The plan decides which of
+// that is taken and where every input, output, intermediate and scratch lives, in one arena
+// (static, or the caller's with CodegenOptions::externalArena); the emitter only asks it.
 // Only then is text printed, through the indenting Writer: banner, hoisted standard includes, the
 // runtime stub, and inside an anonymous namespace the kernel headers the model uses, the weights,
 // the arena and the epilogue functors; last the one extern "C" entry point that runs the nodes in
@@ -15,7 +16,6 @@
 // codegen/KernelSelect.h).
 #include "codegen/Codegen.h"
 
-#include "codegen/ArenaPlan.h"
 #include "codegen/CodegenUtil.h"
 #include "codegen/EmbeddedFiles.h"
 #include "codegen/KernelSelect.h"
@@ -30,6 +30,7 @@
 #include <cctype>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace kiln {
@@ -87,11 +88,136 @@ bool mentions(const std::string &text, const std::string &ident) {
   return false;
 }
 
-/// Where a value's bytes live at run time.
+/// Where a value's bytes live at run time (asked of the memory plan, or of the blob for weights).
 struct Location {
   enum Kind { Input, Output, Weight, Arena } kind = Arena;
   int64_t at = 0; // input / output index, or byte offset into the blob / arena
 };
+
+// The sharing each node's shapes allow, for the memory plan (codegen/MemoryPlan.h), which
+// decides what of it is taken. Byte ranges must start at multiples of kAlign.
+
+/// A Concat whose operands are consecutive byte ranges of its result (only ones before the axis)
+/// lets their producers write straight into the result: each operand's offset in the result.
+std::optional<std::vector<int64_t>> concatSlices(const Node &n) {
+  if (n.op() != OpKind::Concat || n.numResults() != 1)
+    return std::nullopt;
+  const TensorType &out = n.result(0)->type();
+  const int64_t rank = int64_t(out.rank());
+  int64_t axis = n.attrs().getInt("axis", 0);
+  axis = axis < 0 ? axis + rank : axis;
+  if (axis < 0 || axis >= rank || !out.layout.isRowMajor())
+    return std::nullopt;
+  for (int64_t d = 0; d < axis; ++d)
+    if (out.shape[size_t(d)] != 1)
+      return std::nullopt;
+  std::vector<int64_t> slices;
+  int64_t at = 0;
+  for (const Value *x : n.operands()) {
+    if (x->type().dtype() != out.dtype() || !x->type().layout.isRowMajor() || at % kAlign != 0)
+      return std::nullopt;
+    slices.push_back(at);
+    at += x->type().byteSize();
+  }
+  if (at != out.byteSize())
+    return std::nullopt;
+  return slices;
+}
+
+/// The mirror image: a Split along such an axis has results that are consecutive byte ranges of
+/// its operand; each result's offset in it.
+std::optional<std::vector<int64_t>> splitParts(const Node &n) {
+  if (n.op() != OpKind::Split || n.numOperands() == 0)
+    return std::nullopt;
+  const TensorType &in = n.operand(0)->type();
+  const int64_t rank = int64_t(in.rank());
+  int64_t axis = n.attrs().getInt("axis", 0);
+  axis = axis < 0 ? axis + rank : axis;
+  if (axis < 0 || axis >= rank || !in.layout.isRowMajor())
+    return std::nullopt;
+  for (int64_t d = 0; d < axis; ++d)
+    if (in.shape[size_t(d)] != 1)
+      return std::nullopt;
+  std::vector<int64_t> parts;
+  int64_t at = 0;
+  for (const Value *r : n.results()) {
+    if (r->type().dtype() != in.dtype() || !r->type().layout.isRowMajor() || at % kAlign != 0)
+      return std::nullopt;
+    parts.push_back(at);
+    at += r->type().byteSize();
+  }
+  if (at != in.byteSize())
+    return std::nullopt;
+  return parts;
+}
+
+/// A Slice with unit steps that cuts one axis with only ones before it is one contiguous byte
+/// range of its operand: a view at that range's offset.
+bool sliceOffset(const Node *n, int64_t &offset) {
+  if (n->op() != OpKind::Slice || n->numOperands() < 3 || n->numResults() != 1)
+    return false;
+  const Value *x = n->operand(0), *r = n->result(0);
+  const TensorType &in = x->type(), &out = r->type();
+  if (in.dtype() != out.dtype() || !in.layout.isRowMajor() || !out.layout.isRowMajor() ||
+      in.rank() != out.rank())
+    return false;
+  for (unsigned i = 1; i < n->numOperands(); ++i)
+    if (!n->operand(i)->isConstant())
+      return false;
+  const int64_t rank = int64_t(in.rank());
+  std::vector<int64_t> starts = n->operand(1)->constant().toInts(), axes, steps;
+  if (n->numOperands() > 3)
+    axes = n->operand(3)->constant().toInts();
+  else
+    for (int64_t a = 0; a < int64_t(starts.size()); ++a)
+      axes.push_back(a);
+  if (n->numOperands() > 4)
+    steps = n->operand(4)->constant().toInts();
+  if (axes.size() != starts.size() || (!steps.empty() && steps.size() != starts.size()))
+    return false;
+  for (int64_t st : steps)
+    if (st != 1)
+      return false;
+  int64_t cut = -1; // the one axis whose extent changes
+  for (int64_t d = 0; d < rank; ++d)
+    if (in.shape[size_t(d)] != out.shape[size_t(d)]) {
+      if (cut >= 0)
+        return false;
+      cut = d;
+    }
+  if (cut < 0) {
+    offset = 0;
+    return true;
+  }
+  for (int64_t d = 0; d < cut; ++d)
+    if (in.shape[size_t(d)] != 1)
+      return false;
+  int64_t start = -1;
+  for (size_t j = 0; j < axes.size(); ++j)
+    if ((axes[j] < 0 ? axes[j] + rank : axes[j]) == cut) {
+      const int64_t dim = in.shape[size_t(cut)];
+      start = starts[j] < 0 ? starts[j] + dim : starts[j];
+      start = std::max<int64_t>(0, std::min(start, dim));
+    }
+  if (start < 0)
+    return false;
+  int64_t inner = in.byteSize() / std::max<int64_t>(1, in.shape[size_t(cut)]);
+  offset = start * inner;
+  return offset % kAlign == 0 && offset + out.byteSize() <= in.byteSize();
+}
+
+/// What node n's kernel decision and static types allow its results to share.
+NodeSharing sharingOf(const Node &n, const KernelCall &k) {
+  NodeSharing f;
+  f.scratchBytes = k.scratchBytes;
+  f.resultIsOperandView = k.resultIsOperandView;
+  f.inPlaceOperands = k.inPlaceOperands;
+  f.concatSlices = concatSlices(n);
+  f.splitParts = splitParts(n);
+  if (int64_t off = 0; sliceOffset(&n, off))
+    f.sliceView = off;
+  return f;
+}
 
 /// Pastes embedded headers: project includes are resolved (dependencies first) and dropped,
 /// `#pragma once` is dropped, standard includes are collected for hoisting.
@@ -152,6 +278,7 @@ private:
   llvm::Error decide();
   void checkEpilogue(const Node &n, const KernelCall &k, std::vector<std::string> &errs) const;
   void planMemory();
+  std::optional<Location> where(const Value *v) const;
   std::string pointerExpr(const Value *v) const;
   std::string bind(const std::string &name, const Value *v, bool isResult, bool bytes) const;
   std::string epilogueStruct(const Node &n) const;
@@ -166,17 +293,10 @@ private:
   std::string up_;
   std::vector<Node *> nodes_;
   std::vector<KernelCall> calls_;
-  std::map<const Value *, Location> loc_; // looked up only, never iterated
-  std::vector<std::pair<size_t, const Value *>> outputCopies_;
-  std::vector<int64_t> scratchOffset_;
-  std::vector<std::string> epiName_;     // per node; empty when the node has no epilogue
-  std::vector<bool> viewStep_;           // per node: its result is a view of its operand, no code
-  std::vector<bool> concatStep_;         // per node: a Concat its producers wrote, no code
-  std::vector<bool> splitStep_;          // per node: a Split whose results are views, no code
-  std::vector<std::string> inPlaceOver_; // per node: the operand its result overwrites, or ""
+  std::map<const Value *, int64_t> weightAt_; // constant -> blob offset; looked up only
+  std::vector<std::string> epiName_;          // per node; empty when the node has no epilogue
   WeightBlob blob_;
-  ArenaPlan arena_;
-  MemoryPlan memory_;
+  MemoryPlan memory_; // where everything but the weights lives, and what prints no code
 
 public:
   const MemoryPlan &memory() const { return memory_; }
@@ -272,17 +392,6 @@ llvm::Error Emitter::decide() {
 }
 
 void Emitter::planMemory() {
-  for (size_t i = 0; i < g_.inputs().size(); ++i)
-    loc_[g_.inputs()[i]] = {Location::Input, int64_t(i)};
-  // A node result that is a graph output is written straight into the caller's buffer; a second
-  // listing of it, or an output that is an input or a constant, is copied at the end.
-  for (size_t j = 0; j < g_.outputs().size(); ++j) {
-    const Value *v = g_.outputs()[j];
-    if (v->def() == Value::Def::Result && !loc_.count(v))
-      loc_[v] = {Location::Output, int64_t(j)};
-    else
-      outputCopies_.push_back({j, v});
-  }
   // Weights: every constant a kernel statement or an epilogue reads, or an output is, in creation
   // order. Shape-deciding constants (Reshape shape, Slice starts, ...) are baked into the kernels'
   // template arguments and stay out of the blob.
@@ -300,335 +409,38 @@ void Emitter::planMemory() {
     used.insert(v);
   for (const Value *c : g_.constants())
     if (used.count(c))
-      loc_[c] = {Location::Weight,
-                 blob_.add(c->constant().raw(), c->constant().byteSize(), kAlign)};
+      weightAt_[c] = blob_.add(c->constant().raw(), c->constant().byteSize(), kAlign);
 
-  // Arena. A result of a view node (Reshape, Flatten, ...) whose operand is an intermediate is
-  // that operand's buffer under another type: no copy, and the buffer lives until the last use of
-  // any of its views. An elementwise result may take over the buffer of an operand of its own type
-  // that dies at its node (see KernelCall::inPlaceOperands). Graph inputs and outputs never join:
-  // a view of an input or a view that is an output stays a copy. Scratch lives only during its
-  // node's step.
-  std::map<const Value *, int> lastUse;
+  // Everything else (inputs, outputs, the arena and what shares bytes in it) is the memory plan's
+  // decision (codegen/MemoryPlan.h), fed by what each kernel decision allows.
+  std::vector<NodeSharing> sharing;
   for (size_t s = 0; s < nodes_.size(); ++s)
-    for (const Value *v : nodes_[s]->operands())
-      lastUse[v] = int(s);
-  auto lastOf = [&](const Value *r, int s) {
-    auto it = lastUse.find(r);
-    return it == lastUse.end() ? s : std::max(it->second, s);
-  };
+    sharing.push_back(sharingOf(*nodes_[s], calls_[s]));
+  memory_ = buildMemoryPlan(g_, sharing, kAlign);
+}
 
-  // The same graph with one buffer per intermediate, for the report.
-  std::vector<ArenaBuffer> plain;
-  for (size_t s = 0; s < nodes_.size(); ++s) {
-    for (const Value *r : nodes_[s]->results())
-      if (!loc_.count(r))
-        plain.push_back({r->type().byteSize(), int(s), lastOf(r, int(s))});
-    plain.push_back({calls_[s].scratchBytes, int(s), int(s)});
+/// Where v lives: a weight in the blob, else where the memory plan put it (nullopt: nowhere, e.g.
+/// a shape-deciding constant that stays out of the blob).
+std::optional<Location> Emitter::where(const Value *v) const {
+  if (auto it = weightAt_.find(v); it != weightAt_.end())
+    return Location{Location::Weight, it->second};
+  std::optional<ValueHome> h = memory_.homeOf(v);
+  if (!h)
+    return std::nullopt;
+  switch (h->kind) {
+  case ValueHome::Kind::Input:
+    return Location{Location::Input, int64_t(h->index)};
+  case ValueHome::Kind::Output:
+    return Location{Location::Output, int64_t(h->index)};
+  case ValueHome::Kind::Arena:
+    break;
   }
-  ArenaPlan plainPlan = planArena(plain, kAlign);
-  memory_.arenaSizeNoAlias = plainPlan.size;
-  memory_.lowerBoundNoAlias = plainPlan.lowerBound;
-
-  // Groups of values sharing bytes, planned with and without Concat slices and with and without
-  // Split / Slice views: they extend buffers over more steps, which can cost more than the copy
-  // saves, so the smallest arena of the four combinations wins.
-  int sliceViews = 0;
-  auto assign = [&](bool sliceConcats, bool partViews) {
-    for (auto it = loc_.begin(); it != loc_.end();) // drop a previous attempt's arena locations
-      it = it->second.kind == Location::Arena ? loc_.erase(it) : std::next(it);
-    memory_.entries.clear();
-    memory_.views = memory_.inPlace = memory_.concats = 0;
-    sliceViews = 0;
-    std::vector<ArenaBuffer> buffers;         // one per group of shared bytes, and per scratch
-    std::vector<std::vector<size_t>> members; // per buffer: its entries
-    std::map<const Value *, size_t> bufferOf; // looked up only, never iterated
-    std::map<const Value *, int64_t> within;  // byte offset inside its buffer (Concat slices)
-    std::vector<size_t> entryBuffer;
-    std::vector<int64_t> entryWithin;
-    std::vector<const Value *> entryValue;
-    auto offsetIn = [&](const Value *v) {
-      auto it = within.find(v);
-      return it == within.end() ? int64_t(0) : it->second;
-    };
-    // A Concat whose operands are consecutive byte ranges of its result (only ones before the axis)
-    // lets their producers write straight into the result: each operand's buffer becomes a
-    // 64-aligned slice of the result's, and the Concat emits nothing. Every operand must be a whole
-    // buffer of its own in the arena (not yet a slice, not shared with another operand).
-    auto concatSlices = [&](const Node *n, std::vector<int64_t> &slices) {
-      if (!sliceConcats || n->op() != OpKind::Concat || n->numResults() != 1)
-        return false;
-      const TensorType &out = n->result(0)->type();
-      const int64_t rank = int64_t(out.rank());
-      int64_t axis = n->attrs().getInt("axis", 0);
-      axis = axis < 0 ? axis + rank : axis;
-      if (axis < 0 || axis >= rank || !out.layout.isRowMajor())
-        return false;
-      for (int64_t d = 0; d < axis; ++d)
-        if (out.shape[size_t(d)] != 1)
-          return false;
-      std::set<size_t> seen;
-      int64_t at = 0;
-      for (const Value *x : n->operands()) {
-        auto it = bufferOf.find(x);
-        if (it == bufferOf.end() || !seen.insert(it->second).second || offsetIn(x) != 0 ||
-            buffers[it->second].size != x->type().byteSize() || x->type().dtype() != out.dtype() ||
-            !x->type().layout.isRowMajor() || at % kAlign != 0)
-          return false;
-        slices.push_back(at);
-        at += x->type().byteSize();
-      }
-      return at == out.byteSize();
-    };
-    // The mirror image: a Split along such an axis of an arena operand has results that are
-    // consecutive byte ranges of it, so they are views at offsets inside its buffer (all results,
-    // or none when one is a graph output).
-    auto splitParts = [&](const Node *n, std::vector<int64_t> &parts) {
-      if (!partViews || n->op() != OpKind::Split || n->numOperands() == 0)
-        return false;
-      const Value *x = n->operand(0);
-      const TensorType &in = x->type();
-      const int64_t rank = int64_t(in.rank());
-      int64_t axis = n->attrs().getInt("axis", 0);
-      axis = axis < 0 ? axis + rank : axis;
-      if (axis < 0 || axis >= rank || !in.layout.isRowMajor() || !bufferOf.count(x))
-        return false;
-      for (int64_t d = 0; d < axis; ++d)
-        if (in.shape[size_t(d)] != 1)
-          return false;
-      int64_t at = 0;
-      for (const Value *r : n->results()) {
-        if (loc_.count(r) || r->type().dtype() != in.dtype() || !r->type().layout.isRowMajor() ||
-            at % kAlign != 0)
-          return false;
-        parts.push_back(at);
-        at += r->type().byteSize();
-      }
-      return at == in.byteSize();
-    };
-    // A Slice with unit steps that cuts one axis with only ones before it is one contiguous byte
-    // range of its operand: a view at that range's offset.
-    auto sliceOffset = [&](const Node *n, int64_t &offset) {
-      if (!partViews || n->op() != OpKind::Slice || n->numOperands() < 3 || n->numResults() != 1)
-        return false;
-      const Value *x = n->operand(0), *r = n->result(0);
-      const TensorType &in = x->type(), &out = r->type();
-      if (!bufferOf.count(x) || loc_.count(r) || in.dtype() != out.dtype() ||
-          !in.layout.isRowMajor() || !out.layout.isRowMajor() || in.rank() != out.rank())
-        return false;
-      for (unsigned i = 1; i < n->numOperands(); ++i)
-        if (!n->operand(i)->isConstant())
-          return false;
-      const int64_t rank = int64_t(in.rank());
-      std::vector<int64_t> starts = n->operand(1)->constant().toInts(), axes, steps;
-      if (n->numOperands() > 3)
-        axes = n->operand(3)->constant().toInts();
-      else
-        for (int64_t a = 0; a < int64_t(starts.size()); ++a)
-          axes.push_back(a);
-      if (n->numOperands() > 4)
-        steps = n->operand(4)->constant().toInts();
-      if (axes.size() != starts.size() || (!steps.empty() && steps.size() != starts.size()))
-        return false;
-      for (int64_t st : steps)
-        if (st != 1)
-          return false;
-      int64_t cut = -1; // the one axis whose extent changes
-      for (int64_t d = 0; d < rank; ++d)
-        if (in.shape[size_t(d)] != out.shape[size_t(d)]) {
-          if (cut >= 0)
-            return false;
-          cut = d;
-        }
-      if (cut < 0) {
-        offset = 0;
-        return true;
-      }
-      for (int64_t d = 0; d < cut; ++d)
-        if (in.shape[size_t(d)] != 1)
-          return false;
-      int64_t start = -1;
-      for (size_t j = 0; j < axes.size(); ++j)
-        if ((axes[j] < 0 ? axes[j] + rank : axes[j]) == cut) {
-          const int64_t dim = in.shape[size_t(cut)];
-          start = starts[j] < 0 ? starts[j] + dim : starts[j];
-          start = std::max<int64_t>(0, std::min(start, dim));
-        }
-      if (start < 0)
-        return false;
-      int64_t inner = in.byteSize() / std::max<int64_t>(1, in.shape[size_t(cut)]);
-      offset = start * inner;
-      return offset % kAlign == 0 && offset + out.byteSize() <= in.byteSize();
-    };
-    viewStep_.assign(nodes_.size(), false);
-    concatStep_.assign(nodes_.size(), false);
-    splitStep_.assign(nodes_.size(), false);
-    inPlaceOver_.assign(nodes_.size(), "");
-    scratchOffset_.assign(nodes_.size(), -1);
-    std::vector<size_t> scratchBuffer(nodes_.size(), SIZE_MAX);
-    for (size_t s = 0; s < nodes_.size(); ++s) {
-      const Node *n = nodes_[s];
-      const KernelCall &k = calls_[s];
-      const int step = int(s);
-      std::vector<int64_t> parts;
-      if (splitParts(n, parts)) {
-        splitStep_[s] = true;
-        ++memory_.views;
-      }
-      for (unsigned i = 0; i < n->numResults(); ++i) {
-        const Value *r = n->result(i);
-        if (loc_.count(r))
-          continue;
-        MemoryPlanEntry e;
-        e.name = r->name();
-        e.bytes = r->type().byteSize();
-        e.first = step;
-        e.last = lastOf(r, step);
-        size_t buf = SIZE_MAX;
-        int64_t inside = 0;
-        std::vector<int64_t> slices;
-        if (splitStep_[s]) {
-          buf = bufferOf.at(n->operand(0));
-          inside = offsetIn(n->operand(0)) + parts[i];
-          e.alias = MemoryPlanEntry::Alias::View;
-          e.aliasOf = n->operand(0)->name();
-        } else if (i == 0 && concatSlices(n, slices)) {
-          // The result's buffer spans the operands' lifetimes; their groups move into it.
-          buf = buffers.size();
-          ArenaBuffer whole{e.bytes, e.first, e.last};
-          members.emplace_back();
-          for (unsigned o = 0; o < n->numOperands(); ++o) {
-            size_t old = bufferOf.at(n->operand(o));
-            whole.first = std::min(whole.first, buffers[old].first);
-            whole.last = std::max(whole.last, buffers[old].last);
-            for (size_t m : members[old]) {
-              entryBuffer[m] = buf;
-              entryWithin[m] += slices[o];
-              bufferOf[entryValue[m]] = buf;
-              within[entryValue[m]] = entryWithin[m];
-              if (memory_.entries[m].alias == MemoryPlanEntry::Alias::None) {
-                memory_.entries[m].alias = MemoryPlanEntry::Alias::Slice;
-                memory_.entries[m].aliasOf = r->name();
-              }
-              members[buf].push_back(m);
-            }
-            members[old].clear();
-            buffers[old].size = 0; // emptied: every member now lives in the result's buffer
-          }
-          buffers.push_back(whole);
-          concatStep_[s] = true;
-          ++memory_.concats;
-        } else if (int64_t off = 0; i == 0 && sliceOffset(n, off)) {
-          buf = bufferOf.at(n->operand(0));
-          inside = offsetIn(n->operand(0)) + off;
-          e.alias = MemoryPlanEntry::Alias::View;
-          e.aliasOf = n->operand(0)->name();
-          viewStep_[s] = true;
-          ++memory_.views;
-          ++sliceViews;
-        } else if (i == 0 && k.resultIsOperandView) {
-          auto it = bufferOf.find(n->operand(0));
-          if (it != bufferOf.end()) {
-            buf = it->second;
-            inside = offsetIn(n->operand(0));
-            e.alias = MemoryPlanEntry::Alias::View;
-            e.aliasOf = n->operand(0)->name();
-            viewStep_[s] = true;
-            ++memory_.views;
-          }
-        } else if (i == 0) {
-          for (unsigned op : k.inPlaceOperands) {
-            if (op >= n->numOperands())
-              continue;
-            const Value *x = n->operand(op);
-            auto it = bufferOf.find(x);
-            if (it == bufferOf.end() || buffers[it->second].last != step ||
-                !(x->type() == r->type()))
-              continue;
-            // Another operand reading the same bytes under another name could be clobbered.
-            bool shared = false;
-            for (const Value *o : n->operands()) {
-              auto ot = bufferOf.find(o);
-              shared |= o != x && ot != bufferOf.end() && ot->second == it->second;
-            }
-            if (shared)
-              continue;
-            buf = it->second;
-            inside = offsetIn(x);
-            e.alias = MemoryPlanEntry::Alias::InPlace;
-            e.aliasOf = x->name();
-            inPlaceOver_[s] = x->name();
-            ++memory_.inPlace;
-            break;
-          }
-        }
-        if (buf == SIZE_MAX) {
-          buf = buffers.size();
-          buffers.push_back({e.bytes, e.first, e.last});
-          members.emplace_back();
-        } else {
-          buffers[buf].last = std::max(buffers[buf].last, e.last);
-        }
-        bufferOf[r] = buf;
-        if (inside != 0)
-          within[r] = inside;
-        members[buf].push_back(memory_.entries.size());
-        entryBuffer.push_back(buf);
-        entryWithin.push_back(inside);
-        entryValue.push_back(r);
-        memory_.entries.push_back(std::move(e));
-      }
-      if (k.scratchBytes > 0) {
-        MemoryPlanEntry e;
-        e.kind = MemoryPlanEntry::Kind::Scratch;
-        e.name = n->name();
-        e.bytes = k.scratchBytes;
-        e.first = e.last = step;
-        scratchBuffer[s] = buffers.size();
-        members.push_back({memory_.entries.size()});
-        entryBuffer.push_back(buffers.size());
-        entryWithin.push_back(0);
-        entryValue.push_back(nullptr);
-        buffers.push_back({e.bytes, step, step});
-        memory_.entries.push_back(std::move(e));
-      }
-    }
-    arena_ = planArena(buffers, kAlign);
-    for (size_t i = 0; i < memory_.entries.size(); ++i) {
-      memory_.entries[i].offset = arena_.offsets[entryBuffer[i]] + entryWithin[i];
-      if (entryValue[i])
-        loc_[entryValue[i]] = {Location::Arena, memory_.entries[i].offset};
-    }
-    for (size_t s = 0; s < nodes_.size(); ++s)
-      if (scratchBuffer[s] != SIZE_MAX)
-        scratchOffset_[s] = arena_.offsets[scratchBuffer[s]];
-  };
-  // Variants in order of preference (ties keep the earlier: fewer copies).
-  const bool variants[4][2] = {{true, true}, {true, false}, {false, true}, {false, false}};
-  assign(true, true);
-  if (memory_.concats > 0 || sliceViews > 0 ||
-      std::count(splitStep_.begin(), splitStep_.end(), true) > 0) {
-    int64_t bestSize = arena_.size;
-    int best = 0;
-    for (int v = 1; v < 4; ++v) {
-      assign(variants[v][0], variants[v][1]);
-      if (arena_.size < bestSize) {
-        bestSize = arena_.size;
-        best = v;
-      }
-    }
-    assign(variants[best][0], variants[best][1]);
-  }
-  memory_.steps = int(nodes_.size());
-  memory_.alignment = kAlign;
-  memory_.arenaSize = arena_.size;
-  memory_.lowerBound = arena_.lowerBound;
-  memory_.strategy = arena_.strategy;
+  return Location{Location::Arena, memory_.entries[h->index].offset};
 }
 
 /// The buffer of v as an untyped expression (const void*, void*, or unsigned char*).
 std::string Emitter::pointerExpr(const Value *v) const {
-  const Location &l = loc_.at(v);
+  const Location l = where(v).value();
   switch (l.kind) {
   case Location::Input:
     return fmt::format("inputs[{}]", l.at);
@@ -644,7 +456,7 @@ std::string Emitter::pointerExpr(const Value *v) const {
 
 std::string Emitter::bind(const std::string &name, const Value *v, bool isResult,
                           bool bytes) const {
-  const Location &l = loc_.at(v);
+  const Location l = where(v).value();
   const bool isVoid = l.kind == Location::Input || l.kind == Location::Output;
   std::string type = bytes ? "unsigned char" : viewType(v->type().dtype());
   std::string qual = isResult ? "" : "const ";
@@ -788,7 +600,7 @@ std::string Emitter::epilogueInit(const Node &n) const {
     for (const EpilogueStep &st : n.epilogue().steps)
       if (st.readsOperand()) {
         const Value *v = n.operand(unsigned(st.operand));
-        const Location &l = loc_.at(v);
+        const Location l = where(v).value();
         bool isVoid = l.kind == Location::Input || l.kind == Location::Output;
         fields.push_back(fmt::format("{}<const kiln_f32 *>({})",
                                      isVoid ? "static_cast" : "reinterpret_cast", pointerExpr(v)));
@@ -837,7 +649,7 @@ std::string Emitter::source() {
   w.line("// {}.cpp: generated by kiln from {}; do not edit.", commentSafe(opts_.name),
          commentSafe(opts_.sourceName));
   w.line("// Inference of graph '{}': {} node(s), {} weight bytes, {} arena bytes.",
-         commentSafe(g_.name()), nodes_.size(), blob_.bytes.size(), arena_.size);
+         commentSafe(g_.name()), nodes_.size(), blob_.bytes.size(), memory_.arenaSize);
   w.line("// Entry point and shapes: {}.h. Needs only the C++17 standard library.",
          commentSafe(opts_.name));
   const Target &target = *opts_.target;
@@ -852,7 +664,7 @@ std::string Emitter::source() {
   w.blank();
   w.verbatim(runtime);
   w.blank();
-  if (arena_.size > 0) {
+  if (memory_.arenaSize > 0) {
     asanPrelude(w);
     w.blank();
   }
@@ -874,12 +686,12 @@ std::string Emitter::source() {
     w.verbatim(lit);
     w.verbatim("\n");
   }
-  if (arena_.size > 0 && !opts_.externalArena) {
+  if (memory_.arenaSize > 0 && !opts_.externalArena) {
     w.blank();
     w.line("// Arena: intermediates and kernel scratch, planned over the execution order "
            "(lower bound {} bytes).",
-           arena_.lowerBound);
-    w.line("alignas(64) static unsigned char {}_arena[{}];", opts_.name, arena_.size);
+           memory_.lowerBound);
+    w.line("alignas(64) static unsigned char {}_arena[{}];", opts_.name, memory_.arenaSize);
   }
   for (const std::string &s : structs) {
     w.blank();
@@ -906,7 +718,7 @@ std::string Emitter::source() {
     // The caller's arena: checked for presence and alignment, then named like the static one.
     w.line("if (!arena || reinterpret_cast<std::uintptr_t>(arena) % {} != 0)", kAlign);
     w.line("  return 1;");
-    if (arena_.size > 0)
+    if (memory_.arenaSize > 0)
       w.line("unsigned char *const {}_arena = static_cast<unsigned char *>(arena);", opts_.name);
   }
   // ASan builds poison the arena except what the current node binds (codegen/Sanitize.h).
@@ -914,20 +726,19 @@ std::string Emitter::source() {
   auto arenaRanges = [&](size_t s) {
     std::vector<ArenaRange> r;
     auto add = [&](const Value *v) {
-      auto it = loc_.find(v);
-      if (it != loc_.end() && it->second.kind == Location::Arena)
-        r.push_back({it->second.at, v->type().byteSize()});
+      if (std::optional<int64_t> at = memory_.arenaOffsetOf(v))
+        r.push_back({*at, v->type().byteSize()});
     };
     for (const Value *v : nodes_[s]->operands())
       add(v);
     for (const Value *v : nodes_[s]->results())
       add(v);
-    if (scratchOffset_[s] >= 0)
-      r.push_back({scratchOffset_[s], calls_[s].scratchBytes});
+    if (memory_.scratchOffset[s] >= 0)
+      r.push_back({memory_.scratchOffset[s], calls_[s].scratchBytes});
     return r;
   };
   std::vector<ArenaRange> touched;
-  asanEntry(w, arenaName, arena_.size);
+  asanEntry(w, arenaName, memory_.arenaSize);
   bool usedInputs = false, usedOutputs = false;
   auto note = [&](const std::string &line) {
     usedInputs |= mentions(line, "inputs");
@@ -941,8 +752,8 @@ std::string Emitter::source() {
       return;
     std::vector<ArenaRange> results;
     for (const Value *v : nodes_[s]->results())
-      if (auto it = loc_.find(v); it != loc_.end() && it->second.kind == Location::Arena)
-        results.push_back({it->second.at, v->type().byteSize()});
+      if (std::optional<int64_t> at = memory_.arenaOffsetOf(v))
+        results.push_back({*at, v->type().byteSize()});
     w.line(hookBefore(s));
     hookExpose(w, arenaName, results, false);
     note(hookResults(s));
@@ -951,19 +762,19 @@ std::string Emitter::source() {
   for (size_t s = 0; s < nodes_.size(); ++s) {
     const Node &n = *nodes_[s];
     const KernelCall &k = calls_[s];
-    if (splitStep_[s]) {
+    if (memory_.code[s] == NodeCode::SplitViews) {
       w.line("// node '{}' ({}): results are views into '{}', no copy", commentSafe(n.name()),
              opName(n.op()), commentSafe(n.operand(0)->name()));
       hookNoCode(s);
       continue;
     }
-    if (concatStep_[s]) {
+    if (memory_.code[s] == NodeCode::ConcatDone) {
       w.line("// node '{}' ({}): operands written in place into '{}', no copy",
              commentSafe(n.name()), opName(n.op()), commentSafe(n.result(0)->name()));
       hookNoCode(s);
       continue;
     }
-    if (viewStep_[s]) {
+    if (memory_.code[s] == NodeCode::View) {
       w.line("// node '{}' ({}): '{}' is a view of '{}', no copy", commentSafe(n.name()),
              opName(n.op()), commentSafe(n.result(0)->name()), commentSafe(n.operand(0)->name()));
       hookNoCode(s);
@@ -972,11 +783,12 @@ std::string Emitter::source() {
     std::vector<ArenaRange> previous = std::move(touched);
     touched = arenaRanges(s);
     asanStep(w, arenaName, previous, touched);
-    if (inPlaceOver_[s].empty())
+    const MemoryPlanEntry *over = n.numResults() ? memory_.entryOf(n.result(0)) : nullptr;
+    if (!over || over->alias != ArenaSlot::Alias::InPlace)
       w.line("{{ // node '{}' ({})", commentSafe(n.name()), opName(n.op()));
     else
       w.line("{{ // node '{}' ({}), in place over '{}'", commentSafe(n.name()), opName(n.op()),
-             commentSafe(inPlaceOver_[s]));
+             commentSafe(over->aliasOf));
     w.indent();
     for (unsigned i = 0; i < n.numOperands(); ++i)
       if (mentions(k.statement, fmt::format("in{}", i)))
@@ -985,8 +797,8 @@ std::string Emitter::source() {
       if (mentions(k.statement, fmt::format("out{}", i)))
         note(bind(fmt::format("out{}", i), n.result(i), true, k.bytePointers));
     if (mentions(k.statement, "scratch")) {
-      if (scratchOffset_[s] >= 0)
-        w.line("unsigned char *scratch = {}_arena + {};", opts_.name, scratchOffset_[s]);
+      if (memory_.scratchOffset[s] >= 0)
+        w.line("unsigned char *scratch = {}_arena + {};", opts_.name, memory_.scratchOffset[s]);
       else
         w.line("unsigned char *scratch = nullptr;");
     }
@@ -1003,9 +815,9 @@ std::string Emitter::source() {
       note(hookResults(s));
     w.close();
   }
-  asanExit(w, arenaName, arena_.size);
-  for (auto &[j, v] : outputCopies_) {
-    const Location &l = loc_.at(v);
+  asanExit(w, arenaName, memory_.arenaSize);
+  for (auto &[j, v] : memory_.outputCopies) {
+    const Location l = where(v).value();
     // An empty output has nothing to copy; an empty constant has no bytes in the blob, which may
     // then not exist at all.
     if (v->type().byteSize() == 0) {
@@ -1101,7 +913,7 @@ std::string Emitter::header() const {
   w.blank();
   w.line("#define {}_NUM_INPUTS {}", up_, g_.inputs().size());
   w.line("#define {}_NUM_OUTPUTS {}", up_, g_.outputs().size());
-  w.line("#define {}_ARENA_SIZE {}", up_, intLiteral(arena_.size));
+  w.line("#define {}_ARENA_SIZE {}", up_, intLiteral(memory_.arenaSize));
   w.line("#define {}_ARENA_ALIGN {}", up_, kAlign);
   w.blank();
   w.line("/* dtype codes of the *_DTYPE macros */");
@@ -1144,9 +956,9 @@ std::vector<HookNode> Emitter::hookNodes() const {
   std::vector<HookNode> out;
   for (size_t s = 0; s < nodes_.size(); ++s) {
     std::string kernel = kernelNameOf(calls_[s]);
-    if (concatStep_[s])
+    if (memory_.code[s] == NodeCode::ConcatDone)
       kernel = "concat-in-place";
-    else if (viewStep_[s] || splitStep_[s])
+    else if (memory_.code[s] != NodeCode::Kernel)
       kernel = "view";
     out.push_back({nodes_[s], kernel});
   }
@@ -1158,7 +970,7 @@ std::vector<HookNode> Emitter::hookNodes() const {
 std::string Emitter::hookResults(size_t step) const {
   std::vector<std::string> ptrs;
   for (const Value *r : nodes_[step]->results())
-    ptrs.push_back(loc_.count(r) && r->type().layout.isRowMajor() ? pointerExpr(r) : "");
+    ptrs.push_back(where(r) && r->type().layout.isRowMajor() ? pointerExpr(r) : "");
   return hookAfter(step, ptrs);
 }
 

@@ -3,6 +3,7 @@
 // emitters print them through an indenting writer.
 #pragma once
 
+#include "codegen/MemoryPlan.h"
 #include "codegen/Target.h"
 #include "ir/Graph.h"
 
@@ -30,48 +31,17 @@ struct CodegenOptions {
   const Target *target = &genericTarget();
 };
 
-/// One buffer of the arena as the emitter planned it: an intermediate tensor or a node's scratch.
-struct MemoryPlanEntry {
-  enum class Kind { Tensor, Scratch };
-  /// View: the operand's bytes under another shape; InPlace: written over a dying operand;
-  /// Slice: written by its producer straight into its part of a Concat result.
-  enum class Alias { None, View, InPlace, Slice };
-  Kind kind = Kind::Tensor;
-  std::string name;   // the tensor's name, or the node's for scratch
-  int64_t bytes = 0;  // its own bytes (a view or in-place result shares its root's buffer)
-  int first = 0;      // producing step (node index in execution order)
-  int last = 0;       // last step that reads it (== first when nothing does)
-  int64_t offset = 0; // byte offset into the arena
-  Alias alias = Alias::None;
-  std::string aliasOf; // the operand whose buffer it shares (Slice: the Concat result)
-};
-
-/// What the emitter decided about memory, for reports (kiln compile --memory-report) and tests.
-struct MemoryPlan {
-  std::vector<MemoryPlanEntry> entries; // in step order, results before their node's scratch
-  int steps = 0;                        // number of nodes
-  int64_t alignment = 64;
-  int64_t arenaSize = 0;        // bytes of the arena the pair uses
-  int64_t lowerBound = 0;       // peak of simultaneously live bytes, with views and in-place reuse
-  std::string strategy;         // planner strategy that won (ArenaPlan::strategy)
-  int64_t arenaSizeNoAlias = 0; // the same graph planned with one buffer per intermediate
-  int64_t lowerBoundNoAlias = 0;
-  int views = 0;   // view nodes (Reshape, ..., channel Split / Slice) that emit no copy
-  int inPlace = 0; // results written over a dying operand
-  int concats = 0; // Concats whose operands were written in place into the result
-};
-
 struct GeneratedPair {
   std::string header; // NAME.h
   std::string source; // NAME.cpp
-  MemoryPlan memory;  // the arena plan behind source
+  MemoryPlan memory;  // the memory plan behind source (codegen/MemoryPlan.h)
 };
 
 /// Fails (before producing anything) with a diagnostic naming each node whose op, dtype or
 /// attributes the code generator does not support.
 llvm::Expected<GeneratedPair> generateCpp(const Graph &g, const CodegenOptions &opts);
 
-/// The memory decisions of generateCpp alone (same diagnostics), without printing any code.
+/// The memory plan of generateCpp alone (same diagnostics), without printing any code.
 llvm::Expected<MemoryPlan> planMemory(const Graph &g, const CodegenOptions &opts);
 
 } // namespace kiln

@@ -31,11 +31,12 @@ struct KernelCall {
   /// Operands the statement wants as raw bytes (const unsigned char*) rather than typed pointers.
   bool bytePointers = false;
   /// Result 0 holds operand 0's bytes unchanged (Reshape, Flatten, Squeeze, Unsqueeze, Identity,
-  /// single-result Dropout): the emitter may make it a view of operand 0 and drop the statement.
+  /// single-result Dropout): the memory plan (codegen/MemoryPlan.h) may make it a view of operand
+  /// 0, and the emitter then drops the statement.
   bool resultIsOperandView = false;
-  /// Operands whose buffer out0 may share when the operand has out0's type and dies at this node:
-  /// the statement reads element i of such an operand only right before writing element i of
-  /// out0, and reads no other of its elements afterwards.
+  /// Operands whose buffer out0 may share (the memory plan decides) when the operand has out0's
+  /// type and dies at this node: the statement reads element i of such an operand only right
+  /// before writing element i of out0, and reads no other of its elements afterwards.
   std::vector<unsigned> inPlaceOperands;
 };
 

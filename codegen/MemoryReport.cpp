@@ -15,32 +15,32 @@ std::string percentOf(int64_t v, int64_t bound) {
 }
 
 std::string note(const MemoryPlanEntry &e) {
-  if (e.kind == MemoryPlanEntry::Kind::Scratch)
+  if (e.kind == ArenaSlot::Kind::Scratch)
     return "scratch";
   switch (e.alias) {
-  case MemoryPlanEntry::Alias::View:
+  case ArenaSlot::Alias::View:
     return fmt::format("view of '{}'", e.aliasOf);
-  case MemoryPlanEntry::Alias::InPlace:
+  case ArenaSlot::Alias::InPlace:
     return fmt::format("in place over '{}'", e.aliasOf);
-  case MemoryPlanEntry::Alias::Slice:
+  case ArenaSlot::Alias::Slice:
     return fmt::format("slice of '{}'", e.aliasOf);
-  case MemoryPlanEntry::Alias::None:
+  case ArenaSlot::Alias::None:
     break;
   }
   return "";
 }
 
 const char *svgClass(const MemoryPlanEntry &e) {
-  if (e.kind == MemoryPlanEntry::Kind::Scratch)
+  if (e.kind == ArenaSlot::Kind::Scratch)
     return "scratch";
   switch (e.alias) {
-  case MemoryPlanEntry::Alias::View:
+  case ArenaSlot::Alias::View:
     return "view";
-  case MemoryPlanEntry::Alias::InPlace:
+  case ArenaSlot::Alias::InPlace:
     return "inplace";
-  case MemoryPlanEntry::Alias::Slice:
+  case ArenaSlot::Alias::Slice:
     return "slice";
-  case MemoryPlanEntry::Alias::None:
+  case ArenaSlot::Alias::None:
     break;
   }
   return "tensor";
@@ -94,7 +94,7 @@ std::string formatMemoryReport(const MemoryPlan &plan, const std::string &modelN
   // What a planner-less runtime would hold: one buffer per intermediate tensor and per scratch.
   int64_t tensorBytes = 0, scratchBytes = 0, tensors = 0;
   for (const MemoryPlanEntry &e : plan.entries) {
-    if (e.kind == MemoryPlanEntry::Kind::Scratch) {
+    if (e.kind == ArenaSlot::Kind::Scratch) {
       scratchBytes += e.bytes;
     } else {
       tensorBytes += e.bytes;
@@ -150,38 +150,6 @@ std::string formatMemorySvg(const MemoryPlan &plan, const std::string &modelName
   }
   out += "</svg>\n";
   return out;
-}
-
-ValueLayoutTable layoutTableOf(const MemoryPlan &plan) {
-  ValueLayoutTable t;
-  t.arenaSize = plan.arenaSize;
-  t.lowerBound = plan.lowerBound;
-  for (const MemoryPlanEntry &e : plan.entries) {
-    ArenaSlot s;
-    s.kind = e.kind == MemoryPlanEntry::Kind::Scratch ? ArenaSlot::Kind::Scratch
-                                                      : ArenaSlot::Kind::Value;
-    s.name = e.name;
-    s.offset = e.offset;
-    s.bytes = e.bytes;
-    switch (e.alias) {
-    case MemoryPlanEntry::Alias::None:
-      s.alias = ArenaSlot::Alias::None;
-      break;
-    case MemoryPlanEntry::Alias::View:
-      s.alias = ArenaSlot::Alias::View;
-      break;
-    case MemoryPlanEntry::Alias::InPlace:
-      s.alias = ArenaSlot::Alias::InPlace;
-      break;
-    case MemoryPlanEntry::Alias::Slice:
-      s.alias = ArenaSlot::Alias::Slice;
-      break;
-    }
-    if (s.alias != ArenaSlot::Alias::None)
-      s.aliasOf = e.aliasOf;
-    t.slots.push_back(std::move(s));
-  }
-  return t;
 }
 
 } // namespace kiln

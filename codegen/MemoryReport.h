@@ -1,10 +1,9 @@
-// Human-readable views of the arena plan the emitter decided (MemoryPlan, codegen/Codegen.h):
+// Human-readable views of the memory plan (MemoryPlan, codegen/MemoryPlan.h):
 // the table printed by `kiln compile --memory-report` and the SVG written by
 // `--emit=memory-svg`. Pure formatting of plain data, deterministic byte for byte.
 #pragma once
 
-#include "codegen/Codegen.h"
-#include "ir/ValueLayout.h"
+#include "codegen/MemoryPlan.h"
 
 #include <string>
 
@@ -19,9 +18,5 @@ std::string formatMemoryReport(const MemoryPlan &plan, const std::string &modelN
 /// table (class "tensor", "view", "inplace", "slice" or "scratch") with a <title> naming it, for
 /// hover.
 std::string formatMemorySvg(const MemoryPlan &plan, const std::string &modelName);
-
-/// The plan as the IR's side table (the `memory` block of the .kir `kiln compile --emit=ir`
-/// writes): every buffer of the table with its offset, bytes and alias, in the plan's order.
-ValueLayoutTable layoutTableOf(const MemoryPlan &plan);
 
 } // namespace kiln

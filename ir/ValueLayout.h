@@ -1,7 +1,8 @@
 // A side table of analysis results about a graph's values (DESIGN.md: analysis results live in
 // side tables, not on IR objects): where each intermediate tensor and each node's scratch sits in
 // the arena code generation planned. The .kir printer shows it as a `memory` block after the graph
-// and the parser reads it back (docs/ir.md); nothing in ir/ computes it (codegen does).
+// and the parser reads it back (docs/ir.md); nothing in ir/ computes it: codegen/MemoryPlan.h
+// does, and each of its plan entries is one of these slots plus its lifetime.
 #pragma once
 
 #include <cstdint>

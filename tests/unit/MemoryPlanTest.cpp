@@ -1,7 +1,9 @@
-// Unit tests of the emitter's memory decisions (planMemory, codegen/Codegen.h) on graphs built by
-// hand: views of intermediates share their operand's buffer, elementwise results take over only
-// operands that die at their node, graph inputs and outputs never alias, the plan matches what
-// generateCpp prints, and the report formats are stable.
+// Unit tests of the memory plan as the emitter feeds and prints it (planMemory / generateCpp,
+// codegen/Codegen.h) on graphs built by hand, with real kernel decisions: views of intermediates
+// share their operand's buffer, elementwise results take over only operands that die at their
+// node, graph inputs and outputs never alias, the plan matches what generateCpp prints, and the
+// report formats are stable. The planner alone, with hand-written sharing facts, is tested in
+// MemoryPlannerTest.cpp.
 #include "codegen/Codegen.h"
 #include "codegen/MemoryReport.h"
 
