@@ -53,6 +53,33 @@ template <int = 0> KILN_INLINE kiln_vf32 kiln_vmin_nan(kiln_vf32 a, kiln_vf32 b)
   return kiln_vselect((b < a) | (b != b), b, a);
 }
 
+/// e^x per lane, within 2 ulp of expf over the finite range: x = n ln2 + r with |r| <= ln2 / 2
+/// (ln2 split in two so that n ln2 is exact), e^r by Cephes' degree-6 polynomial, times 2^n
+/// built in the exponent bits in two halves (so that n from -150 to 128 needs no special case:
+/// large x overflows to +inf, small x underflows through the subnormals to 0). NaN stays NaN;
+/// it is replaced by 0 before the float-to-int conversion, which must not see it.
+template <int = 0> KILN_INLINE kiln_vf32 kiln_vexp(kiln_vf32 x) {
+  const kiln_vi32 nan = x != x;
+  kiln_vf32 t = kiln_vselect(nan, kiln_vf32{}, x);
+  t = kiln_vselect(t > kiln_vset1(88.7229f), kiln_vset1(88.7229f), t);
+  t = kiln_vselect(t < kiln_vset1(-104.0f), kiln_vset1(-104.0f), t);
+  const kiln_vf32 fx = t * 1.44269504088896341f + 0.5f;
+  kiln_vi32 n = __builtin_convertvector(fx, kiln_vi32);           // truncation
+  n += (kiln_vi32)(__builtin_convertvector(n, kiln_vf32) > fx);     // -1 where it rounded up: floor
+  const kiln_vf32 fn = __builtin_convertvector(n, kiln_vf32);
+  const kiln_vf32 r = t - fn * 0.693359375f - fn * -2.12194440e-4f;
+  kiln_vf32 y = kiln_vset1(1.9875691500e-4f);
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * (r * r) + r + 1.0f;
+  const kiln_vi32 h = n >> 1, l = n - h;
+  const kiln_vf32 s1 = (kiln_vf32)((h + 127) << 23), s2 = (kiln_vf32)((l + 127) << 23);
+  return kiln_vselect(nan, x, y * s1 * s2);
+}
+
 /// Whether functor F has a vector form `kiln_vf32 vec(kiln_vf32) const`.
 template <class F, class = void> struct kiln_has_vec : std::false_type {};
 template <class F>

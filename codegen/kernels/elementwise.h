@@ -24,9 +24,18 @@ template <class T> using kiln_ew_cptr = const typename kiln_view<T>::type *;
 
 // ---- unary ----------------------------------------------------------------------------------
 
+/// out[i] = f(in[i]); f32 to f32 through f's vector form when it has one (kiln_vapply), whole
+/// vectors then a scalar tail (out may be in: each vector is loaded before it is stored).
 template <class TO, class TI, long N, class F>
 inline void kiln_ew_unary(kiln_ew_ptr<TO> out, kiln_ew_cptr<TI> in, F f) {
-  for (long i = 0; i < N; ++i)
+  constexpr bool vec =
+      std::is_same_v<TO, float> && std::is_same_v<TI, float> && kiln_has_vec<F>::value;
+  constexpr long NV = vec ? N / kiln_vcfg::vl * kiln_vcfg::vl : 0; // constant bounds throughout
+  if constexpr (vec) {
+    for (long i = 0; i < NV; i += kiln_vcfg::vl)
+      kiln_vstore(out + i, f.vec(kiln_vload(in + i)));
+  }
+  for (long i = NV; i < N; ++i)
     out[i] = f(in[i]);
 }
 
@@ -75,6 +84,7 @@ template <int = 0> KILN_INLINE kiln_vf32 kiln_vunit_clamp(kiln_vf32 y) {
 }
 struct kiln_ew_sigmoid {
   KILN_INLINE float operator()(float x) const { return 1.0f / (1.0f + expf(-x)); }
+  KILN_INLINE kiln_vf32 vec(kiln_vf32 x) const { return 1.0f / (1.0f + kiln_vexp(-x)); }
 };
 struct kiln_ew_hard_sigmoid {
   float alpha, beta;
@@ -88,6 +98,7 @@ struct kiln_ew_hard_sigmoid {
 };
 struct kiln_ew_silu {
   KILN_INLINE float operator()(float x) const { return x / (1.0f + expf(-x)); }
+  KILN_INLINE kiln_vf32 vec(kiln_vf32 x) const { return x / (1.0f + kiln_vexp(-x)); }
 };
 struct kiln_ew_hard_swish {
   KILN_INLINE float operator()(float x) const {
@@ -130,6 +141,7 @@ struct kiln_ew_sqrt {
 };
 struct kiln_ew_exp {
   KILN_INLINE float operator()(float x) const { return expf(x); }
+  KILN_INLINE kiln_vf32 vec(kiln_vf32 x) const { return kiln_vexp(x); }
 };
 struct kiln_ew_log {
   KILN_INLINE float operator()(float x) const { return logf(x); }
