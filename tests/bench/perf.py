@@ -10,7 +10,8 @@
 # wall time per call (steady_clock / process.hrtime around the call only). Both outputs are
 # cross-checked in the same run (max abs and max rel error; a mismatch is flagged loudly).
 #
-# Printed per model: median ms of each, kiln/ORT, GFLOP/s of each, % of the machine's single-core
+# Printed per model: median ms of each, kiln/ORT (and the fastest call of each, the figure least
+# disturbed by other work on a shared machine), GFLOP/s of each, % of the machine's single-core
 # FMA peak (tests/bench/fma_peak.cpp, built for the widest ISA the CPU has), the arena
 # (NAME_ARENA_SIZE), the weight bytes the pair reports and the .rodata of its object file (`size
 # -A`), and the error vs ORT. FLOPs = 2 x MACs of Conv (as direct convolution, whatever algorithm
@@ -52,7 +53,7 @@ HOST = r"""// Timing host of tests/bench/perf.py for @NAME@ (generated): reads t
 //   dump DIR   writes output i's bytes to DIR/out<i>.bin; prints "ok"
 //   profile N  (built with KILN_BENCH_PROFILE, a --profile pair) N profiled calls, then one
 //              line per node: "n INDEX<TAB>MEDIAN_US<TAB>OP<TAB>KERNEL<TAB>EPILOGUE<TAB>NAME";
-//              then "ok"
+//              then "ok"; each profiled call's whole time comes first as "c NANOSECONDS"
 #include "@NAME@.h"
 
 #include <chrono>
@@ -106,9 +107,14 @@ int main(int argc, char **argv) {
     } else if (std::sscanf(line, "profile %3999s", arg) == 1) {
       int calls = std::atoi(arg);
       @NAME@_profile_start();
-      for (int c = 0; c < calls; ++c)
+      for (int c = 0; c < calls; ++c) {
+        auto t0 = std::chrono::steady_clock::now();
         if (@NAME@_run(inputs, outputs) != 0)
           return 3;
+        auto t1 = std::chrono::steady_clock::now();
+        std::printf("c %lld\n", (long long)std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     t1 - t0).count());
+      }
       @NAME@_profile_stop();
       for (int n = 0; n < @UPPER@_NUM_NODES; ++n) {
         kiln_profile_node p;
@@ -400,6 +406,9 @@ def bench_model(args, name, modules, peak):
         ort.close()
     row["kiln_ms"] = statistics.median(k_ms)
     row["ort_ms"] = statistics.median(o_ms)
+    # The fastest call of each: the one least disturbed by other work on a shared machine.
+    row["kiln_min_ms"] = min(k_ms)
+    row["ort_min_ms"] = min(o_ms)
     row["kiln_ms_all"] = [round(x, 4) for x in k_ms]
     row["ort_ms_all"] = [round(x, 4) for x in o_ms]
     row["ratio"] = row["kiln_ms"] / row["ort_ms"]
@@ -433,27 +442,35 @@ def profile_model(args, name, model, work, ident, meta, inputs, row):
         lines = host.ask(f"profile {args.calls}", until="ok")
     finally:
         host.close()
-    layers = []
+    layers, whole = [], []
     for line in lines[:-1]:
+        if line.startswith("c "):
+            whole.append(int(line[2:]) / 1e6)
+            continue
         idx, us, op, kernel, epi, lname = line[2:].split("\t", 5)
         layers.append({"index": int(idx), "median_us": float(us), "op": op, "kernel": kernel,
                        "epilogue": epi, "name": lname})
     row["profiled_sum_ms"] = sum(l["median_us"] for l in layers) / 1e3
+    # The same calls' whole time: the nodes' sum against it shows what lies between nodes (and
+    # the hook's cost); against the interleaved median, how the load changed between the runs.
+    row["profiled_call_ms"] = statistics.median(whole)
     row["slowest"] = sorted(layers, key=lambda l: -l["median_us"])[:TOP_LAYERS]
 
 
 # --- report -----------------------------------------------------------------------------------
 
 def print_table(rows, out=sys.stdout):
-    print("| model | kiln ms | ORT ms | kiln/ORT | GFLOP | kiln GFLOP/s | ORT GFLOP/s | kiln % peak "
-          "| ORT % peak | arena B | weights B | .rodata B | max abs err | max rel err |", file=out)
-    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|", file=out)
+    print("| model | kiln ms | ORT ms | kiln/ORT | kiln min | ORT min | min ratio | GFLOP "
+          "| kiln GFLOP/s | ORT GFLOP/s | kiln % peak | ORT % peak | arena B | weights B | .rodata B | max abs err | max rel err |", file=out)
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|", file=out)
     for r in rows:
         if "error" in r:
-            print(f"| {r['model']} | failed: {r['error']} |" + " |" * 12, file=out)
+            print(f"| {r['model']} | failed: {r['error']} |" + " |" * 15, file=out)
             continue
         flag = " **MISMATCH**" if r["mismatch"] else ""
         print(f"| {r['model']} | {r['kiln_ms']:.2f} | {r['ort_ms']:.2f} | {r['ratio']:.2f} "
+              f"| {r['kiln_min_ms']:.2f} | {r['ort_min_ms']:.2f} "
+              f"| {r['kiln_min_ms'] / r['ort_min_ms']:.2f} "
               f"| {r['flops'] / 1e9:.3f} | {r['kiln_gflops']:.1f} | {r['ort_gflops']:.1f} "
               f"| {r['kiln_peak_pct']:.1f} | {r['ort_peak_pct']:.1f} | {r['arena_bytes']} "
               f"| {r['weight_bytes']} | {r['rodata_bytes']} | {r['max_abs_err']:.2g} "
@@ -465,7 +482,8 @@ def print_layers(rows, out=sys.stdout):
         if "slowest" not in r:
             continue
         print(f"\n{r['model']}: the {len(r['slowest'])} slowest layers (--profile, median over "
-              f"{r['calls']} calls; all layers sum to {r['profiled_sum_ms']:.2f} ms)\n", file=out)
+              f"{r['calls']} calls; the layers' medians sum to {r['profiled_sum_ms']:.2f} ms, the "
+              f"profiled call's median is {r['profiled_call_ms']:.2f} ms)\n", file=out)
         print("| # | node | op | kernel | epilogue | median µs | % of sum |", file=out)
         print("|--:|---|---|---|---|--:|--:|", file=out)
         for l in r["slowest"]:
