@@ -2,8 +2,10 @@
 // (graph optimization 'all', one intra-op and one inter-op thread, sequential execution, the
 // options the bench compares kiln against) and then serves commands read on stdin, one per line,
 // so that perf.py can interleave its calls with the kiln host's:
-//   run        one session.run on the fixed feeds; prints "t NANOSECONDS" (process.hrtime
-//              around the call only: building the feeds is done once, up front)
+//   run        one session.run on the fixed feeds; prints "t WALL_NS CPU_NS": process.hrtime
+//              and the process's CPU time (user + system, all threads: ORT's one compute
+//              thread and node's, idle while it waits) around the call only; building the
+//              feeds is done once, up front
 //   dump DIR   writes output i's raw bytes to DIR/out<i>.bin; prints "ok"
 //   quit       exits
 // Usage: node ort_runner.js ORT_NODE_MODULES MODEL.onnx SPEC.json
@@ -42,10 +44,12 @@ async function main() {
   for await (const line of rl) {
     const [cmd, arg] = line.trim().split(/\s+/, 2);
     if (cmd === "run") {
+      const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
       last = await session.run(feeds);
       const t1 = process.hrtime.bigint();
-      process.stdout.write(`t ${t1 - t0}\n`);
+      const c = process.cpuUsage(c0);
+      process.stdout.write(`t ${t1 - t0} ${(c.user + c.system) * 1000}\n`);
     } else if (cmd === "dump") {
       if (!last)
         last = await session.run(feeds);
