@@ -480,6 +480,12 @@ def profile_model(args, name, model, work, ident, meta, inputs, row):
 
 # --- report -----------------------------------------------------------------------------------
 
+def print_header(cpu, peak, isa, target, calls, out=sys.stdout):
+    print(f"CPU: {cpu}; single-core FMA peak {peak:.1f} GFLOP/s ({isa}); kiln --target="
+          f"{target}; ORT {ORT_VERSION} (graph optimization all, 1 intra-op + 1 inter-op "
+          f"thread); {WARMUP} warm-up + {calls} interleaved calls each, medians\n", file=out)
+
+
 def print_table(rows, out=sys.stdout):
     print("| model | kiln ms | ORT ms | kiln/ORT | kiln CPU ms | ORT CPU ms | CPU ratio | GFLOP "
           "| kiln GFLOP/s | ORT GFLOP/s | kiln % peak | ORT % peak | arena B | weights B | .rodata B | max abs err | max rel err |", file=out)
@@ -518,8 +524,8 @@ def default_models():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--kiln", required=True, help="the kiln binary")
-    ap.add_argument("--work", required=True, help="scratch directory")
+    ap.add_argument("--kiln", help="the kiln binary")
+    ap.add_argument("--work", help="scratch directory")
     ap.add_argument("--models", default=None,
                     help="comma-separated torchvision names (default: the zoo and sweep.py's CNNs)")
     ap.add_argument("--calls", type=int, default=50, help="timed calls per side (>= 50)")
@@ -531,7 +537,19 @@ def main():
                     help="skip the --profile build and the slowest-layer tables")
     ap.add_argument("--ort-cache", default=os.path.join(os.path.expanduser("~"), ".cache", "kiln",
                                                         "ort", ORT_VERSION))
+    ap.add_argument("--tables", metavar="JSON",
+                    help="print the tables of a saved --json file and measure nothing")
     args = ap.parse_args()
+    if args.tables:
+        with open(args.tables) as f:
+            saved = json.load(f)
+        print_header(saved["cpu"], saved["peak_gflops"], saved["peak_isa"], saved["target"],
+                     saved["calls"])
+        print_table(saved["rows"])
+        print_layers(saved["rows"])
+        return
+    if not args.kiln or not args.work:
+        ap.error("--kiln and --work are required (unless --tables)")
     if args.calls < 50:
         ap.error("--calls: expected at least 50 (the median of fewer calls is too noisy)")
     args.kiln = os.path.abspath(args.kiln)
@@ -565,9 +583,7 @@ def main():
                 json.dump({"cpu": cpu, "peak_isa": isa, "peak_gflops": peak,
                            "target": args.target, "calls": args.calls, "warmup": WARMUP,
                            "ort": ORT_VERSION, "rows": rows}, f, indent=1)
-    print(f"CPU: {cpu}; single-core FMA peak {peak:.1f} GFLOP/s ({isa}); kiln --target="
-          f"{args.target}; ORT {ORT_VERSION} (graph optimization all, 1 intra-op + 1 inter-op "
-          f"thread); {WARMUP} warm-up + {args.calls} interleaved calls each, medians\n")
+    print_header(cpu, peak, isa, args.target, args.calls)
     print_table(rows)
     print_layers(rows)
 
