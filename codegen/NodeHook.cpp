@@ -118,7 +118,8 @@ void printProfileDefinitions(Writer &w, const std::string &name, size_t numNodes
     w.line("sum += sorted[i];");
     w.close();
     w.line("std::sort(sorted, sorted + n);");
-    w.line("*out = kiln_profile_node{index, info.name, info.op, info.kernel, info.epilogue, calls,");
+    w.line(
+        "*out = kiln_profile_node{index, info.name, info.op, info.kernel, info.epilogue, calls,");
     w.line("                         n, 0.0, 0.0, 0.0};");
     w.open("if (n > 0)");
     w.line("out->median_us = (n % 2 ? double(sorted[n / 2])");
