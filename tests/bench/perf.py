@@ -254,7 +254,10 @@ def model_flops(path):
 
 # --- kiln side --------------------------------------------------------------------------------
 
-GUARD = re.compile(r'#error "[^"]* was generated for --target=(\S+): build it with ([^"(]+?)\s*(?:\(or [^"]*\))?"')
+# codegen/Target.cpp targetGuardCode: "... was generated for --target=T: build it with FLAGS (or
+# ALTERNATIVE FLAGS)"; group 2 is FLAGS.
+GUARD = re.compile(r'#error "[^"]* was generated for --target=(\S+): '
+                   r'build it with ([^"(]+?)\s*(?:\(or [^"]*\))?"')
 
 
 def guard_flags(cpp_path):
@@ -488,7 +491,8 @@ def print_header(cpu, peak, isa, target, calls, out=sys.stdout):
 
 def print_table(rows, out=sys.stdout):
     print("| model | kiln ms | ORT ms | kiln/ORT | kiln CPU ms | ORT CPU ms | CPU ratio | GFLOP "
-          "| kiln GFLOP/s | ORT GFLOP/s | kiln % peak | ORT % peak | arena B | weights B | .rodata B | max abs err | max rel err |", file=out)
+          "| kiln GFLOP/s | ORT GFLOP/s | kiln % peak | ORT % peak | arena B | weights B "
+          "| .rodata B | max abs err | max rel err |", file=out)
     print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|", file=out)
     for r in rows:
         if "error" in r:
