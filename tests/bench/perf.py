@@ -541,6 +541,9 @@ def main():
                     help="skip the --profile build and the slowest-layer tables")
     ap.add_argument("--ort-cache", default=os.path.join(os.path.expanduser("~"), ".cache", "kiln",
                                                         "ort", ORT_VERSION))
+    ap.add_argument("--keep", action="store_true",
+                    help="keep each model's pairs and hosts in --work (default: deleted once its "
+                         "row is done)")
     ap.add_argument("--tables", metavar="JSON",
                     help="print the tables of a saved --json file and measure nothing")
     args = ap.parse_args()
@@ -582,6 +585,8 @@ def main():
             row = {"model": name, "error": str(e).splitlines()[0][:200]}
             log(f"perf: {name} failed: {e}")
         rows.append(row)
+        if not args.keep:  # a pair's source is ~2.7x its weights: 8 GB for a full run's builds
+            shutil.rmtree(os.path.join(args.work, name), ignore_errors=True)
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"cpu": cpu, "peak_isa": isa, "peak_gflops": peak,
