@@ -701,7 +701,7 @@ std::string Emitter::source() {
   w.line("} // namespace");
   w.blank();
   if (opts_.nodeHook)
-    printHookDefinitions(w, opts_.name, hookNodes());
+    printHookDefinitions(w, opts_.name, hookNodes(), opts_.profile);
 
   // With a run-time CPU check the entry point is a baseline-ISA wrapper (printed last) around
   // the code built for the target, NAME_run*_isa: a function built with -march may use the ISA
@@ -942,7 +942,7 @@ std::string Emitter::header() const {
     describe("OUTPUT", i, g_.outputs()[i]);
   w.blank();
   if (opts_.nodeHook)
-    printHookHeader(w, N, up_, nodes_.size());
+    printHookHeader(w, N, up_, nodes_.size(), opts_.profile);
   w.line("#ifdef __cplusplus");
   w.line("} /* extern \"C\" */");
   w.line("#endif");

@@ -26,6 +26,8 @@ struct CodegenOptions {
   /// `kiln compile --debug-tensors`: NAME_run calls a caller-supplied hook before and after each
   /// node (codegen/NodeHook.h). Off: the pair has no trace of the hook.
   bool nodeHook = false;
+  /// `kiln compile --profile` (with nodeHook): NAME_profile_* time each node on the hook.
+  bool profile = false;
   /// The resolved --target (never `native`): the kernels' numbers, the #error guard on the
   /// compiler flags, the run-time CPU check, NAME_TARGET.
   const Target *target = &genericTarget();

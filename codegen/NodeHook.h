@@ -8,6 +8,12 @@
 // Every line printed into NAME_run and every file-scope block contains "kiln_hook" (blocks are
 // framed by "kiln_hook: begin" / "kiln_hook: end" comments), so a test can delete them and get
 // back the pair compiled without the flag, byte for byte.
+//
+// `kiln compile --profile` is the hook plus a profiler built on it (NAME_profile_*): the hook
+// function it installs times each node from its BEFORE to its AFTER call with steady_clock and
+// keeps the last KILN_PROFILE_MAX_CALLS samples per node in static storage (no heap), so a host
+// can read each node's median. Its blocks are framed the same way, so stripping gives back the
+// plain pair too.
 #pragma once
 
 #include "codegen/KernelSelect.h"
@@ -35,14 +41,17 @@ std::string kernelNameOf(const KernelCall &k);
 /// when none): kiln_node_info.epilogue.
 std::string epilogueSummary(const Node &n);
 
-/// NAME.h: the hook types, NAME_NUM_NODES and the NAME_set_node_hook declaration; goes inside the
-/// header's extern "C" block.
+/// NAME.h: the hook types, NAME_NUM_NODES and the NAME_set_node_hook declaration, then with
+/// `profile` the profiler's type and NAME_profile_* declarations; goes inside the header's
+/// extern "C" block.
 void printHookHeader(Writer &w, const std::string &name, const std::string &upperName,
-                     size_t numNodes);
+                     size_t numNodes, bool profile);
 
 /// NAME.cpp at file scope before NAME_run: NAME.h (for the types), the static node and result
-/// tables, the dispatcher kiln_hook_event and NAME_set_node_hook. All constant-initialized.
-void printHookDefinitions(Writer &w, const std::string &name, const std::vector<HookNode> &nodes);
+/// tables, the dispatcher kiln_hook_event and NAME_set_node_hook, then with `profile` the
+/// profiler's sample buffers and NAME_profile_*. All constant-initialized.
+void printHookDefinitions(Writer &w, const std::string &name, const std::vector<HookNode> &nodes,
+                          bool profile);
 
 /// The statement right before node `step`'s kernel.
 std::string hookBefore(size_t step);

@@ -187,7 +187,8 @@ llvm::Error runCompile(const CompileOptions &opts) {
     co.name = name;
     co.sourceName = llvm::sys::path::filename(opts.model).str();
     co.externalArena = opts.arena == "external";
-    co.nodeHook = opts.debugTensors;
+    co.nodeHook = opts.debugTensors || opts.profile;
+    co.profile = opts.profile;
     co.target = *target;
     auto gen = generateCpp(**g, co);
     if (!gen)

@@ -36,6 +36,7 @@ struct CompileOptions {
   bool memoryReport = false;            // --memory-report: print the arena plan to stdout
   std::string arena = "static";         // --arena: static (NAME_run) or external
   bool debugTensors = false;            // --debug-tensors: the node hook (codegen/NodeHook.h)
+  bool profile = false;                 // --profile: the hook plus NAME_profile_* (per-node time)
   std::string maxArena;                 // --max-arena=BYTES as given; empty: no user limit
   int optLevel = 2;                     // -O0 .. -O3
   std::vector<std::string> passes;      // --passes: replaces the -O pipeline when given

@@ -106,6 +106,9 @@ int main(int argc, char **argv) {
   compile->add_flag("--debug-tensors", copts.debugTensors,
                     "compile in NAME_set_node_hook: NAME_run reports every node and its result "
                     "tensors to a caller's function (docs/debugging.md)");
+  compile->add_flag("--profile", copts.profile,
+                    "compile in the node hook and NAME_profile_*: NAME_run times each node, a "
+                    "host reads each node's median (docs/performance.md)");
   compile->add_option("--max-arena", copts.maxArena,
                       "fail unless the arena fits in this many bytes (docs/memory.md)");
   compile->add_option("-O", copts.optLevel, "optimization level 0-3 (default 2)");
