@@ -50,6 +50,7 @@ llvm::Expected<KernelCall> selectKernel(const Node &n, const Target &t) {
   case OpKind::Reshape:
   case OpKind::Flatten:
   case OpKind::Transpose:
+  case OpKind::DepthToSpace:
   case OpKind::Squeeze:
   case OpKind::Unsqueeze:
   case OpKind::Slice:

@@ -199,6 +199,27 @@ llvm::Expected<KernelCall> selectSplit(const Node &n) {
   return call(s);
 }
 
+/// DepthToSpace as one strided view: the result walked as [N, C', H, b, W, b] reads input channel
+/// (i b + j) C' + c (DCR) or c b^2 + i b + j (CRD) at (h, w); the view kernel merges what it can.
+llvm::Expected<KernelCall> selectDepthToSpace(const Node &n) {
+  auto p = depthToSpaceParams(n);
+  if (!p)
+    return selectError(n, llvm::toString(p.takeError()));
+  const TensorType &in = n.operand(0)->type();
+  const int64_t b = p->blocksize, N = in.shape[0], C = in.shape[1] / (b * b), H = in.shape[2],
+                W = in.shape[3];
+  const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
+  const int64_t plane = H * W;
+  // Strides of (n, c, h, i, w, j) in input elements.
+  const int64_t sc = p->crd ? b * b * plane : plane, si = p->crd ? b * plane : b * C * plane,
+                sj = p->crd ? plane : C * plane;
+  std::vector<int64_t> dims = {N, C, H, b, W, b};
+  std::vector<int64_t> strides = {C * b * b * plane * e, sc * e, W * e, si * e, e, sj * e};
+  if (in.numElements() == 0)
+    return nothingToMove(n);
+  return call(viewCall(e, dims, strides, "out0", "in0"));
+}
+
 llvm::Expected<KernelCall> selectTranspose(const Node &n) {
   const TensorType &in = n.operand(0)->type();
   const int rank = in.rank();
@@ -490,6 +511,8 @@ llvm::Expected<KernelCall> selectDataMovementKernel(const Node &n) {
     return selectSplit(n);
   case OpKind::Transpose:
     return selectTranspose(n);
+  case OpKind::DepthToSpace:
+    return selectDepthToSpace(n);
   case OpKind::Slice:
     return selectSlice(n);
   case OpKind::Gather:

@@ -43,6 +43,16 @@ struct ReduceParams {
 };
 llvm::Expected<ReduceParams> reduceParams(const Node &n);
 
+/// DepthToSpace (ir/ops/Movement.cpp): blocksize b and mode. Input [N, C, H, W] becomes
+/// [N, C / b^2, H b, W b]; output (n, c, h b + i, w b + j) reads input channel
+/// (i b + j) C / b^2 + c in DCR mode, c b^2 + i b + j in CRD mode. Fails, with the verifier's
+/// message, on an input or attributes shape inference rejects.
+struct DepthToSpaceParams {
+  int64_t blocksize = 1;
+  bool crd = false; // mode "CRD" (else "DCR")
+};
+llvm::Expected<DepthToSpaceParams> depthToSpaceParams(const Node &n);
+
 /// Slice (ir/ops/Movement.cpp): per dim of the input, the first index taken, the step, and the
 /// result's extent (dims that no axes entry names: first 0, step 1, the input's extent). Fails,
 /// with the verifier's message, on a node whose starts/ends/axes/steps are not valid constants.

@@ -825,6 +825,12 @@ llvm::Expected<std::vector<TensorType>> infer(OpKind op, const std::vector<Opera
     int64_t b = numElements(Shape(in.begin() + *ax, in.end()));
     return Types{rowMajor(ops[0].type.dtype(), {a, b})};
   }
+  case OpKind::DepthToSpace: {
+    auto t = inferDepthToSpace(ops, attrs);
+    if (!t)
+      return t.takeError();
+    return Types{*t};
+  }
   case OpKind::Transpose: {
     if (auto e = arity(op, ops, 1, 1))
       return e;

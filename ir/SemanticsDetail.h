@@ -60,6 +60,14 @@ llvm::Expected<std::vector<int64_t>> splitSizes(const std::vector<Operand> &ops,
 /// Pad: begins then ends, one pair per input dim.
 llvm::Expected<std::vector<int64_t>> padAmounts(const std::vector<Operand> &ops);
 
+/// DepthToSpace (ir/ops/Movement.cpp): its parameters checked against the input, its result type
+/// and its evaluation.
+llvm::Expected<DepthToSpaceParams> depthToSpaceParams(const std::vector<Operand> &ops,
+                                                      const Attributes &attrs);
+llvm::Expected<TensorType> inferDepthToSpace(const std::vector<Operand> &ops,
+                                             const Attributes &attrs);
+llvm::Expected<Tensor> evalDepthToSpace(const Tensor &x, const Attributes &attrs);
+
 /// `axis` in [-rank, rank) (or [-rank, rank] when allowEnd) mapped to [0, rank).
 llvm::Expected<int64_t> normAxis(OpKind op, int64_t axis, int64_t rank, bool allowEnd = false);
 

@@ -5,6 +5,7 @@
 // A wrong collapse thus shows up as a text mismatch and, if the text were updated blindly, as wrong
 // numbers. A few tests instantiate the kernels directly for shapes no selector test reaches.
 #include "codegen/KernelSelect.h"
+#include "ir/Semantics.h"
 #include "ir/Verifier.h"
 
 #include "runtime_stub/kiln_runtime.h"
@@ -175,6 +176,71 @@ TEST(MovementKernel, ReshapeIsOneCopyAndDropoutFillsMask) {
 
 // ---------------------------------------------------------------------------------------------
 // Transpose
+
+/// ONNX's definition of DepthToSpace: reshape to [N, b, b, C', H, W] (DCR) or [N, C', b, b, H, W]
+/// (CRD), transpose to [N, C', H, b, W, b], reshape to [N, C', H b, W b].
+std::vector<float> refDepthToSpace(const std::vector<float> &x, int64_t n, int64_t c, int64_t h,
+                                   int64_t w, int64_t b, bool crd) {
+  const int64_t oc = c / (b * b);
+  std::vector<float> y;
+  for (int64_t in = 0; in < n; ++in)
+    for (int64_t ic = 0; ic < oc; ++ic)
+      for (int64_t ih = 0; ih < h; ++ih)
+        for (int64_t i = 0; i < b; ++i)
+          for (int64_t iw = 0; iw < w; ++iw)
+            for (int64_t j = 0; j < b; ++j) {
+              const int64_t lead =
+                  crd ? ((in * oc + ic) * b + i) * b + j : ((in * b + i) * b + j) * oc + ic;
+              y.push_back(x[static_cast<size_t>((lead * h + ih) * w + iw)]);
+            }
+  return y;
+}
+
+TEST(MovementKernel, DepthToSpaceOddSizesBothModes) {
+  // b = 3, W = 5 and C' = 2: no dimension is a power of two, and nothing folds into the element.
+  Graph g;
+  Value *x = g.addInput("x", TensorType(DType::F32, {1, 18, 3, 5}));
+  std::vector<float> in = noise(270, 7);
+  const unsigned char *in0 = bytes(in);
+  Attributes dcr;
+  dcr.set("blocksize", int64_t(3));
+  dcr.set("mode", std::string("DCR"));
+  Node *d = g.addNode(OpKind::DepthToSpace, "d2s", {x}, {TensorType(DType::F32, {1, 2, 9, 15})},
+                      {"y"}, dcr);
+  std::vector<float> out(270, 0.f);
+  unsigned char *out0 = bytes(out);
+  KILN_EXPECT_RUN(
+      selectOk(selectDataMovementKernel(*d)),
+      kiln_mv_view<4, kiln_mv_list<6, 3, 5, 3>, kiln_mv_list<20, 360, 4, 120>>(out0, in0););
+  EXPECT_EQ(out, refDepthToSpace(in, 1, 18, 3, 5, 3, false));
+
+  Attributes crd = dcr;
+  crd.set("mode", std::string("CRD"));
+  Node *c = g.addNode(OpKind::DepthToSpace, "d2s_crd", {x}, {TensorType(DType::F32, {1, 2, 9, 15})},
+                      {"z"}, crd);
+  std::vector<float> out2(270, 0.f);
+  out0 = bytes(out2);
+  KILN_EXPECT_RUN(
+      selectOk(selectDataMovementKernel(*c)),
+      kiln_mv_view<4, kiln_mv_list<2, 3, 3, 5, 3>, kiln_mv_list<540, 20, 180, 4, 60>>(out0, in0););
+  EXPECT_EQ(out2, refDepthToSpace(in, 1, 18, 3, 5, 3, true));
+
+  // The reference evaluation agrees with the definition too.
+  auto ev = evaluateNode(
+      *c, {Tensor(DType::F32, {1, 18, 3, 5}, std::vector<uint8_t>(in0, in0 + in.size() * 4))});
+  ASSERT_TRUE(bool(ev)) << llvm::toString(ev.takeError());
+  std::vector<float> got((*ev)[0].numElements());
+  std::memcpy(got.data(), (*ev)[0].raw(), got.size() * 4);
+  EXPECT_EQ(got, refDepthToSpace(in, 1, 18, 3, 5, 3, true));
+
+  // A blocksize whose square does not divide the channels is shape inference's diagnostic.
+  Attributes bad = dcr;
+  bad.set("blocksize", int64_t(4));
+  auto t = inferResultTypes(OpKind::DepthToSpace, {x}, bad);
+  EXPECT_EQ(llvm::toString(t.takeError()),
+            "DepthToSpace expects a blocksize b in [1, 32768] with b^2 dividing the 18 channels "
+            "of f32[1,18,3,5], found blocksize 4");
+}
 
 TEST(MovementKernel, TransposeNchwToNhwcMergesAdjacentDims) {
   Graph g;
