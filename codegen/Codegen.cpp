@@ -23,6 +23,7 @@
 #include "codegen/Sanitize.h"
 #include "codegen/WeightBlob.h"
 #include "codegen/Writer.h"
+#include "ir/OpParams.h"
 
 #include <fmt/format.h>
 
@@ -161,21 +162,14 @@ bool sliceOffset(const Node *n, int64_t &offset) {
   if (in.dtype() != out.dtype() || !in.layout.isRowMajor() || !out.layout.isRowMajor() ||
       in.rank() != out.rank())
     return false;
-  for (unsigned i = 1; i < n->numOperands(); ++i)
-    if (!n->operand(i)->isConstant())
-      return false;
-  const int64_t rank = int64_t(in.rank());
-  std::vector<int64_t> starts = n->operand(1)->constant().toInts(), axes, steps;
-  if (n->numOperands() > 3)
-    axes = n->operand(3)->constant().toInts();
-  else
-    for (int64_t a = 0; a < int64_t(starts.size()); ++a)
-      axes.push_back(a);
-  if (n->numOperands() > 4)
-    steps = n->operand(4)->constant().toInts();
-  if (axes.size() != starts.size() || (!steps.empty() && steps.size() != starts.size()))
+  // ir's sliceParams applies ONNX's clamping (the rule of shape inference) once.
+  auto p = sliceParams(*n);
+  if (!p) {
+    llvm::consumeError(p.takeError());
     return false;
-  for (int64_t st : steps)
+  }
+  const int64_t rank = int64_t(in.rank());
+  for (int64_t st : p->step)
     if (st != 1)
       return false;
   int64_t cut = -1; // the one axis whose extent changes
@@ -192,15 +186,7 @@ bool sliceOffset(const Node *n, int64_t &offset) {
   for (int64_t d = 0; d < cut; ++d)
     if (in.shape[size_t(d)] != 1)
       return false;
-  int64_t start = -1;
-  for (size_t j = 0; j < axes.size(); ++j)
-    if ((axes[j] < 0 ? axes[j] + rank : axes[j]) == cut) {
-      const int64_t dim = in.shape[size_t(cut)];
-      start = starts[j] < 0 ? starts[j] + dim : starts[j];
-      start = std::max<int64_t>(0, std::min(start, dim));
-    }
-  if (start < 0)
-    return false;
+  const int64_t start = p->first[size_t(cut)];
   int64_t inner = in.byteSize() / std::max<int64_t>(1, in.shape[size_t(cut)]);
   offset = start * inner;
   return offset % kAlign == 0 && offset + out.byteSize() <= in.byteSize();

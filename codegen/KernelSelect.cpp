@@ -50,6 +50,7 @@ llvm::Expected<KernelCall> selectKernel(const Node &n, const Target &t) {
   case OpKind::Reshape:
   case OpKind::Flatten:
   case OpKind::Transpose:
+  case OpKind::DepthToSpace:
   case OpKind::Squeeze:
   case OpKind::Unsqueeze:
   case OpKind::Slice:
@@ -110,23 +111,6 @@ int64_t packedChunkColumns(int64_t k, int64_t cols, const Target &t) {
   if (nc < unit)
     nc = unit;
   return nc < all ? nc : all;
-}
-
-llvm::Expected<WindowAttrs> readWindowAttrs(const Node &n, size_t spatial,
-                                            std::vector<int64_t> defaultKernel) {
-  const Attributes &at = n.attrs();
-  WindowAttrs w;
-  w.kernel = at.getInts("kernel_shape", std::move(defaultKernel));
-  w.strides = at.getInts("strides", std::vector<int64_t>(spatial, 1));
-  w.dilations = at.getInts("dilations", std::vector<int64_t>(spatial, 1));
-  w.pads = at.getInts("pads", std::vector<int64_t>(2 * spatial, 0));
-  if (w.kernel.size() != spatial || w.strides.size() != spatial || w.dilations.size() != spatial ||
-      w.pads.size() != 2 * spatial)
-    return selectError(n, fmt::format("expected kernel_shape, strides, dilations with {} entries "
-                                      "and pads with {}, found {}, {}, {} and {}",
-                                      spatial, 2 * spatial, w.kernel.size(), w.strides.size(),
-                                      w.dilations.size(), w.pads.size()));
-  return w;
 }
 
 } // namespace kiln

@@ -55,15 +55,6 @@ std::string activationFunctor(const EpilogueStep &s);
 /// The float kernels read dense row-major f32 without quantization; `role` names the operand.
 llvm::Error checkDenseF32(const Node &n, const Value *v, const char *role);
 
-/// The sliding-window attributes of Conv/ConvTranspose/pools in canonical form, checked to have
-/// `spatial` entries (pads: 2 * spatial, begins then ends); kernel_shape falls back to
-/// `defaultKernel` when absent.
-struct WindowAttrs {
-  std::vector<int64_t> kernel, strides, dilations, pads;
-};
-llvm::Expected<WindowAttrs> readWindowAttrs(const Node &n, size_t spatial,
-                                            std::vector<int64_t> defaultKernel = {});
-
 /// Columns (conv: output pixels) packed per chunk for gemm.h: K x NC floats within the target's
 /// packing budget (its L2), in whole units of max(16, NR) columns (whole panels of the target's
 /// NR), at least one unit, at most all columns.

@@ -5,6 +5,7 @@
 // ConvTranspose scatters into a scratch image. Output sizes come from the result type, which the
 // reference semantics computed.
 #include "codegen/KernelSelect.h"
+#include "ir/OpParams.h"
 
 #include <fmt/format.h>
 
@@ -40,26 +41,24 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n, const Target &t) {
   if (auto e = checkDenseF32(n, y, "result"))
     return e;
 
-  const Shape &xs = x->type().shape, &ws = wt->type().shape, &ys = y->type().shape;
+  const Shape &xs = x->type().shape, &ys = y->type().shape;
   const int rank = x->type().rank();
   if (rank != 3 && rank != 4)
     return selectError(
         n, fmt::format("expected a 1-D or 2-D convolution (input of rank 3 or 4), found "
                        "input {}",
                        typeString(x->type())));
-  if (wt->type().rank() != rank || y->type().rank() != rank)
-    return selectError(n, fmt::format("expected weight and result of rank {}, found {} and {}",
-                                      rank, typeString(wt->type()), typeString(y->type())));
+  // The verifier typed the node with the reference semantics: the window, group, weight, bias
+  // and result shapes agree, so only what the kernels cannot do is rejected here.
   const size_t nsp = static_cast<size_t>(rank - 2);
-  auto window = readWindowAttrs(n, nsp, Shape(ws.begin() + 2, ws.end()));
+  auto window = convParams(n);
   if (!window)
-    return window.takeError();
+    return selectError(n, llvm::toString(window.takeError()));
   const std::vector<int64_t> &kernel = window->kernel, &strides = window->strides,
-                             &dil = window->dilations, &pads = window->pads;
-  const Attributes &at = n.attrs();
+                             &dil = window->dilations, &pads = window->padsBegin;
 
   Geometry g;
-  g.group = at.getInt("group", 1);
+  g.group = window->group;
   g.n = xs[0];
   g.c = xs[1];
   g.oc = ys[1];
@@ -78,26 +77,6 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n, const Target &t) {
     g.dh = dil[0];
     g.pt = pads[0];
   }
-  if (g.group < 1 || g.c % g.group != 0 || g.oc % g.group != 0)
-    return selectError(n,
-                       fmt::format("expected group dividing {} input and {} output channels, found "
-                                   "group={}",
-                                   g.c, g.oc, g.group));
-  if (ys[0] != g.n)
-    return selectError(
-        n, fmt::format("expected result batch {}, found {}", g.n, typeString(y->type())));
-  for (int64_t v : {g.kh, g.kw, g.sh, g.sw, g.dh, g.dw})
-    if (v < 1)
-      return selectError(n,
-                         fmt::format("expected positive kernel_shape, strides and dilations, found "
-                                     "kernel {}x{}, strides {}x{}, dilations {}x{}",
-                                     g.kh, g.kw, g.sh, g.sw, g.dh, g.dw));
-  if (g.oh < 1 || g.ow < 1)
-    return selectError(
-        n, fmt::format("expected a positive output size, found {}", typeString(y->type())));
-  if (hasBias && n.operand(2)->type().shape != Shape{g.oc})
-    return selectError(n, fmt::format("expected bias of shape [{}], found {}", g.oc,
-                                      typeString(n.operand(2)->type())));
 
   const char *bias = hasBias ? "in2" : "nullptr";
   const char *hasB = hasBias ? "true" : "false";
@@ -105,36 +84,7 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n, const Target &t) {
   call.kernelFiles = {"gemm.h", "conv.h"};
 
   if (transpose) {
-    const Shape want{g.c, g.oc / g.group, g.kh, g.kw};
-    Shape got = ws;
-    if (nsp == 1)
-      got.insert(got.begin() + 2, 1);
-    if (got != want)
-      return selectError(
-          n, fmt::format("expected weight of shape [{},{},{}] for input {}, found {}", g.c,
-                         g.oc / g.group,
-                         nsp == 1 ? fmt::format("{}", g.kw) : fmt::format("{},{}", g.kh, g.kw),
-                         typeString(x->type()), typeString(wt->type())));
-    // With output_shape the reference semantics re-derive the pads (extra padding at the
-    // begin); the kernel needs only the begins, so derive them the same way from the result.
-    std::vector<int64_t> outPad = at.getInts("output_padding", std::vector<int64_t>(nsp, 0));
-    if (outPad.size() != nsp)
-      return selectError(
-          n, fmt::format("expected output_padding with {} entries, found {}", nsp, outPad.size()));
-    if (at.has("output_shape")) {
-      std::vector<int64_t> in{g.h, g.w}, out{g.oh, g.ow}, k{g.kh, g.kw}, s{g.sh, g.sw},
-          d{g.dh, g.dw};
-      int64_t *begins[2] = {&g.pt, &g.pl};
-      for (size_t i = nsp == 1 ? 1 : 0; i < 2; ++i) {
-        size_t a = nsp == 1 ? 0 : i; // index into the attribute lists
-        int64_t full = s[i] * (in[i] - 1) + outPad[a] + d[i] * (k[i] - 1) + 1;
-        int64_t total = full - out[i];
-        if (pads[a] + pads[a + nsp] != total) {
-          int64_t end = total >= 0 ? total / 2 : -((-total + 1) / 2);
-          *begins[i] = total - end;
-        }
-      }
-    }
+    // convParams already turned an output_shape into pads (extra padding at the begin).
     call.scratchBytes = g.oc * g.oh * g.ow * 4;
     call.statement = fmt::format(
         "kiln_f32_conv_transpose2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
@@ -145,14 +95,6 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n, const Target &t) {
   }
 
   const int64_t cg = g.c / g.group;
-  Shape got = ws;
-  if (nsp == 1)
-    got.insert(got.begin() + 2, 1);
-  if (got != Shape{g.oc, cg, g.kh, g.kw})
-    return selectError(
-        n, fmt::format("expected weight of shape [{},{},{}] for input {}, found {}", g.oc, cg,
-                       nsp == 1 ? fmt::format("{}", g.kw) : fmt::format("{},{}", g.kh, g.kw),
-                       typeString(x->type()), typeString(wt->type())));
   if (cg == 1 && g.group > 1) {
     // Depthwise: a GEMM would have a single reduction row per group; the direct kernel keeps a
     // block of output columns in registers over a zero-padded, stride-phase-split copy of the

@@ -5,6 +5,7 @@
 // adjacent merged, a contiguous innermost run folded into the element size), so a few generic
 // templates serve every rank and the common cases end up as a handful of large memcpys.
 #include "codegen/KernelSelect.h"
+#include "ir/OpParams.h"
 #include "ir/Semantics.h"
 
 #include <fmt/format.h>
@@ -150,18 +151,11 @@ llvm::Expected<KernelCall> selectConcat(const Node &n) {
   const int64_t outer = product(out.shape, 0, *axis);
   const int64_t total = product(out.shape, *axis, out.shape.size()) * e;
   std::string s;
-  int64_t offset = 0, axisSum = 0;
+  // Shape inference checked that the operands match the result except along the axis, where
+  // their extents sum to the result's.
+  int64_t offset = 0;
   for (unsigned i = 0; i < n.numOperands(); ++i) {
     const TensorType &t = n.operand(i)->type();
-    Shape expect = out.shape;
-    if (t.rank() == out.rank())
-      expect[*axis] = t.shape[*axis];
-    if (t.dtype() != out.dtype() || t.shape != expect)
-      return selectError(
-          n, fmt::format("expected operand {} to match the result {} except along axis {}, "
-                         "found {}",
-                         i, typeString(out), *axis, typeString(t)));
-    axisSum += t.shape[*axis];
     const int64_t chunk = product(t.shape, *axis, t.shape.size()) * e;
     if (chunk == 0 || outer == 0)
       continue;
@@ -171,10 +165,6 @@ llvm::Expected<KernelCall> selectConcat(const Node &n) {
                      at("out0", offset), i);
     offset += chunk;
   }
-  if (axisSum != out.shape[*axis])
-    return selectError(n,
-                       fmt::format("expected operand extents along axis {} to sum to {}, found {}",
-                                   *axis, out.shape[*axis], axisSum));
   if (s.empty())
     return nothingToMove(n);
   return call(s);
@@ -187,40 +177,15 @@ llvm::Expected<KernelCall> selectSplit(const Node &n) {
   auto axis = normalizeAxis(n, n.attrs().getInt("axis", 0), in.rank(), "axis");
   if (!axis)
     return axis.takeError();
-  // The result types already carry the split; the operand or attribute must agree with them.
-  std::vector<int64_t> sizes;
-  for (const Value *r : n.results())
-    sizes.push_back(r->type().rank() == in.rank() ? r->type().shape[*axis] : -1);
-  const int64_t numOutputs = n.attrs().getInt("num_outputs", 0);
-  if (numOutputs > 0 && numOutputs != static_cast<int64_t>(n.numResults()))
-    return selectError(
-        n, fmt::format("expected num_outputs results, found num_outputs={} and {} results",
-                       numOutputs, n.numResults()));
-  if (n.numOperands() > 1) {
-    auto split = constantInts(n, 1, "split");
-    if (!split)
-      return split.takeError();
-    if (*split != sizes)
-      return selectError(
-          n, fmt::format("expected result extents [{}] along axis {} to equal split [{}]",
-                         fmt::join(sizes, ","), *axis, fmt::join(*split, ",")));
-  }
+  // The result types carry the split: shape inference checked them against the split operand
+  // or num_outputs, and that they cover the operand along the axis.
   const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
   const int64_t outer = product(in.shape, 0, *axis);
   const int64_t total = product(in.shape, *axis, in.shape.size()) * e;
   std::string s;
-  int64_t offset = 0, axisSum = 0;
+  int64_t offset = 0;
   for (unsigned i = 0; i < n.numResults(); ++i) {
     const TensorType &t = n.result(i)->type();
-    Shape expect = in.shape;
-    if (t.rank() == in.rank())
-      expect[*axis] = t.shape[*axis];
-    if (t.dtype() != in.dtype() || t.shape != expect)
-      return selectError(
-          n, fmt::format("expected result {} to match the operand {} except along axis {}, "
-                         "found {}",
-                         i, typeString(in), *axis, typeString(t)));
-    axisSum += t.shape[*axis];
     const int64_t chunk = product(t.shape, *axis, t.shape.size()) * e;
     if (!s.empty())
       s += "\n";
@@ -231,11 +196,28 @@ llvm::Expected<KernelCall> selectSplit(const Node &n) {
                        at("in0", offset));
     offset += chunk;
   }
-  if (axisSum != in.shape[*axis])
-    return selectError(n,
-                       fmt::format("expected result extents along axis {} to sum to {}, found {}",
-                                   *axis, in.shape[*axis], axisSum));
   return call(s);
+}
+
+/// DepthToSpace as one strided view: the result walked as [N, C', H, b, W, b] reads input channel
+/// (i b + j) C' + c (DCR) or c b^2 + i b + j (CRD) at (h, w); the view kernel merges what it can.
+llvm::Expected<KernelCall> selectDepthToSpace(const Node &n) {
+  auto p = depthToSpaceParams(n);
+  if (!p)
+    return selectError(n, llvm::toString(p.takeError()));
+  const TensorType &in = n.operand(0)->type();
+  const int64_t b = p->blocksize, N = in.shape[0], C = in.shape[1] / (b * b), H = in.shape[2],
+                W = in.shape[3];
+  const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
+  const int64_t plane = H * W;
+  // Strides of (n, c, h, i, w, j) in input elements.
+  const int64_t sc = p->crd ? b * b * plane : plane, si = p->crd ? b * plane : b * C * plane,
+                sj = p->crd ? plane : C * plane;
+  std::vector<int64_t> dims = {N, C, H, b, W, b};
+  std::vector<int64_t> strides = {C * b * b * plane * e, sc * e, W * e, si * e, e, sj * e};
+  if (in.numElements() == 0)
+    return nothingToMove(n);
+  return call(viewCall(e, dims, strides, "out0", "in0"));
 }
 
 llvm::Expected<KernelCall> selectTranspose(const Node &n) {
@@ -267,63 +249,22 @@ llvm::Expected<KernelCall> selectTranspose(const Node &n) {
 }
 
 llvm::Expected<KernelCall> selectSlice(const Node &n) {
+  // Bounds, axes and steps are valid once the verifier has typed the node; ir's sliceParams
+  // applies ONNX's clamping, the rule shape inference used.
   const TensorType &in = n.operand(0)->type();
   const int rank = in.rank();
-  if (n.numOperands() < 3)
-    return selectError(
-        n, fmt::format("expected operands data, starts, ends, found {} operands", n.numOperands()));
-  auto starts = constantInts(n, 1, "starts");
-  if (!starts)
-    return starts.takeError();
-  auto ends = constantInts(n, 2, "ends");
-  if (!ends)
-    return ends.takeError();
-  std::vector<int64_t> axes, steps(starts->size(), 1);
-  for (size_t i = 0; i < starts->size(); ++i)
-    axes.push_back(static_cast<int64_t>(i));
-  if (n.numOperands() > 3) {
-    auto a = constantInts(n, 3, "axes");
-    if (!a)
-      return a.takeError();
-    axes = *a;
-  }
-  if (n.numOperands() > 4) {
-    auto s = constantInts(n, 4, "steps");
-    if (!s)
-      return s.takeError();
-    steps = *s;
-  }
-  if (ends->size() != starts->size() || axes.size() != starts->size() ||
-      steps.size() != starts->size())
-    return selectError(
-        n, fmt::format("expected starts, ends, axes and steps of one length, found {}, {}, "
-                       "{}, {}",
-                       starts->size(), ends->size(), axes.size(), steps.size()));
+  auto p = sliceParams(n);
+  if (!p)
+    return selectError(n, llvm::toString(p.takeError()));
   const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
   std::vector<int64_t> st = stridesOf(in.shape);
-  std::vector<int64_t> dims = in.shape, strides(rank), first(rank, 0), step(rank, 1);
-  std::vector<bool> seen(rank, false);
-  for (size_t i = 0; i < axes.size(); ++i) {
-    auto axis = normalizeAxis(n, axes[i], rank, "axes entry");
-    if (!axis)
-      return axis.takeError();
-    if (seen[*axis])
-      return selectError(n, fmt::format("expected distinct axes, found axis {} twice", *axis));
-    seen[*axis] = true;
-    if (steps[i] == 0)
-      return selectError(n, fmt::format("expected non-zero steps, found 0 for axis {}", *axis));
-    SliceAxis a = sliceAxis(in.shape[*axis], (*starts)[i], (*ends)[i], steps[i]);
-    dims[*axis] = a.count;
-    first[*axis] = a.first;
-    step[*axis] = steps[i];
-  }
+  std::vector<int64_t> dims = p->out, strides(rank);
+  const std::vector<int64_t> &first = p->first, &step = p->step;
   int64_t base = 0;
   for (int d = 0; d < rank; ++d) {
     strides[d] = st[d] * step[d] * e;
     base += first[d] * st[d] * e;
   }
-  if (auto err = checkResultShape(n, 0, dims))
-    return err;
   if (numElements(dims) == 0)
     return nothingToMove(n);
   return call(viewCall(e, dims, strides, "out0", at("in0", base)));
@@ -391,21 +332,16 @@ llvm::Expected<KernelCall> selectTile(const Node &n) {
   auto reps = constantInts(n, 1, "repeats");
   if (!reps)
     return reps.takeError();
-  if (static_cast<int>(reps->size()) != in.rank())
-    return selectError(n, fmt::format("expected {} repeats, found {}", in.rank(), reps->size()));
+  // Shape inference checked one non-negative repeat per dim and the result shape.
   const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
   // Each dimension d becomes (repeat, d): the repeat index re-reads the same block (stride 0).
   std::vector<int64_t> st = stridesOf(in.shape), dims, strides;
   Shape expect;
   for (int d = 0; d < in.rank(); ++d) {
-    if ((*reps)[d] < 0)
-      return selectError(n, fmt::format("expected non-negative repeats, found {}", (*reps)[d]));
     dims.insert(dims.end(), {(*reps)[d], in.shape[d]});
     strides.insert(strides.end(), {0, st[d] * e});
     expect.push_back(in.shape[d] * (*reps)[d]);
   }
-  if (auto err = checkResultShape(n, 0, expect))
-    return err;
   if (numElements(expect) == 0)
     return nothingToMove(n);
   return call(viewCall(e, dims, strides, "out0", "in0"));
@@ -575,6 +511,8 @@ llvm::Expected<KernelCall> selectDataMovementKernel(const Node &n) {
     return selectSplit(n);
   case OpKind::Transpose:
     return selectTranspose(n);
+  case OpKind::DepthToSpace:
+    return selectDepthToSpace(n);
   case OpKind::Slice:
     return selectSlice(n);
   case OpKind::Gather:

@@ -473,54 +473,18 @@ llvm::Expected<KernelCall> selectBatchNorm(const Node &n) {
 } // namespace
 
 std::string activationFunctor(const EpilogueStep &s) {
-  std::string a = floatLiteral(s.alpha), b = floatLiteral(s.beta);
-  switch (s.act) {
-  case ActKind::Relu:
-    return "kiln_ew_relu{}";
-  case ActKind::Clip:
-    return fmt::format("kiln_ew_clip<float>{{{}, {}}}", a, b);
-  case ActKind::LeakyRelu:
-    return fmt::format("kiln_ew_leaky_relu{{{}}}", a);
-  case ActKind::Sigmoid:
-    return "kiln_ew_sigmoid{}";
-  case ActKind::HardSigmoid:
-    return fmt::format("kiln_ew_hard_sigmoid{{{}, {}}}", a, b);
-  case ActKind::HardSwish:
-    return "kiln_ew_hard_swish{}";
-  case ActKind::Tanh:
-    return "kiln_ew_tanh{}";
-  case ActKind::SiLU:
-    return "kiln_ew_silu{}";
-  case ActKind::Gelu:
-    return "kiln_ew_gelu{}";
-  case ActKind::GeluTanh:
-    return "kiln_ew_gelu_tanh{}";
-  case ActKind::Elu:
-    return fmt::format("kiln_ew_elu{{{}}}", a);
-  case ActKind::Selu:
-    return fmt::format("kiln_ew_selu{{{}, {}}}", a, b);
-  case ActKind::Softplus:
-    return "kiln_ew_softplus{}";
-  case ActKind::Exp:
-    return "kiln_ew_exp{}";
-  case ActKind::Log:
-    return "kiln_ew_log{}";
-  case ActKind::Sqrt:
-    return "kiln_ew_sqrt{}";
-  case ActKind::Abs:
-    return "kiln_ew_abs{}";
-  case ActKind::Neg:
-    return "kiln_ew_neg{}";
-  case ActKind::Reciprocal:
-    return "kiln_ew_reciprocal{}";
-  case ActKind::Erf:
-    return "kiln_ew_erf{}";
-  case ActKind::Floor:
-    return "kiln_ew_floor{}";
-  case ActKind::Ceil:
-    return "kiln_ew_ceil{}";
+  // The functor is named after the step (ir/Activations.def) and takes the row's count of alpha,
+  // beta; kiln_ew_clip alone is a template over the element type (codegen/kernels/elementwise.h).
+  std::string name =
+      fmt::format("kiln_ew_{}{}", actName(s.act), s.act == ActKind::Clip ? "<float>" : "");
+  switch (actParamCount(s.act)) {
+  case 0:
+    return name + "{}";
+  case 1:
+    return fmt::format("{}{{{}}}", name, floatLiteral(s.alpha));
+  default:
+    return fmt::format("{}{{{}, {}}}", name, floatLiteral(s.alpha), floatLiteral(s.beta));
   }
-  return "kiln_ew_relu{}";
 }
 
 llvm::Expected<KernelCall> selectElementwiseKernel(const Node &n) {

@@ -5,6 +5,7 @@
 // product) or per-batch offset tables otherwise. Products with fewer rows than one register block
 // skip packing (chunk 0); others pack B in chunks sized to stay in cache.
 #include "codegen/KernelSelect.h"
+#include "ir/OpParams.h"
 
 #include <fmt/format.h>
 
@@ -52,9 +53,9 @@ llvm::Expected<KernelCall> selectGemm(const Node &n, const Target &t) {
     return selectError(n, fmt::format("expected 2-D A, B and result, found {}, {} and {}",
                                       typeString(a->type()), typeString(b->type()),
                                       typeString(y->type())));
-  const Attributes &at = n.attrs();
-  const bool ta = at.getInt("transA", 0) != 0, tb = at.getInt("transB", 0) != 0;
-  const double alpha = at.getFloat("alpha", 1.0), beta = at.getFloat("beta", 1.0);
+  const GemmParams gp = gemmParams(n);
+  const bool ta = gp.transA, tb = gp.transB;
+  const double alpha = gp.alpha, beta = gp.beta;
   if (!std::isfinite(alpha) || !std::isfinite(beta))
     return selectError(n,
                        fmt::format("expected finite alpha and beta, found {} and {}", alpha, beta));

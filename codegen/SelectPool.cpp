@@ -3,6 +3,7 @@
 // their output size from the result type, which is where ceil_mode took effect; global pools
 // reduce all spatial dims of any rank >= 3 as one plane per (batch, channel).
 #include "codegen/KernelSelect.h"
+#include "ir/OpParams.h"
 
 #include <fmt/format.h>
 
@@ -49,37 +50,33 @@ llvm::Expected<KernelCall> selectPoolKernel(const Node &n) {
         n, fmt::format("expected a 1-D or 2-D pool (input of rank 3 or 4), found input {}",
                        typeString(x->type())));
   const size_t nsp = static_cast<size_t>(rank - 2);
-  auto window = readWindowAttrs(n, nsp);
+  // The verifier typed the node with poolWindow: kernel, strides and dilations are positive and
+  // the output extents follow from them; the kernels pad only outward.
+  auto window = poolParams(n);
   if (!window)
-    return window.takeError();
+    return selectError(n, llvm::toString(window.takeError()));
   const std::vector<int64_t> &kernel = window->kernel, &strides = window->strides,
-                             &dil = window->dilations, &pads = window->pads;
+                             &dil = window->dilations, &begins = window->padsBegin,
+                             &ends = window->padsEnd;
   const Attributes &at = n.attrs();
   for (size_t i = 0; i < nsp; ++i)
-    if (kernel[i] < 1 || strides[i] < 1 || dil[i] < 1 || pads[i] < 0 || pads[i + nsp] < 0)
-      return selectError(
-          n, "expected positive kernel_shape, strides and dilations and non-negative "
-             "pads, found " +
-                 fmt::format("kernel_shape [{}], strides [{}], dilations [{}], pads [{}]",
-                             fmt::join(kernel, ","), fmt::join(strides, ","), fmt::join(dil, ","),
-                             fmt::join(pads, ",")));
+    if (begins[i] < 0 || ends[i] < 0)
+      return selectError(n, fmt::format("expected non-negative pads, found begins [{}], ends [{}]",
+                                        fmt::join(begins, ","), fmt::join(ends, ",")));
   // Normalized to 2-D: {H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR}.
   int64_t h = 1, oh = 1, kh = 1, sh = 1, dh = 1, pt = 0, pb = 0;
   const size_t sp = nsp - 1;
   const int64_t w = xs[rank - 1], ow = ys[rank - 1], kw = kernel[sp], sw = strides[sp],
-                dw = dil[sp], pl = pads[sp], pr = pads[sp + nsp];
+                dw = dil[sp], pl = begins[sp], pr = ends[sp];
   if (nsp == 2) {
     h = xs[2];
     oh = ys[2];
     kh = kernel[0];
     sh = strides[0];
     dh = dil[0];
-    pt = pads[0];
-    pb = pads[2];
+    pt = begins[0];
+    pb = ends[0];
   }
-  if (oh < 1 || ow < 1)
-    return selectError(
-        n, fmt::format("expected a positive output size, found {}", typeString(y->type())));
   if (op == OpKind::MaxPool) {
     call.statement = fmt::format("kiln_f32_maxpool2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
                                  "{}, {}>(in0, out0);",

@@ -4,6 +4,7 @@
 // codegen/kernels/reduce.h. Runs of adjacent reduced dims and of adjacent kept dims are merged
 // first, so e.g. a global average over H, W of NCHW is an N*C x H*W reduction whatever the rank.
 #include "codegen/KernelSelect.h"
+#include "ir/OpParams.h"
 
 #include <fmt/format.h>
 
@@ -85,40 +86,19 @@ llvm::Expected<KernelCall> selectSoftmax(const Node &n) {
 llvm::Expected<KernelCall> selectReduce(const Node &n) {
   if (auto err = checkOperands(n, /*floatOnly=*/false))
     return err;
-  const TensorType &in = n.operand(0)->type(), &out = n.result(0)->type();
+  const TensorType &in = n.operand(0)->type();
   const int rank = in.rank();
-  std::vector<int64_t> axes = n.attrs().getInts("axes");
-  if (n.numOperands() > 1) {
-    const Value *v = n.operand(1);
-    if (!v->isConstant())
-      return selectError(
-          n,
-          fmt::format("expected axes to be a constant, found the computed value '{}'", v->name()));
-    axes = v->constant().toInts();
-  }
-  const bool keepDims = n.attrs().getInt("keepdims", 1) != 0;
+  // The verifier typed the node: axes are constant and in range, the result shape agrees.
+  auto p = reduceParams(n);
+  if (!p)
+    return selectError(n, llvm::toString(p.takeError()));
   KernelCall k;
   k.kernelFiles = {"reduce.h"};
-  if (axes.empty() && n.attrs().getInt("noop_with_empty_axes", 0) != 0) {
-    if (out.shape != in.shape)
-      return selectError(n, fmt::format("expected result shape {} (no-op reduction), found {}",
-                                        shapeString(in.shape), shapeString(out.shape)));
+  if (p->noop) {
     k.statement = fmt::format("if (out0 != in0) std::memcpy(out0, in0, {});", in.byteSize());
     return k;
   }
-  std::vector<bool> reduced(rank, axes.empty()); // empty axes: reduce everything
-  for (int64_t a : axes) {
-    if (a < -rank || a >= rank)
-      return selectError(n, fmt::format("expected axes in [{}, {}), found {}", -rank, rank, a));
-    reduced[a < 0 ? a + rank : a] = true;
-  }
-  Shape expect;
-  for (int d = 0; d < rank; ++d)
-    if (!reduced[d] || keepDims)
-      expect.push_back(reduced[d] ? 1 : in.shape[d]);
-  if (out.shape != expect)
-    return selectError(n, fmt::format("expected result shape {}, found {}", shapeString(expect),
-                                      shapeString(out.shape)));
+  const std::vector<bool> &reduced = p->reduced;
   if (in.numElements() == 0)
     return selectError(n, fmt::format("expected a non-empty operand, found {}", typeString(in)));
 

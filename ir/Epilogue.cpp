@@ -7,8 +7,17 @@ namespace kiln {
 
 namespace {
 
-/// One row per activation that is exactly one unary op; the op's float attributes `alphaAttr` and
-/// `betaAttr` (with their ONNX defaults) map to the step's alpha and beta.
+/// The OpKind enumerators by bare name, plus None, so that the Op column of ir/Activations.def
+/// expands to a constant.
+namespace opk {
+constexpr OpKind None = static_cast<OpKind>(0xFFFF);
+#define KILN_OP(E, N, K) constexpr OpKind E = OpKind::E;
+#include "ir/Ops.def"
+} // namespace opk
+
+/// One row per ActKind, in enum order (ir/Activations.def); `op` is None for the steps that are
+/// not exactly one unary op. The op's float attributes `alphaAttr` and `betaAttr` (with their ONNX
+/// defaults) map to the step's alpha and beta.
 struct ActRow {
   ActKind act;
   OpKind op;
@@ -18,29 +27,46 @@ struct ActRow {
   double betaDefault;
 };
 
-const ActRow kRows[] = {
-    {ActKind::Relu, OpKind::Relu, nullptr, 0, nullptr, 0},
-    {ActKind::LeakyRelu, OpKind::LeakyRelu, "alpha", 0.01, nullptr, 0},
-    {ActKind::Sigmoid, OpKind::Sigmoid, nullptr, 0, nullptr, 0},
-    {ActKind::HardSigmoid, OpKind::HardSigmoid, "alpha", 0.2, "beta", 0.5},
-    {ActKind::HardSwish, OpKind::HardSwish, nullptr, 0, nullptr, 0},
-    {ActKind::Tanh, OpKind::Tanh, nullptr, 0, nullptr, 0},
-    {ActKind::Gelu, OpKind::Gelu, nullptr, 0, nullptr, 0},
-    {ActKind::GeluTanh, OpKind::Gelu, nullptr, 0, nullptr, 0},
-    {ActKind::Elu, OpKind::Elu, "alpha", 1.0, nullptr, 0},
-    {ActKind::Selu, OpKind::Selu, "alpha", 1.67326319217681884765625, "gamma",
-     1.05070102214813232421875},
-    {ActKind::Softplus, OpKind::Softplus, nullptr, 0, nullptr, 0},
-    {ActKind::Exp, OpKind::Exp, nullptr, 0, nullptr, 0},
-    {ActKind::Log, OpKind::Log, nullptr, 0, nullptr, 0},
-    {ActKind::Sqrt, OpKind::Sqrt, nullptr, 0, nullptr, 0},
-    {ActKind::Abs, OpKind::Abs, nullptr, 0, nullptr, 0},
-    {ActKind::Neg, OpKind::Neg, nullptr, 0, nullptr, 0},
-    {ActKind::Reciprocal, OpKind::Reciprocal, nullptr, 0, nullptr, 0},
-    {ActKind::Erf, OpKind::Erf, nullptr, 0, nullptr, 0},
-    {ActKind::Floor, OpKind::Floor, nullptr, 0, nullptr, 0},
-    {ActKind::Ceil, OpKind::Ceil, nullptr, 0, nullptr, 0},
+constexpr ActRow kRows[] = {
+#define KILN_ACT(E, N, OP, AA, AD, BA, BD, P) {ActKind::E, opk::OP, AA, AD, BA, BD},
+#include "ir/Activations.def"
 };
+
+/// Unary ops of ir/Ops.def that an epilogue does not carry: Not is boolean.
+constexpr OpKind kUncarriedUnary[] = {OpKind::Not};
+
+constexpr bool isUnaryOp(OpKind op) {
+  constexpr bool kUnary[] = {
+#define KILN_OP(E, N, K) OpClass::K == OpClass::Unary,
+#include "ir/Ops.def"
+  };
+  return kUnary[static_cast<unsigned>(op)];
+}
+
+/// Every unary op has an activation row or is listed as uncarried, and every row's op is unary.
+constexpr bool activationsCoverUnaryOps() {
+  constexpr OpKind kAll[] = {
+#define KILN_OP(E, N, K) OpKind::E,
+#include "ir/Ops.def"
+  };
+  for (OpKind op : kAll) {
+    if (!isUnaryOp(op))
+      continue;
+    bool found = false;
+    for (const ActRow &r : kRows)
+      found = found || r.op == op;
+    for (OpKind u : kUncarriedUnary)
+      found = found || u == op;
+    if (!found)
+      return false;
+  }
+  for (const ActRow &r : kRows)
+    if (r.op != opk::None && !isUnaryOp(r.op))
+      return false;
+  return true;
+}
+static_assert(activationsCoverUnaryOps(),
+              "a unary op of ir/Ops.def lacks a row in ir/Activations.def (or is not unary)");
 
 /// Indexed by BinKind.
 const OpKind kBinOps[] = {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div,
@@ -93,7 +119,7 @@ std::optional<EpilogueStep> activationStepOf(OpKind op, const Attributes &a) {
     want = approx == "none" ? ActKind::Gelu : ActKind::GeluTanh;
   }
   for (const ActRow &r : kRows) {
-    if (r.op != op || (want && r.act != *want))
+    if (r.op == opk::None || r.op != op || (want && r.act != *want))
       continue;
     EpilogueStep s;
     s.kind = EpilogueStep::Kind::Activation;
@@ -109,7 +135,7 @@ std::optional<EpilogueStep> activationStepOf(OpKind op, const Attributes &a) {
 
 std::optional<std::pair<OpKind, Attributes>> activationOp(const EpilogueStep &s) {
   for (const ActRow &r : kRows) {
-    if (r.act != s.act)
+    if (r.act != s.act || r.op == opk::None)
       continue;
     Attributes a;
     if (r.alphaAttr)

@@ -14,31 +14,13 @@
 
 namespace kiln {
 
+/// An activation step's function; rows, names and meanings in ir/Activations.def.
 enum class ActKind : uint8_t {
-  Relu,        // max(x, 0)
-  Clip,        // min(max(x, alpha), beta)
-  LeakyRelu,   // x >= 0 ? x : alpha * x
-  Sigmoid,     // 1 / (1 + exp(-x))
-  HardSigmoid, // max(0, min(1, alpha * x + beta))
-  HardSwish,   // x * max(0, min(1, x / 6 + 1 / 2))
-  Tanh,
-  SiLU,        // x * sigmoid(x)
-  Gelu,        // 0.5 x (1 + erf(x / sqrt 2))
-  // The other f32 unary elementwise ops, so that any elementwise chain fuses into one loop.
-  GeluTanh,   // Gelu with approximate = "tanh"
-  Elu,        // x < 0 ? alpha (exp(x) - 1) : x
-  Selu,       // beta (gamma of ONNX) * (x <= 0 ? alpha (exp(x) - 1) : x)
-  Softplus,   // log(1 + exp(x))
-  Exp,
-  Log,
-  Sqrt,
-  Abs,
-  Neg,
-  Reciprocal, // 1 / x
-  Erf,
-  Floor,
-  Ceil,
+#define KILN_ACT(E, N, OP, AA, AD, BA, BD, P) E,
+#include "ir/Activations.def"
 };
+/// How many of a step's alpha and beta the kernel functor kiln_ew_<name> takes.
+int actParamCount(ActKind k);
 const char *actName(ActKind k);
 bool parseActKind(const std::string &s, ActKind &out);
 

@@ -29,11 +29,15 @@ std::optional<OpKind> opFromName(const std::string &name) {
 
 namespace {
 const char *const kActNames[] = {
-    "relu", "clip", "leaky_relu", "sigmoid",    "hard_sigmoid", "hard_swish", "tanh",
-    "silu", "gelu", "gelu_tanh",  "elu",        "selu",         "softplus",   "exp",
-    "log",  "sqrt", "abs",        "neg",        "reciprocal",   "erf",        "floor",
-    "ceil"};
-}
+#define KILN_ACT(E, N, OP, AA, AD, BA, BD, P) N,
+#include "ir/Activations.def"
+};
+const int kActParams[] = {
+#define KILN_ACT(E, N, OP, AA, AD, BA, BD, P) P,
+#include "ir/Activations.def"
+};
+} // namespace
+int actParamCount(ActKind k) { return kActParams[static_cast<unsigned>(k)]; }
 const char *actName(ActKind k) { return kActNames[static_cast<unsigned>(k)]; }
 bool parseActKind(const std::string &s, ActKind &out) {
   for (unsigned i = 0; i < sizeof(kActNames) / sizeof(kActNames[0]); ++i)

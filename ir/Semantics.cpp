@@ -164,6 +164,16 @@ llvm::Expected<int64_t> normAxis(OpKind op, int64_t axis, int64_t rank, bool all
   return axis < 0 ? axis + rank : axis;
 }
 
+std::vector<Operand> nodeOperands(const Node &n) {
+  std::vector<Operand> ops;
+  for (unsigned i = 0; i < n.numOperands(); ++i)
+    if (!n.isEpilogueOperand(i)) {
+      const Value *v = n.operand(i);
+      ops.push_back({v->type(), v->isConstant() ? &v->constant() : nullptr});
+    }
+  return ops;
+}
+
 llvm::Expected<Window> convWindow(OpKind op, const std::vector<Operand> &ops,
                                   const Attributes &attrs) {
   if (auto e = arity(op, ops, 2, 3))
@@ -340,7 +350,7 @@ llvm::Expected<SliceDims> sliceDims(const std::vector<Operand> &ops) {
 }
 
 llvm::Expected<std::vector<bool>> reducedDims(OpKind op, const std::vector<Operand> &ops,
-                                              const Attributes &attrs) {
+                                              const Attributes &attrs, bool *noop) {
   if (auto e = arity(op, ops, 1, 2))
     return e;
   int64_t rank = ops[0].type.rank();
@@ -354,8 +364,10 @@ llvm::Expected<std::vector<bool>> reducedDims(OpKind op, const std::vector<Opera
     axes = attrs.getInts("axes");
   }
   if (axes.empty()) {
-    bool noop = attrs.getInt("noop_with_empty_axes", 0) != 0;
-    return std::vector<bool>(static_cast<size_t>(rank), !noop);
+    bool none = attrs.getInt("noop_with_empty_axes", 0) != 0;
+    if (noop)
+      *noop = none;
+    return std::vector<bool>(static_cast<size_t>(rank), !none);
   }
   std::vector<bool> red(static_cast<size_t>(rank), false);
   for (int64_t a : axes) {
@@ -812,6 +824,12 @@ llvm::Expected<std::vector<TensorType>> infer(OpKind op, const std::vector<Opera
     int64_t a = numElements(Shape(in.begin(), in.begin() + *ax));
     int64_t b = numElements(Shape(in.begin() + *ax, in.end()));
     return Types{rowMajor(ops[0].type.dtype(), {a, b})};
+  }
+  case OpKind::DepthToSpace: {
+    auto t = inferDepthToSpace(ops, attrs);
+    if (!t)
+      return t.takeError();
+    return Types{*t};
   }
   case OpKind::Transpose: {
     if (auto e = arity(op, ops, 1, 1))

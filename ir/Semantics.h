@@ -36,7 +36,8 @@ llvm::Expected<std::vector<Tensor>> evaluate(OpKind op, const std::vector<Tensor
 
 /// ONNX Slice along one axis of `dim` elements (step != 0): negative positions count from the end,
 /// then start and end are clamped to [0, dim] for positive steps and to [0, dim-1] / [-1, dim-1]
-/// for negative ones. The reference semantics and the Slice kernel selector both use this.
+/// for negative ones. The reference semantics use this; passes and codegen read the result
+/// through sliceParams (ir/OpParams.h).
 struct SliceAxis {
   int64_t first = 0; // the first index taken
   int64_t count = 0; // how many elements are taken

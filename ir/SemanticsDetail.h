@@ -5,7 +5,9 @@
 #pragma once
 
 #include "ir/Attribute.h"
+#include "ir/Graph.h"
 #include "ir/Op.h"
+#include "ir/OpParams.h"
 #include "ir/Tensor.h"
 #include "ir/Types.h"
 
@@ -24,15 +26,16 @@ struct Operand {
 
 llvm::Error fail(const std::string &msg);
 
+/// A node's own operands (its epilogue's excluded, as the verifier types it) as the semantics
+/// see them: the typed parameter accessors of ir/OpParams.h read nodes through this.
+std::vector<Operand> nodeOperands(const Node &n);
+
 /// Type inference on operand descriptions (the public inferResultTypes wraps this).
 llvm::Expected<std::vector<TensorType>> infer(OpKind op, const std::vector<Operand> &ops,
                                               const Attributes &attrs);
 
-/// Window geometry of Conv, ConvTranspose, MaxPool and AveragePool, per spatial dim.
-struct Window {
-  std::vector<int64_t> kernel, strides, dilations, padsBegin, padsEnd, out;
-  int64_t group = 1;
-};
+/// Window geometry of Conv, ConvTranspose, MaxPool and AveragePool (public as WindowParams).
+using Window = WindowParams;
 llvm::Expected<Window> convWindow(OpKind op, const std::vector<Operand> &ops,
                                   const Attributes &attrs);
 llvm::Expected<Window> poolWindow(OpKind op, const std::vector<Operand> &ops,
@@ -45,9 +48,10 @@ struct SliceDims {
 };
 llvm::Expected<SliceDims> sliceDims(const std::vector<Operand> &ops);
 
-/// Reduce*: for each input dim whether it is reduced (all false for a no-op reduction).
+/// Reduce*: for each input dim whether it is reduced (all false for a no-op reduction, which
+/// sets *noop when given).
 llvm::Expected<std::vector<bool>> reducedDims(OpKind op, const std::vector<Operand> &ops,
-                                              const Attributes &attrs);
+                                              const Attributes &attrs, bool *noop = nullptr);
 
 /// Split: the size of each piece along the axis; the axis normalized.
 llvm::Expected<std::vector<int64_t>> splitSizes(const std::vector<Operand> &ops,
@@ -55,6 +59,14 @@ llvm::Expected<std::vector<int64_t>> splitSizes(const std::vector<Operand> &ops,
 
 /// Pad: begins then ends, one pair per input dim.
 llvm::Expected<std::vector<int64_t>> padAmounts(const std::vector<Operand> &ops);
+
+/// DepthToSpace (ir/ops/Movement.cpp): its parameters checked against the input, its result type
+/// and its evaluation.
+llvm::Expected<DepthToSpaceParams> depthToSpaceParams(const std::vector<Operand> &ops,
+                                                      const Attributes &attrs);
+llvm::Expected<TensorType> inferDepthToSpace(const std::vector<Operand> &ops,
+                                             const Attributes &attrs);
+llvm::Expected<Tensor> evalDepthToSpace(const Tensor &x, const Attributes &attrs);
 
 /// `axis` in [-rank, rank) (or [-rank, rank] when allowEnd) mapped to [0, rank).
 llvm::Expected<int64_t> normAxis(OpKind op, int64_t axis, int64_t rank, bool allowEnd = false);

@@ -870,6 +870,12 @@ llvm::Expected<std::vector<Tensor>> evaluate(OpKind op, const std::vector<Tensor
   }
   case OpKind::Transpose:
     return evalTranspose(xs[0], attrs, rt);
+  case OpKind::DepthToSpace: {
+    auto y = sem::evalDepthToSpace(xs[0], attrs);
+    if (!y)
+      return y.takeError();
+    return Tensors{std::move(*y)};
+  }
   case OpKind::Slice: {
     auto s = sem::sliceDims(ops);
     if (!s)

@@ -5,6 +5,7 @@
 // producer has an empty epilogue, weights, bias and all four BN parameters are f32 constants, and
 // (Gemm) the output channel is a column of B. Creates new constants; the old ones are dropped
 // when nothing else uses them.
+#include "ir/OpParams.h"
 #include "passes/Pass.h"
 #include "passes/Rewrite.h"
 
@@ -42,21 +43,20 @@ bool fuse(Graph &g, Node *bn) {
       return false;
     inner = w.numElements() / channels;
   } else {
-    if (p->attrs().getFloat("alpha", 1.0) != 1.0 || p->attrs().getInt("transA", 0) != 0 ||
-        w.shape.size() != 2)
+    const GemmParams gp = gemmParams(*p);
+    if (gp.alpha != 1.0 || gp.transA || w.shape.size() != 2)
       return false;
-    bool transB = p->attrs().getInt("transB", 0) != 0;
+    bool transB = gp.transB;
     if ((transB ? w.shape[0] : w.shape[1]) != channels)
       return false;
     if (transB)
       inner = w.shape[1];
     else
       outer = w.shape[0];
-    if (p->numOperands() > 2 && (p->operand(2)->type().numElements() != channels ||
-                                 p->attrs().getFloat("beta", 1.0) != 1.0))
+    if (p->numOperands() > 2 && (p->operand(2)->type().numElements() != channels || gp.beta != 1.0))
       return false;
   }
-  bool transposedGemm = p->op() == OpKind::Gemm && p->attrs().getInt("transB", 0) == 0;
+  bool transposedGemm = p->op() == OpKind::Gemm && !gemmParams(*p).transB;
   std::optional<BatchNormAffine> affine = batchNormAffine(*bn);
   if (!affine)
     return false;
