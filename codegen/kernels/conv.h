@@ -81,6 +81,28 @@ void kiln_conv_pack(const kiln_f32 *x, long n0, long nc, kiln_f32 *dst) {
   }
 }
 
+/// The store a convolution hands its GEMM: element (m, n) is pixel n of output channel oc0 + m
+/// (P pixels per channel, `base` the flat index of the group's first output), a vector of VL
+/// consecutive pixels or one; the bias and then the epilogue run before the single store.
+template <long P, bool HAS_B, class Epi> struct kiln_conv_store {
+  kiln_f32 *y;
+  const kiln_f32 *bias;
+  long oc0, base;
+  const Epi &epi;
+  template <class V> KILN_INLINE void operator()(long m, long n, V v) const {
+    const long i = base + m * P + n;
+    if constexpr (std::is_same_v<V, kiln_vf32>) {
+      if constexpr (HAS_B)
+        v += kiln_vset1(bias[oc0 + m]);
+      kiln_vstore(y + i, epi.template vec<false>(v, i, oc0 + m));
+    } else {
+      if constexpr (HAS_B)
+        v += bias[oc0 + m];
+      y[i] = epi(v, i, oc0 + m);
+    }
+  }
+};
+
 /// Conv of X [N, C, H, W] with W [OC, C/G, KH, KW] into Y [N, OC, OH, OW]; pads PT/PL are the
 /// begins (the ends are implied by OH/OW). NC: output pixels per im2col chunk, a multiple of the
 /// GEMM's NR; scratch holds (C/G)*KH*KW*NC floats.
@@ -98,19 +120,7 @@ void kiln_f32_conv2d(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias,
         kiln_conv_pack<CG, H, W, OW, KH, KW, SH, SW, DH, DW, PT, PL>(xg, n0, nc, dst);
       };
       const long oc0 = g * OCG;
-      kiln_f32 *yg = y + (b * OC + oc0) * P;
-      const long base = (b * OC + oc0) * P;
-      auto store = [=, &epi](long m, long n, auto v) {
-        if constexpr (std::is_same_v<decltype(v), kiln_vf32>) {
-          if constexpr (HAS_B)
-            v += kiln_vset1(bias[oc0 + m]);
-          kiln_vstore(yg + m * P + n, epi.template vec<false>(v, base + m * P + n, oc0 + m));
-        } else {
-          if constexpr (HAS_B)
-            v += bias[oc0 + m];
-          yg[m * P + n] = epi(v, base + m * P + n, oc0 + m);
-        }
-      };
+      kiln_conv_store<P, HAS_B, Epi> store{y, bias, oc0, (b * OC + oc0) * P, epi};
       kiln_gemm_packed<OCG, P, K, NC, K, 1>(w + oc0 * K, packed, pack, store);
     }
 }
@@ -261,19 +271,7 @@ void kiln_f32_conv2d_1x1(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *b
     for (long g = 0; g < G; ++g) {
       const kiln_f32 *xg = x + (b * C + g * CG) * HW;
       const long oc0 = g * OCG;
-      kiln_f32 *yg = y + (b * OC + oc0) * HW;
-      const long base = (b * OC + oc0) * HW;
-      auto store = [=, &epi](long m, long n, auto v) {
-        if constexpr (std::is_same_v<decltype(v), kiln_vf32>) {
-          if constexpr (HAS_B)
-            v += kiln_vset1(bias[oc0 + m]);
-          kiln_vstore(yg + m * HW + n, epi.template vec<false>(v, base + m * HW + n, oc0 + m));
-        } else {
-          if constexpr (HAS_B)
-            v += bias[oc0 + m];
-          yg[m * HW + n] = epi(v, base + m * HW + n, oc0 + m);
-        }
-      };
+      kiln_conv_store<HW, HAS_B, Epi> store{y, bias, oc0, (b * OC + oc0) * HW, epi};
       const kiln_f32 *wg = w + oc0 * K;
       for (long p = 0; p < FULL; ++p) {
         for (long m0 = 0; m0 + MR <= OCG; m0 += MR)
