@@ -126,19 +126,25 @@ llvm::Expected<KernelCall> selectConvKernel(const Node &n, const Target &t) {
                                  g.n, g.c, p, g.oc, g.group, hasB, bias);
     return call;
   }
-  if (g.sh == 1 && g.sw == 1 && g.kh * g.kw > 1) {
-    // Stride 1: the implicit GEMM over a padded copy of one group's input packs nothing
-    // (kiln_f32_conv2d_s1); taken where that copy needs no more scratch than the im2col chunk,
-    // so the arena never grows for it. Floats as kiln_conv_s1_dims::scratch counts them.
-    const int64_t hp = g.oh + (g.kh - 1) * g.dh, wp = g.ow + (g.kw - 1) * g.dw;
+  // The implicit GEMM (kiln_f32_conv2d_igemm) over a padded, stride-phase-split copy of one
+  // group's input packs nothing. Taken for kernels larger than 1x1 at strides 1, and at larger
+  // strides when every phase is read (no dilation, kernel at least the stride), where the copy
+  // needs no more scratch than the im2col chunk, so the arena never grows for it. Floats as
+  // kiln_conv_igemm_dims::scratch counts them.
+  const bool unitStride = g.sh == 1 && g.sw == 1;
+  if ((unitStride && g.kh * g.kw > 1) ||
+      (!unitStride && g.dh == 1 && g.dw == 1 && g.kh >= g.sh && g.kw >= g.sw)) {
+    const int64_t hp = g.oh + (g.kh - 1) * g.dh / g.sh, wp = g.ow + (g.kw - 1) * g.dw / g.sw;
     const int64_t np = (g.oh * wp + t.gemmNr - 1) / t.gemmNr * t.gemmNr;
-    const int64_t s1 = ((cg - 1) * hp * wp + (g.kh - 1) * g.dh * wp + (g.kw - 1) * g.dw + np) * 4;
-    if (s1 <= call.scratchBytes) {
-      call.scratchBytes = s1;
-      call.statement = fmt::format("kiln_f32_conv2d_s1<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
-                                   "{}, {}, {}, {}>(in0, in1, {}, out0, scratch, epi);",
-                                   g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.dh, g.dw,
-                                   g.pt, g.pl, g.group, hasB, bias);
+    const int64_t bytes = ((cg * g.sh * g.sw - 1) * hp * wp + (g.kh - 1) * g.dh / g.sh * wp +
+                           (g.kw - 1) * g.dw / g.sw + np) *
+                          4;
+    if (bytes <= call.scratchBytes) {
+      call.scratchBytes = bytes;
+      call.statement = fmt::format("kiln_f32_conv2d_igemm<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
+                                   "{}, {}, {}, {}, {}, {}, {}>(in0, in1, {}, out0, scratch, epi);",
+                                   g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw,
+                                   g.dh, g.dw, g.pt, g.pl, g.group, hasB, bias);
       return call;
     }
   }

@@ -6,8 +6,8 @@
 // - kiln_f32_conv2d_dw: depthwise (one input channel per group) as a direct convolution over a
 //   zero-padded copy of the channel, a block of output columns in registers.
 // - kiln_f32_conv2d_1x1: pointwise convolutions read the input in place as the GEMM's B.
-// - kiln_f32_conv2d_s1: stride-1 convolutions as an implicit GEMM over a zero-padded copy of
-//   the input (no im2col, nothing packed).
+// - kiln_f32_conv2d_igemm: convolutions as an implicit GEMM over a zero-padded copy of the input
+//   split into stride phases (no im2col, nothing packed).
 // - kiln_f32_conv_transpose2d: scatter-accumulate into a scratch image, then bias and epilogue.
 // Every shape is a template argument. The epilogue runs on each output value after the bias, as
 // the last step before the single store of that element.
@@ -125,46 +125,48 @@ void kiln_f32_conv2d(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias,
     }
 }
 
-/// Stride-1 convolution as an implicit GEMM (no im2col): the input is copied once into a
-/// zero-padded image of HP = OH + (KH-1)*DH rows by WP = OW + (KW-1)*DW columns per channel, and
-/// the GEMM runs over "wide" output columns t = oh*WP + ow (ow < WP). In that space row k =
-/// (ic, kh, kw) of the im2col matrix is the padded channel shifted by kh*DH*WP + kw*DW, so the
-/// micro-kernel reads B straight from the padded image, NR contiguous columns per tap, and
-/// nothing is packed. Columns with ow >= OW are computed and dropped (WP - OW of every WP).
-struct kiln_conv_s1_dims {
-  /// Floats of scratch: the padded image plus the columns the last panel reads past it.
-  static constexpr long scratch(long c, long oh, long ow, long kh, long kw, long dh, long dw) {
-    const long hp = oh + (kh - 1) * dh, wp = ow + (kw - 1) * dw, nr = kiln_gemm_cfg::nr;
+/// Convolution as an implicit GEMM (no im2col): the input is copied once into a zero-padded
+/// image split into SH x SW stride phases, phase (ph, pw) holding padded rows ph, ph + SH, ... and
+/// columns pw, pw + SW, ...; each phase has HP = OH + (KH-1)*DH/SH rows of WP = OW +
+/// (KW-1)*DW/SW columns. The GEMM runs over "wide" output columns t = oh*WP + ow (ow < WP). In
+/// that space row k = (ic, kh, kw) of the im2col matrix is phase ((kh*DH) % SH, (kw*DW) % SW)
+/// of channel ic shifted by (kh*DH/SH)*WP + kw*DW/SW, so the micro-kernel reads B straight from
+/// the phases, NR contiguous columns per tap, and nothing is packed. Columns with ow >= OW are
+/// computed and dropped (WP - OW of every WP). Strides 1 have one phase: the plain padded image.
+struct kiln_conv_igemm_dims {
+  /// Floats of scratch: the phases plus the columns the last panel reads past them.
+  static constexpr long scratch(long c, long oh, long ow, long kh, long kw, long sh, long sw,
+                                long dh, long dw) {
+    const long hp = oh + (kh - 1) * dh / sh, wp = ow + (kw - 1) * dw / sw, nr = kiln_gemm_cfg::nr;
     const long np = (oh * wp + nr - 1) / nr * nr;
-    return (c - 1) * hp * wp + (kh - 1) * dh * wp + (kw - 1) * dw + np;
+    return (c * sh * sw - 1) * hp * wp + (kh - 1) * dh / sh * wp + (kw - 1) * dw / sw + np;
   }
 };
 
 /// R rows (output channels m0 ..) of the implicit GEMM by NR wide columns from t0; a[i*K + k]
-/// are the weights of row m0 + i, xp the padded image of the group's first channel.
-template <long R, long CG, long KH, long KW, long DH, long DW, long HPWP, long WP, class Store>
-KILN_INLINE void kiln_conv_s1_block(const kiln_f32 *a, const kiln_f32 *xp, long m0, long t0,
-                                    Store &store) {
-  constexpr long NR = kiln_gemm_cfg::nr, VL = kiln_gemm_cfg::vl, NV = kiln_gemm_cfg::nv;
+/// are the weights of row m0 + i, xp the first phase of the group's first channel (phases of
+/// HPWP floats, SH*SW per channel).
+template <long R, long CG, long KH, long KW, long SH, long SW, long DH, long DW, long HPWP,
+          long WP, class Store>
+KILN_INLINE void kiln_conv_igemm_block(const kiln_f32 *a, const kiln_f32 *xp, long m0, long t0,
+                                       Store &store) {
+  constexpr long VL = kiln_gemm_cfg::vl, NV = kiln_gemm_cfg::nv;
   constexpr long K = CG * KH * KW;
   const kiln_f32 *am = a + m0 * K;
-  kiln_vf32 acc[R][NV];
-#pragma GCC unroll 8
-  for (long i = 0; i < R; ++i)
-#pragma GCC unroll 8
-    for (long v = 0; v < NV; ++v)
-      acc[i][v] = kiln_vf32{};
+  kiln_vf32 acc[R][NV] = {};
   for (long ic = 0; ic < CG; ++ic) {
-    const kiln_f32 *xc = xp + ic * HPWP + t0;
+    const kiln_f32 *xc = xp + ic * SH * SW * HPWP + t0;
     const kiln_f32 *ac = am + ic * KH * KW;
 #pragma GCC unroll 8
     for (long kh = 0; kh < KH; ++kh)
 #pragma GCC unroll 8
       for (long kw = 0; kw < KW; ++kw) {
+        const kiln_f32 *tap = xc + ((kh * DH) % SH * SW + (kw * DW) % SW) * HPWP +
+                              (kh * DH) / SH * WP + (kw * DW) / SW;
         kiln_vf32 bv[NV];
 #pragma GCC unroll 8
         for (long v = 0; v < NV; ++v)
-          bv[v] = kiln_vload(xc + kh * DH * WP + kw * DW + v * VL);
+          bv[v] = kiln_vload(tap + v * VL);
 #pragma GCC unroll 8
         for (long i = 0; i < R; ++i) {
           const float av = ac[i * K + kh * KW + kw];
@@ -179,49 +181,55 @@ KILN_INLINE void kiln_conv_s1_block(const kiln_f32 *a, const kiln_f32 *xp, long 
 #pragma GCC unroll 8
     for (long v = 0; v < NV; ++v)
       store(m0 + i, t0 + v * VL, acc[i][v]);
-  (void)NR;
 }
 
-/// Conv with strides 1 (see kiln_conv_s1_dims): X [N, C, H, W], W [OC, C/G, KH, KW], Y [N, OC,
-/// OH, OW]; scratch holds kiln_conv_s1_dims::scratch(C/G, ...) floats (one group's image at a
-/// time). Bias and epilogue run on whole vectors where a vector of wide columns lies inside one
-/// output row, lane by lane where it straddles a row end.
-template <long N, long C, long H, long W, long OC, long OH, long OW, long KH, long KW, long DH,
-          long DW, long PT, long PL, long G, bool HAS_B, class Epi>
-void kiln_f32_conv2d_s1(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias, kiln_f32 *y,
-                        unsigned char *scratch, Epi epi) {
+/// Conv as an implicit GEMM (see kiln_conv_igemm_dims): X [N, C, H, W], W [OC, C/G, KH, KW], Y
+/// [N, OC, OH, OW]; scratch holds kiln_conv_igemm_dims::scratch(C/G, ...) floats (one group's
+/// phases at a time). Bias and epilogue run on whole vectors where a vector of wide columns lies
+/// inside one output row, lane by lane where it straddles a row end.
+template <long N, long C, long H, long W, long OC, long OH, long OW, long KH, long KW, long SH,
+          long SW, long DH, long DW, long PT, long PL, long G, bool HAS_B, class Epi>
+void kiln_f32_conv2d_igemm(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias,
+                           kiln_f32 *y, unsigned char *scratch, Epi epi) {
   constexpr long CG = C / G, OCG = OC / G, K = CG * KH * KW, P = OH * OW;
-  constexpr long HP = OH + (KH - 1) * DH, WP = OW + (KW - 1) * DW, HPWP = HP * WP;
+  constexpr long HP = OH + (KH - 1) * DH / SH, WP = OW + (KW - 1) * DW / SW, HPWP = HP * WP;
   constexpr long NR = kiln_gemm_cfg::nr, MR = kiln_gemm_cfg::mr, VL = kiln_gemm_cfg::vl;
   constexpr long NT = OH * WP, PANELS = (NT + NR - 1) / NR;
-  constexpr long SCR = kiln_conv_s1_dims::scratch(CG, OH, OW, KH, KW, DH, DW);
+  constexpr long SCR = kiln_conv_igemm_dims::scratch(CG, OH, OW, KH, KW, SH, SW, DH, DW);
   static_assert(CG * G == C && OCG * G == OC, "groups must divide the channels");
   kiln_f32 *xp = reinterpret_cast<kiln_f32 *>(scratch);
-  // Input rows [r0, r1) of the padded image hold data, columns [c0, c1) of them.
-  constexpr long r0 = PT < HP ? PT : HP, r1 = PT + H < HP ? PT + H : HP;
-  constexpr long c0 = PL < WP ? PL : WP, c1 = PL + W < WP ? PL + W : WP;
   for (long b = 0; b < N; ++b)
     for (long g = 0; g < G; ++g) {
       const kiln_f32 *xg = x + (b * C + g * CG) * H * W;
-      for (long ic = 0; ic < CG; ++ic) {
-        kiln_f32 *pc = xp + ic * HPWP;
-        const kiln_f32 *xc = xg + ic * H * W;
-        for (long i = 0; i < r0 * WP; ++i)
-          pc[i] = 0.0f;
-        for (long r = r0; r < r1; ++r) {
-          kiln_f32 *d = pc + r * WP;
-          const kiln_f32 *src = xc + (r - PT) * W;
-          for (long q = 0; q < c0; ++q)
-            d[q] = 0.0f;
-          for (long q = c0; q < c1; ++q)
-            d[q] = src[q - PL];
-          for (long q = c1; q < WP; ++q)
-            d[q] = 0.0f;
-        }
-        for (long i = r1 * WP; i < HPWP; ++i)
-          pc[i] = 0.0f;
-      }
-      for (long i = CG * HPWP; i < SCR; ++i) // read only by dropped columns; kept defined
+      for (long ic = 0; ic < CG; ++ic)
+        for (long ph = 0; ph < SH; ++ph)
+          for (long pw = 0; pw < SW; ++pw) {
+            kiln_f32 *pc = xp + ((ic * SH + ph) * SW + pw) * HPWP;
+            const kiln_f32 *xc = xg + ic * H * W;
+            // Phase rows r and columns q read input row r*SH + ph - PT and column q*SW + pw - PL:
+            // rows [r0, r1) and columns [q0, q1) of the phase lie inside the input.
+            const long r0a = PT - ph > 0 ? (PT - ph + SH - 1) / SH : 0;
+            const long r1a = H + PT - ph > 0 ? (H + PT - ph + SH - 1) / SH : 0;
+            const long r0 = r0a < HP ? r0a : HP, r1 = r1a < HP ? (r1a > r0 ? r1a : r0) : HP;
+            const long q0a = PL - pw > 0 ? (PL - pw + SW - 1) / SW : 0;
+            const long q1a = W + PL - pw > 0 ? (W + PL - pw + SW - 1) / SW : 0;
+            const long q0 = q0a < WP ? q0a : WP, q1 = q1a < WP ? (q1a > q0 ? q1a : q0) : WP;
+            for (long i = 0; i < r0 * WP; ++i)
+              pc[i] = 0.0f;
+            for (long r = r0; r < r1; ++r) {
+              kiln_f32 *d = pc + r * WP;
+              const kiln_f32 *src = xc + (r * SH + ph - PT) * W;
+              for (long q = 0; q < q0; ++q)
+                d[q] = 0.0f;
+              for (long q = q0; q < q1; ++q)
+                d[q] = src[q * SW + pw - PL];
+              for (long q = q1; q < WP; ++q)
+                d[q] = 0.0f;
+            }
+            for (long i = r1 * WP; i < HPWP; ++i)
+              pc[i] = 0.0f;
+          }
+      for (long i = CG * SH * SW * HPWP; i < SCR; ++i) // read only by dropped columns
         xp[i] = 0.0f;
       const long oc0 = g * OCG;
       kiln_f32 *yg = y + (b * OC + oc0) * P;
@@ -249,10 +257,11 @@ void kiln_f32_conv2d_s1(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bi
       const kiln_f32 *wg = w + oc0 * K;
       for (long p = 0; p < PANELS; ++p) {
         for (long m0 = 0; m0 + MR <= OCG; m0 += MR)
-          kiln_conv_s1_block<MR, CG, KH, KW, DH, DW, HPWP, WP>(wg, xp, m0, p * NR, store);
+          kiln_conv_igemm_block<MR, CG, KH, KW, SH, SW, DH, DW, HPWP, WP>(wg, xp, m0, p * NR,
+                                                                          store);
         if constexpr (OCG % MR != 0)
-          kiln_conv_s1_block<OCG % MR, CG, KH, KW, DH, DW, HPWP, WP>(wg, xp, OCG - OCG % MR,
-                                                                     p * NR, store);
+          kiln_conv_igemm_block<OCG % MR, CG, KH, KW, SH, SW, DH, DW, HPWP, WP>(
+              wg, xp, OCG - OCG % MR, p * NR, store);
       }
     }
 }
@@ -275,9 +284,9 @@ void kiln_f32_conv2d_1x1(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *b
       const kiln_f32 *wg = w + oc0 * K;
       for (long p = 0; p < FULL; ++p) {
         for (long m0 = 0; m0 + MR <= OCG; m0 += MR)
-          kiln_conv_s1_block<MR, CG, 1, 1, 1, 1, HW, HW>(wg, xg, m0, p * NR, store);
+          kiln_conv_igemm_block<MR, CG, 1, 1, 1, 1, 1, 1, HW, HW>(wg, xg, m0, p * NR, store);
         if constexpr (OCG % MR != 0)
-          kiln_conv_s1_block<OCG % MR, CG, 1, 1, 1, 1, HW, HW>(wg, xg, OCG - OCG % MR, p * NR,
+          kiln_conv_igemm_block<OCG % MR, CG, 1, 1, 1, 1, 1, 1, HW, HW>(wg, xg, OCG - OCG % MR, p * NR,
                                                                 store);
       }
       if constexpr (HW % NR != 0) {

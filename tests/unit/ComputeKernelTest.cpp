@@ -127,8 +127,8 @@ std::vector<float> refConv(const ConvGeom &p, const std::vector<float> &x,
 /// smallest chunk of at least 16 columns, as the selectors size them.
 constexpr long kNC = kiln_gemm_cfg::nr > 16 ? kiln_gemm_cfg::nr : 16;
 
-/// Runs the im2col GEMM kernel, the depthwise kernel (DEPTHWISE) or the stride-1 implicit GEMM
-/// (S1) on one geometry.
+/// Runs the im2col GEMM kernel, the depthwise kernel (DEPTHWISE) or the implicit GEMM (S1, any
+/// stride) on one geometry.
 template <long N, long C, long H, long W, long OC, long KH, long KW, long SH, long SW, long DH,
           long DW, long PT, long PL, long PB, long PR, long G, bool HAS_B, bool DEPTHWISE = false,
           long NC = 0, bool S1 = false>
@@ -152,9 +152,8 @@ void checkConv() {
         x.data(), w.data(), HAS_B ? b.data() : nullptr, y.data(), s.ptr(), rec.epi());
     s.expectNoOverrun();
   } else if constexpr (S1) {
-    static_assert(SH == 1 && SW == 1, "the implicit GEMM is for strides 1");
-    Scratch s(size_t(kiln_conv_s1_dims::scratch(C / G, OH, OW, KH, KW, DH, DW) * 4));
-    kiln_f32_conv2d_s1<N, C, H, W, OC, OH, OW, KH, KW, DH, DW, PT, PL, G, HAS_B>(
+    Scratch s(size_t(kiln_conv_igemm_dims::scratch(C / G, OH, OW, KH, KW, SH, SW, DH, DW) * 4));
+    kiln_f32_conv2d_igemm<N, C, H, W, OC, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, G, HAS_B>(
         x.data(), w.data(), HAS_B ? b.data() : nullptr, y.data(), s.ptr(), rec.epi());
     s.expectNoOverrun();
   } else {
@@ -210,6 +209,17 @@ TEST(ComputeKernelTest, ConvPointwise) {
   checkPointwise<1, 12, 3, 11, 20, 4, true>();  // groups
   checkPointwise<1, 3, 1, 1, 7, 1, true>();     // one pixel
   checkPointwise<1, 33, 16, 16, 24, 1, true>(); // 256 columns
+}
+
+TEST(ComputeKernelTest, ConvStridedImplicitGemm) {
+  // Stride phases: resnet's 7x7 s2 stem shape (reduced), 3x3 s2 with pads, asymmetric strides,
+  // odd sizes whose phases differ in length, 1-D, groups, a 2x2 s2 window.
+  checkConv<1, 3, 20, 22, 8, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true, false, 0, true>();
+  checkConv<2, 5, 11, 13, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, true, false, 0, true>();
+  checkConv<1, 4, 9, 15, 6, 3, 5, 1, 3, 1, 1, 1, 2, 0, 1, 1, false, false, 0, true>();
+  checkConv<1, 3, 1, 31, 5, 1, 4, 1, 2, 1, 1, 0, 2, 0, 1, 1, true, false, 0, true>();
+  checkConv<1, 8, 10, 10, 12, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 4, true, false, 0, true>();
+  checkConv<1, 6, 8, 8, 17, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 1, true, false, 0, true>();
 }
 
 TEST(ComputeKernelTest, ConvStride1ImplicitGemm) {
@@ -566,8 +576,9 @@ TEST(ComputeKernelTest, SelectConv) {
   bias.kind = kiln::EpilogueStep::Kind::BiasAdd;
   bias.operand = 2;
   c1->epilogue().steps.push_back(bias);
-  EXPECT_EQ(statementOf(*c1), "kiln_f32_conv2d<1, 4, 1, 50, 6, 1, 23, 1, 5, 1, 2, 1, 1, 0, 0, 1, "
-                              "32, false>(in0, in1, nullptr, out0, scratch, epi);");
+  // (A 1x5 window at stride 2 reads both column phases: the implicit GEMM.)
+  EXPECT_EQ(statementOf(*c1), "kiln_f32_conv2d_igemm<1, 4, 1, 50, 6, 1, 23, 1, 5, 1, 2, 1, 1, 0, "
+                              "0, 1, false>(in0, in1, nullptr, out0, scratch, epi);");
 
   // ConvTranspose: weight [C, OC/G, KH, KW]; scratch is one output image.
   auto *xt = g.addInput("xt", f32({1, 4, 5, 5}));
