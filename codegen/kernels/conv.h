@@ -343,6 +343,22 @@ KILN_INLINE void kiln_dw_tile(const kiln_f32 *plane, const kiln_f32 *wc, float b
     }
 }
 
+/// Rows oh0 .. oh0+RB-1 of one depthwise output channel: tiles of DB vectors across the OWV
+/// vectors of a row, then the column tail's tile.
+template <long RB, long DB, long OWV, long OW, long KH, long KW, long SH, long SW, long DH,
+          long DW, long PWS, class Epi>
+KILN_INLINE void kiln_dw_row_block(const kiln_f32 *plane, const kiln_f32 *wc, float bv,
+                                   kiln_f32 *yc, long base, long oc, long oh0, const Epi &epi) {
+  constexpr long DT = OWV % DB; // the column tail
+  long v0 = 0;
+  for (; v0 + DB <= OWV; v0 += DB)
+    kiln_dw_tile<RB, DB, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc, oh0, v0,
+                                                          epi);
+  if constexpr (DT > 0)
+    kiln_dw_tile<RB, DT, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc, oh0, v0,
+                                                          epi);
+}
+
 /// All output rows of one depthwise output channel over its padded plane: tiles of RB rows by
 /// DB vectors, DB the target's block (kiln_target::dw_block columns) capped at a row, RB rows so
 /// that about eight accumulator chains are in flight; the row and column tails are tiles of
@@ -354,26 +370,13 @@ void kiln_dw_rows(const kiln_f32 *plane, const kiln_f32 *wc, float bv, kiln_f32 
   constexpr long VL = kiln_vcfg::vl, OWV = (OW + VL - 1) / VL;
   constexpr long DB0 = kiln_target::dw_block / VL > 0 ? kiln_target::dw_block / VL : 1;
   constexpr long DB = DB0 < OWV ? DB0 : OWV, RB0 = (8 + DB - 1) / DB, RB = RB0 < OH ? RB0 : OH;
-  constexpr long RT = OH % RB, DT = OWV % DB; // row and column tails
-  for (long oh0 = 0; oh0 + RB <= OH; oh0 += RB) {
-    long v0 = 0;
-    for (; v0 + DB <= OWV; v0 += DB)
-      kiln_dw_tile<RB, DB, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc, oh0, v0,
-                                                            epi);
-    if constexpr (DT > 0)
-      kiln_dw_tile<RB, DT, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc, oh0, v0,
-                                                            epi);
-  }
-  if constexpr (RT > 0) {
-    constexpr long oh0 = OH - RT;
-    long v0 = 0;
-    for (; v0 + DB <= OWV; v0 += DB)
-      kiln_dw_tile<RT, DB, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc, oh0, v0,
-                                                            epi);
-    if constexpr (DT > 0)
-      kiln_dw_tile<RT, DT, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc, oh0, v0,
-                                                            epi);
-  }
+  constexpr long RT = OH % RB; // the row tail
+  for (long oh0 = 0; oh0 + RB <= OH; oh0 += RB)
+    kiln_dw_row_block<RB, DB, OWV, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc,
+                                                                    oh0, epi);
+  if constexpr (RT > 0)
+    kiln_dw_row_block<RT, DB, OWV, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc,
+                                                                    OH - RT, epi);
 }
 
 /// Depthwise Conv: G == C groups of one input channel, MULT = OC / C output channels each.
