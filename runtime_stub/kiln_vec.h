@@ -53,6 +53,38 @@ template <int = 0> KILN_INLINE kiln_vf32 kiln_vmin_nan(kiln_vf32 a, kiln_vf32 b)
   return kiln_vselect((b < a) | (b != b), b, a);
 }
 
+/// Lanes O, O + 2, O + 4, ... of the 2 * VL floats a:b (a's lanes first).
+template <long O, long... I>
+KILN_INLINE kiln_vf32 kiln_vpick2_(kiln_vf32 a, kiln_vf32 b, std::integer_sequence<long, I...>) {
+  return __builtin_shufflevector(a, b, (2 * I + O)...);
+}
+/// The even floats p[0], p[2], ..., p[2 * VL - 2] (a stride-2 load: two loads and one shuffle).
+template <int = 0> KILN_INLINE kiln_vf32 kiln_vload_even(const float *p) {
+  return kiln_vpick2_<0>(kiln_vload(p), kiln_vload(p + kiln_vcfg::vl),
+                         std::make_integer_sequence<long, kiln_vcfg::vl>{});
+}
+/// Copies n <= VL floats: two overlapping copies of the largest power-of-two size S <= n (sizes
+/// known to the compiler, so each is one or two moves; a copy of n floats would be a call).
+template <long S = kiln_target::vec_floats>
+KILN_INLINE void kiln_copy_floats(float *dst, const float *src, long n) {
+  if constexpr (S > 1) {
+    if (n < S)
+      return kiln_copy_floats<S / 2>(dst, src, n);
+    std::memcpy(dst, src, S * sizeof(float));
+    std::memcpy(dst + n - S, src + n - S, S * sizeof(float));
+  } else {
+    if (n == 1)
+      dst[0] = src[0];
+  }
+}
+/// Splits the 2 * VL consecutive floats at p into the even ones (*even) and the odd ones (*odd):
+/// two loads and two shuffles (vpermt2ps, uzp1/uzp2), where a strided copy is one float at a time.
+template <int = 0> KILN_INLINE void kiln_vdeinterleave2(const float *p, kiln_vf32 *even, kiln_vf32 *odd) {
+  const kiln_vf32 a = kiln_vload(p), b = kiln_vload(p + kiln_vcfg::vl);
+  *even = kiln_vpick2_<0>(a, b, std::make_integer_sequence<long, kiln_vcfg::vl>{});
+  *odd = kiln_vpick2_<1>(a, b, std::make_integer_sequence<long, kiln_vcfg::vl>{});
+}
+
 /// e^x per lane, within 2 ulp of expf over the finite range: x = n ln2 + r with |r| <= ln2 / 2
 /// (ln2 split in two so that n ln2 is exact), e^r by Cephes' degree-6 polynomial, times 2^n
 /// built in the exponent bits in two halves (so that n from -150 to 128 needs no special case:

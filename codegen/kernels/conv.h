@@ -125,6 +125,24 @@ void kiln_f32_conv2d(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias,
     }
 }
 
+/// Stores lanes [0, n) of v, n <= VL, as output elements gi .. gi + n - 1 of channel c (at dst)
+/// after the epilogue. The epilogue runs on the whole vector when its operand reads, elements
+/// gi .. gi + VL - 1, stay inside the output (TOTAL elements), and the n lanes are copied out;
+/// only the last vectors of the output run lane by lane. The lanes past n are computed and
+/// dropped: an operand read there is one the kernel has not overwritten yet, or one it drops.
+template <long TOTAL, class Epi>
+KILN_INLINE void kiln_store_lanes(kiln_f32 *dst, long gi, long c, kiln_vf32 v, long n,
+                                  const Epi &epi) {
+  if (gi + kiln_vcfg::vl <= TOTAL) {
+    float r[kiln_vcfg::vl];
+    kiln_vstore(r, epi.template vec<false>(v, gi, c));
+    kiln_copy_floats(dst, r, n);
+  } else {
+    for (long l = 0; l < n; ++l)
+      dst[l] = epi(v[l], gi + l, c);
+  }
+}
+
 /// Convolution as an implicit GEMM (no im2col): the input is copied once into a zero-padded
 /// image split into SH x SW stride phases, phase (ph, pw) holding padded rows ph, ph + SH, ... and
 /// columns pw, pw + SW, ...; each phase has HP = OH + (KH-1)*DH/SH rows of WP = OW +
@@ -221,7 +239,11 @@ void kiln_f32_conv2d_igemm(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 
               const kiln_f32 *src = xc + (r * SH + ph - PT) * W;
               for (long q = 0; q < q0; ++q)
                 d[q] = 0.0f;
-              for (long q = q0; q < q1; ++q)
+              long q = q0;
+              if constexpr (SW == 2) // a vector at a time while the pair of loads stays in the row
+                for (; q + VL <= q1 && 2 * (q + VL) + pw - PL <= W; q += VL)
+                  kiln_vstore(d + q, kiln_vload_even(src + 2 * q + pw - PL));
+              for (; q < q1; ++q)
                 d[q] = src[q * SW + pw - PL];
               for (long q = q1; q < WP; ++q)
                 d[q] = 0.0f;
@@ -234,24 +256,31 @@ void kiln_f32_conv2d_igemm(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 
       const long oc0 = g * OCG;
       kiln_f32 *yg = y + (b * OC + oc0) * P;
       const long base = (b * OC + oc0) * P;
-      auto lane = [=, &epi](long m, long t, float v) {
-        const long oh = t / WP, ow = t % WP;
-        if (t < NT && ow < OW) {
-          if constexpr (HAS_B)
-            v += bias[oc0 + m];
-          yg[m * P + oh * OW + ow] = epi(v, base + m * P + oh * OW + ow, oc0 + m);
-        }
-      };
-      auto store = [=, &epi, &lane](long m, long t, kiln_vf32 v) {
-        const long oh = t / WP, ow = t % WP;
+      auto store = [=, &epi](long m, long t, kiln_vf32 v) {
+        long oh = t / WP, ow = t % WP;
+        if constexpr (HAS_B)
+          v += kiln_vset1(bias[oc0 + m]);
         if (ow + VL <= OW && t + VL <= NT) {
-          if constexpr (HAS_B)
-            v += kiln_vset1(bias[oc0 + m]);
           const long i = m * P + oh * OW + ow;
           kiln_vstore(yg + i, epi.template vec<false>(v, base + i, oc0 + m));
-        } else {
-          for (long l = 0; l < VL; ++l)
-            lane(m, t + l, v[l]);
+          return;
+        }
+        // The vector straddles row ends: lanes [l, l + n) are columns ow .. of row oh, lanes of
+        // the padding columns OW .. WP - 1 are dropped. Each row's segment is moved to lane 0
+        // through a buffer (lanes past the vector are zeros) and stored with kiln_store_lanes.
+        float buf[2 * VL] = {};
+        kiln_vstore(buf, v);
+        for (long l = 0; l < VL && oh < OH;) {
+          if (ow >= OW) {
+            l += WP - ow;
+            ow = 0;
+            ++oh;
+            continue;
+          }
+          const long n = OW - ow < VL - l ? OW - ow : VL - l, i = m * P + oh * OW + ow;
+          kiln_store_lanes<N * OC * P>(yg + i, base + i, oc0 + m, kiln_vload(buf + l), n, epi);
+          l += n;
+          ow += n;
         }
       };
       const kiln_f32 *wg = w + oc0 * K;
@@ -307,8 +336,8 @@ void kiln_f32_conv2d_1x1(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *b
 /// vector v0, all RB*DB accumulators in registers (independent FMA chains: one chain per row
 /// would wait on the FMA latency at every tap). A row's last vector may be partial: it is
 /// computed whole (the plane is padded for it) and stored lane by lane.
-template <long RB, long DB, long OW, long KH, long KW, long SH, long SW, long DH, long DW,
-          long PWS, class Epi>
+template <long TOTAL, long RB, long DB, long OW, long KH, long KW, long SH, long SW, long DH,
+          long DW, long PWS, class Epi>
 KILN_INLINE void kiln_dw_tile(const kiln_f32 *plane, const kiln_f32 *wc, float bv, kiln_f32 *yc,
                               long base, long oc, long oh0, long v0, const Epi &epi) {
   constexpr long VL = kiln_vcfg::vl, RS = SW * PWS;
@@ -318,7 +347,11 @@ KILN_INLINE void kiln_dw_tile(const kiln_f32 *plane, const kiln_f32 *wc, float b
 #pragma GCC unroll 16
     for (long v = 0; v < DB; ++v)
       acc[r][v] = kiln_vset1(bv);
+  // Taps unrolled too: at stride 1 tap (kh, kw) of row r and tap (kh - 1, kw) of row r + 1
+  // read the same vector, which the compilers then load once.
+#pragma GCC unroll 8
   for (long kh = 0; kh < KH; ++kh)
+#pragma GCC unroll 8
     for (long kw = 0; kw < KW; ++kw) {
       const float wv = wc[kh * KW + kw];
       const kiln_f32 *src = plane + (oh0 * SH + kh * DH) * RS + (kw * DW) % SW * PWS +
@@ -334,37 +367,35 @@ KILN_INLINE void kiln_dw_tile(const kiln_f32 *plane, const kiln_f32 *wc, float b
 #pragma GCC unroll 16
     for (long v = 0; v < DB; ++v) {
       const long ow = (v0 + v) * VL, i = (oh0 + r) * OW + ow;
-      if (ow + VL <= OW) {
+      if (ow + VL <= OW)
         kiln_vstore(yc + i, epi.template vec<false>(acc[r][v], base + i, oc));
-      } else {
-        for (long j = 0; j < OW - ow; ++j)
-          yc[i + j] = epi(acc[r][v][j], base + i + j, oc);
-      }
+      else
+        kiln_store_lanes<TOTAL>(yc + i, base + i, oc, acc[r][v], OW - ow, epi);
     }
 }
 
 /// Rows oh0 .. oh0+RB-1 of one depthwise output channel: tiles of DB vectors across the OWV
 /// vectors of a row, then the column tail's tile.
-template <long RB, long DB, long OWV, long OW, long KH, long KW, long SH, long SW, long DH,
-          long DW, long PWS, class Epi>
+template <long TOTAL, long RB, long DB, long OWV, long OW, long KH, long KW, long SH, long SW,
+          long DH, long DW, long PWS, class Epi>
 KILN_INLINE void kiln_dw_row_block(const kiln_f32 *plane, const kiln_f32 *wc, float bv,
                                    kiln_f32 *yc, long base, long oc, long oh0, const Epi &epi) {
   constexpr long DT = OWV % DB; // the column tail
   long v0 = 0;
   for (; v0 + DB <= OWV; v0 += DB)
-    kiln_dw_tile<RB, DB, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc, oh0, v0,
+    kiln_dw_tile<TOTAL, RB, DB, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc, oh0, v0,
                                                           epi);
   if constexpr (DT > 0)
-    kiln_dw_tile<RB, DT, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc, oh0, v0,
+    kiln_dw_tile<TOTAL, RB, DT, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc, oh0, v0,
                                                           epi);
 }
 
 /// All output rows of one depthwise output channel over its padded plane: tiles of RB rows by
 /// DB vectors, DB the target's block (kiln_target::dw_block columns) capped at a row, RB rows so
 /// that about eight accumulator chains are in flight; the row and column tails are tiles of
-/// their own sizes, all decided at compile time.
-template <long OH, long OW, long KH, long KW, long SH, long SW, long DH, long DW, long PWS,
-          class Epi>
+/// their own sizes, all decided at compile time. TOTAL: the elements of the whole output.
+template <long TOTAL, long OH, long OW, long KH, long KW, long SH, long SW, long DH, long DW,
+          long PWS, class Epi>
 void kiln_dw_rows(const kiln_f32 *plane, const kiln_f32 *wc, float bv, kiln_f32 *yc, long base,
                   long oc, const Epi &epi) {
   constexpr long VL = kiln_vcfg::vl, OWV = (OW + VL - 1) / VL;
@@ -372,11 +403,71 @@ void kiln_dw_rows(const kiln_f32 *plane, const kiln_f32 *wc, float bv, kiln_f32 
   constexpr long DB = DB0 < OWV ? DB0 : OWV, RB0 = (8 + DB - 1) / DB, RB = RB0 < OH ? RB0 : OH;
   constexpr long RT = OH % RB; // the row tail
   for (long oh0 = 0; oh0 + RB <= OH; oh0 += RB)
-    kiln_dw_row_block<RB, DB, OWV, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc,
+    kiln_dw_row_block<TOTAL, RB, DB, OWV, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc,
                                                                     oh0, epi);
   if constexpr (RT > 0)
-    kiln_dw_row_block<RT, DB, OWV, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc,
+    kiln_dw_row_block<TOTAL, RT, DB, OWV, OW, KH, KW, SH, SW, DH, DW, PWS>(plane, wc, bv, yc, base, oc,
                                                                     OH - RT, epi);
+}
+
+/// The positions [lo, hi) of phase F of a depthwise plane row (column q = t*SW + F at position t)
+/// that hold input columns (t*SW + F - PL in [0, W)), clipped to the PWS positions of a phase.
+template <long F, long W, long SW, long PL, long PWS> struct kiln_dw_phase_cols {
+  static constexpr long lo0 = PL - F > 0 ? (PL - F + SW - 1) / SW : 0;
+  static constexpr long hi0 = PL + W - F > 0 ? (PL + W - F + SW - 1) / SW : 0;
+  static constexpr long lo = lo0 < PWS ? lo0 : PWS;
+  static constexpr long hi = hi0 < PWS ? (hi0 > lo ? hi0 : lo) : PWS;
+};
+
+/// Phases F.. of one plane row: the positions outside [LO, HI), where some phase has no input
+/// column, one phase at a time.
+template <long F, long W, long SW, long PL, long PWS, long LO, long HI>
+KILN_INLINE void kiln_dw_fill_edges(const kiln_f32 *row, kiln_f32 *dst) {
+  using P = kiln_dw_phase_cols<F, W, SW, PL, PWS>;
+  kiln_f32 *d = dst + F * PWS;
+  for (long t = P::lo; t < (LO < P::hi ? LO : P::hi); ++t)
+    d[t] = row[t * SW + F - PL];
+  for (long t = (HI > P::lo ? HI : P::lo); t < P::hi; ++t)
+    d[t] = row[t * SW + F - PL];
+  if constexpr (F + 1 < SW)
+    kiln_dw_fill_edges<F + 1, W, SW, PL, PWS, LO, HI>(row, dst);
+}
+
+/// The smallest lo and the largest hi over phases F..SW-1 (kiln_dw_phase_cols).
+template <long F, long W, long SW, long PL, long PWS> struct kiln_dw_phase_span {
+  using P = kiln_dw_phase_cols<F, W, SW, PL, PWS>;
+  using Rest = kiln_dw_phase_span<(F + 1 < SW ? F + 1 : F), W, SW, PL, PWS>;
+  static constexpr bool last = F + 1 >= SW;
+  static constexpr long lo = last ? P::lo : (P::lo > Rest::lo ? P::lo : Rest::lo); // max lo
+  static constexpr long hi = last ? P::hi : (P::hi < Rest::hi ? P::hi : Rest::hi); // min hi
+};
+
+/// Writes one input row into its plane row: in [LO, HI), where every phase has its input column,
+/// the SW phases together from contiguous input (t*SW + F - PL, F = 0..SW-1; at stride 2 a vector
+/// pair at a time, split by kiln_vdeinterleave2); the few positions outside, phase by phase.
+template <long W, long SW, long PL, long PWS>
+KILN_INLINE void kiln_dw_fill_row(const kiln_f32 *row, kiln_f32 *dst) {
+  using S = kiln_dw_phase_span<0, W, SW, PL, PWS>;
+  constexpr long LO = S::lo, HI = S::hi > S::lo ? S::hi : S::lo;
+  if constexpr (SW == 1) {
+    std::memcpy(dst + LO, row + LO - PL, (HI - LO) * sizeof(kiln_f32));
+  } else {
+    long t = LO;
+    if constexpr (SW == 2) {
+      constexpr long VL = kiln_vcfg::vl;
+      for (; t + VL <= HI; t += VL) {
+        kiln_vf32 even, odd;
+        kiln_vdeinterleave2(row + 2 * t - PL, &even, &odd);
+        kiln_vstore(dst + t, even);
+        kiln_vstore(dst + PWS + t, odd);
+      }
+    }
+    for (; t < HI; ++t)
+#pragma GCC unroll 8
+      for (long f = 0; f < SW; ++f)
+        dst[f * PWS + t] = row[t * SW + f - PL];
+    kiln_dw_fill_edges<0, W, SW, PL, PWS, LO, HI>(row, dst);
+  }
 }
 
 /// Depthwise Conv: G == C groups of one input channel, MULT = OC / C output channels each.
@@ -394,51 +485,21 @@ void kiln_f32_conv2d_dw(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bi
   constexpr long PH = (OH - 1) * SH + (KH - 1) * DH + 1, PW = (OW - 1) * SW + (KW - 1) * DW + 1;
   constexpr long VL = kiln_vcfg::vl, OWV = (OW + VL - 1) / VL; // output vectors per row
   constexpr long PWS = (PW + SW - 1) / SW + (OWV * VL - OW), RS = SW * PWS; // phase, row stride
+  constexpr long r0 = PT < PH ? PT : PH, r1 = PT + H < PH ? (PT + H > r0 ? PT + H : r0) : PH;
   kiln_f32 *plane = reinterpret_cast<kiln_f32 *>(scratch);
+  // The padding is the same for every channel: zero the plane once, then each channel writes
+  // only the input's rows [r0, r1) and, in each phase, the columns kiln_dw_phase_cols gives.
+  for (long i = 0; i < PH * RS; ++i)
+    plane[i] = 0.0f;
   for (long b = 0; b < N; ++b)
     for (long c = 0; c < C; ++c) {
       const kiln_f32 *xc = x + (b * C + c) * H * W;
-      // Rows [r0, r1) hold input rows, the rest are zero padding. Three loops with constant
-      // bounds rather than one loop with a per-row branch: g++ 12.2 at -O3 with AVX2 if-converts
-      // that branch into masked loads and miscompiles the row fill
-      // (tests/lit/Inputs/compiler-bugs/gcc12-dw-rowfill.cpp).
-      constexpr long r0 = PT < PH ? PT : PH, r1 = PT + H < PH ? (PT + H > r0 ? PT + H : r0) : PH;
-      for (long i = 0; i < r0 * RS; ++i)
-        plane[i] = 0.0f;
-      for (long r = r0; r < r1; ++r) {
-        const kiln_f32 *row = xc + (r - PT) * W;
-        kiln_f32 *dst = plane + r * RS;
-        if constexpr (SW == 1) {
-          // Left pad, the input row (clipped to the columns the windows read), right pad.
-          constexpr long lo = PL < PW ? PL : PW, hi = PL + W < PW ? PL + W : PW;
-          for (long q = 0; q < lo; ++q)
-            dst[q] = 0.0f;
-          for (long q = lo; q < hi; ++q)
-            dst[q] = row[q - PL];
-          for (long q = hi; q < PWS; ++q) // PWS: the right pad and the vector round-up
-            dst[q] = 0.0f;
-        } else {
-          // Phase f holds columns q = t*SW + f: input column q - PL for t in [lo, hi).
-          for (long f = 0; f < SW; ++f) {
-            const long lo0 = PL - f > 0 ? (PL - f + SW - 1) / SW : 0;
-            const long hi0 = PL + W - f > 0 ? (PL + W - f + SW - 1) / SW : 0;
-            const long lo = lo0 < PWS ? lo0 : PWS, hi = hi0 < PWS ? (hi0 > lo ? hi0 : lo) : PWS;
-            kiln_f32 *d = dst + f * PWS;
-            for (long t = 0; t < lo; ++t)
-              d[t] = 0.0f;
-            for (long t = lo; t < hi; ++t)
-              d[t] = row[t * SW + f - PL];
-            for (long t = hi; t < PWS; ++t)
-              d[t] = 0.0f;
-          }
-        }
-      }
-      for (long i = r1 * RS; i < PH * RS; ++i)
-        plane[i] = 0.0f;
+      for (long r = r0; r < r1; ++r)
+        kiln_dw_fill_row<W, SW, PL, PWS>(xc + (r - PT) * W, plane + r * RS);
       for (long mi = 0; mi < MULT; ++mi) {
         const long oc = c * MULT + mi;
         const long base = (b * C * MULT + oc) * OH * OW;
-        kiln_dw_rows<OH, OW, KH, KW, SH, SW, DH, DW, PWS>(
+        kiln_dw_rows<N * C * MULT * OH * OW, OH, OW, KH, KW, SH, SW, DH, DW, PWS>(
             plane, w + oc * KH * KW, HAS_B ? bias[oc] : 0.0f, y + base, base, oc, epi);
       }
     }
