@@ -272,10 +272,13 @@ std::string targetConfigCode(const Target &t) {
       "    vec_floats = {1}, // floats per vector register ({2} bytes)\n"
       "    gemm_mr = {3},    // GEMM register block: rows\n"
       "    gemm_nr = {4},    // GEMM register block: columns (whole vectors)\n"
-      "    dw_block = {5}    // depthwise: output columns per block (whole vectors)\n"
+      "    dw_block = {5},   // depthwise: output columns per block (whole vectors)\n"
+      "    cache_floats = {6} // floats of weights a GEMM keeps in cache while B passes (half the "
+      "packing budget)\n"
       "  }};\n"
       "}};\n",
-      t.name, t.vectorFloats(), t.vectorBytes, t.gemmMr, t.gemmNr, t.dwBlock);
+      t.name, t.vectorFloats(), t.vectorBytes, t.gemmMr, t.gemmNr, t.dwBlock,
+      t.packBudgetBytes() / 8);
 }
 
 std::string targetBaselineAttribute(const Target &t) {

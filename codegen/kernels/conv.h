@@ -214,6 +214,7 @@ void kiln_f32_conv2d_igemm(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 
   constexpr long NR = kiln_gemm_cfg::nr, MR = kiln_gemm_cfg::mr, VL = kiln_gemm_cfg::vl;
   constexpr long NT = OH * WP, PANELS = (NT + NR - 1) / NR;
   constexpr long SCR = kiln_conv_igemm_dims::scratch(CG, OH, OW, KH, KW, SH, SW, DH, DW);
+  constexpr long MC = kiln_gemm_row_chunk(OCG, K);
   static_assert(CG * G == C && OCG * G == OC, "groups must divide the channels");
   kiln_f32 *xp = reinterpret_cast<kiln_f32 *>(scratch);
   for (long b = 0; b < N; ++b)
@@ -284,14 +285,17 @@ void kiln_f32_conv2d_igemm(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 
         }
       };
       const kiln_f32 *wg = w + oc0 * K;
-      for (long p = 0; p < PANELS; ++p) {
-        for (long m0 = 0; m0 + MR <= OCG; m0 += MR)
-          kiln_conv_igemm_block<MR, CG, KH, KW, SH, SW, DH, DW, HPWP, WP>(wg, xp, m0, p * NR,
-                                                                          store);
-        if constexpr (OCG % MR != 0)
-          kiln_conv_igemm_block<OCG % MR, CG, KH, KW, SH, SW, DH, DW, HPWP, WP>(
-              wg, xp, OCG - OCG % MR, p * NR, store);
-      }
+      for (long mc = 0; mc < OCG; mc += MC) // chunks of rows whose weights stay in cache
+        for (long p = 0; p < PANELS; ++p) {
+          const long mend = mc + MC < OCG ? mc + MC : OCG;
+          for (long m0 = mc; m0 + MR <= mend; m0 += MR)
+            kiln_conv_igemm_block<MR, CG, KH, KW, SH, SW, DH, DW, HPWP, WP>(wg, xp, m0, p * NR,
+                                                                            store);
+          if constexpr (OCG % MR != 0)
+            if (mend == OCG)
+              kiln_conv_igemm_block<OCG % MR, CG, KH, KW, SH, SW, DH, DW, HPWP, WP>(
+                  wg, xp, OCG - OCG % MR, p * NR, store);
+        }
     }
 }
 
@@ -304,6 +308,7 @@ void kiln_f32_conv2d_1x1(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *b
                          unsigned char *scratch, Epi epi) {
   constexpr long CG = C / G, OCG = OC / G, K = CG;
   constexpr long NR = kiln_gemm_cfg::nr, MR = kiln_gemm_cfg::mr, FULL = HW / NR;
+  constexpr long MC = kiln_gemm_row_chunk(OCG, K);
   static_assert(CG * G == C && OCG * G == OC, "groups must divide the channels");
   for (long b = 0; b < N; ++b)
     for (long g = 0; g < G; ++g) {
@@ -311,13 +316,16 @@ void kiln_f32_conv2d_1x1(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *b
       const long oc0 = g * OCG;
       kiln_conv_store<HW, HAS_B, Epi> store{y, bias, oc0, (b * OC + oc0) * HW, epi};
       const kiln_f32 *wg = w + oc0 * K;
-      for (long p = 0; p < FULL; ++p) {
-        for (long m0 = 0; m0 + MR <= OCG; m0 += MR)
-          kiln_conv_igemm_block<MR, CG, 1, 1, 1, 1, 1, 1, HW, HW>(wg, xg, m0, p * NR, store);
-        if constexpr (OCG % MR != 0)
-          kiln_conv_igemm_block<OCG % MR, CG, 1, 1, 1, 1, 1, 1, HW, HW>(wg, xg, OCG - OCG % MR, p * NR,
-                                                                store);
-      }
+      for (long mc = 0; mc < OCG; mc += MC) // chunks of rows whose weights stay in cache
+        for (long p = 0; p < FULL; ++p) {
+          const long mend = mc + MC < OCG ? mc + MC : OCG;
+          for (long m0 = mc; m0 + MR <= mend; m0 += MR)
+            kiln_conv_igemm_block<MR, CG, 1, 1, 1, 1, 1, 1, HW, HW>(wg, xg, m0, p * NR, store);
+          if constexpr (OCG % MR != 0)
+            if (mend == OCG)
+              kiln_conv_igemm_block<OCG % MR, CG, 1, 1, 1, 1, 1, 1, HW, HW>(wg, xg, OCG - OCG % MR,
+                                                                           p * NR, store);
+        }
       if constexpr (HW % NR != 0) {
         kiln_f32 *panel = reinterpret_cast<kiln_f32 *>(scratch);
         kiln_gemm_pack_b<K, HW, 1>(xg, FULL * NR, HW % NR, panel);

@@ -28,6 +28,15 @@ struct kiln_gemm_cfg {
   static_assert(nv * vl == nr && nv > 0, "the GEMM block is whole vectors of columns");
 };
 
+/// Rows of A (M x K weights) per chunk of a GEMM whose B is read in place: whole register blocks
+/// of rows whose K weights fit kiln_target::cache_floats, at least one block, at most all M. The
+/// kernels pass every column panel over one chunk before the next, so that weights larger than
+/// the cache are read from memory once rather than once per panel.
+constexpr long kiln_gemm_row_chunk(long m, long k) {
+  const long mr = kiln_gemm_cfg::mr, fit = kiln_target::cache_floats / k / mr * mr;
+  return fit < mr ? mr : (fit < m ? fit : m);
+}
+
 /// Multiplies R rows of A (element (i, k) at a[i*ASM + k*ASK]) by one packed K x NR panel and
 /// hands the nv valid columns (starting at column n) of row m0 + i to the store: a full panel as
 /// vectors, store(m0 + i, n + v*VL, kiln_vf32) for VL consecutive columns, so that bias and

@@ -7,16 +7,18 @@
 #pragma once
 
 #include "runtime_stub/kiln_runtime.h"
+#include "runtime_stub/kiln_vec.h"
 
 /// MaxPool of NC = N*C planes of H x W into OH x OW. Row by row, in chunks of up to 256 output
 /// columns kept in a local array (not the output, which the compiler must assume aliases the
 /// input): the chunk starts at -infinity and each in-bounds tap (kh, kw) is folded into the
 /// columns whose input column it hits, a range computed once per tap, so the inner loops have no
-/// bounds checks and vectorize. `v > m ? v : m` skips NaN as the reference does.
+/// bounds checks; at strides 1 and 2 they run on whole vectors of the vector layer.
+/// `v > m ? v : m` skips NaN as the reference does.
 template <long NC, long H, long W, long OH, long OW, long KH, long KW, long SH, long SW, long DH,
           long DW, long PT, long PL>
 void kiln_f32_maxpool2d(const kiln_f32 *x, kiln_f32 *y) {
-  constexpr long CH = OW < 256 ? OW : 256;
+  constexpr long CH = OW < 256 ? OW : 256, VL = kiln_vcfg::vl;
   for (long c = 0; c < NC; ++c) {
     const kiln_f32 *xc = x + c * H * W;
     kiln_f32 *yc = y + c * OH * OW;
@@ -37,7 +39,18 @@ void kiln_f32_maxpool2d(const kiln_f32 *x, kiln_f32 *y) {
             const long lo0 = off >= 0 ? 0 : (-off + SW - 1) / SW;
             const long hi0 = W - 1 - off >= 0 ? (W - 1 - off) / SW + 1 : 0;
             const long lo = lo0 > ow0 ? lo0 : ow0, hi = hi0 < ow0 + n ? hi0 : ow0 + n;
-            for (long ow = lo; ow < hi; ++ow) {
+            long ow = lo;
+            if constexpr (SW == 1 || SW == 2) {
+              // Whole vectors while their loads stay in the row (at stride 2, a pair of vectors
+              // whose even floats are the taps).
+              for (; ow + VL <= hi && SW * (ow + VL) + off - (SW - 1) <= W; ow += VL) {
+                const kiln_vf32 v = SW == 1 ? kiln_vload(xr + ow + off)
+                                            : kiln_vload_even(xr + 2 * ow + off);
+                const kiln_vf32 m = kiln_vload(acc + ow - ow0);
+                kiln_vstore(acc + ow - ow0, kiln_vselect(v > m, v, m));
+              }
+            }
+            for (; ow < hi; ++ow) {
               const float v = xr[ow * SW + off], m = acc[ow - ow0];
               acc[ow - ow0] = v > m ? v : m;
             }
