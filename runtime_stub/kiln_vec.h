@@ -41,9 +41,10 @@ template <int = 0> KILN_INLINE kiln_vf32 kiln_vset1(float x) {
     v[l] = x;
   return v;
 }
-/// m ? a : b per lane, m a comparison result (all bits set or clear per lane).
+/// m ? a : b per lane, m a comparison result (all bits set or clear per lane). The vector
+/// conditional rather than bit operations: the compilers see `v > m ? v : m` as maxps / fmax.
 template <int = 0> KILN_INLINE kiln_vf32 kiln_vselect(kiln_vi32 m, kiln_vf32 a, kiln_vf32 b) {
-  return (kiln_vf32)(((kiln_vi32)a & m) | ((kiln_vi32)b & ~m));
+  return m ? a : b;
 }
 /// ONNX Max / Min of the epilogue's binary steps: b when b wins or is NaN, else a.
 template <int = 0> KILN_INLINE kiln_vf32 kiln_vmax_nan(kiln_vf32 a, kiln_vf32 b) {

@@ -32,7 +32,7 @@ struct kiln_gemm_cfg {
 /// of rows whose K weights fit kiln_target::cache_floats, at least one block, at most all M. The
 /// kernels pass every column panel over one chunk before the next, so that weights larger than
 /// the cache are read from memory once rather than once per panel.
-constexpr long kiln_gemm_row_chunk(long m, long k) {
+template <int = 0> constexpr long kiln_gemm_row_chunk(long m, long k) {
   const long mr = kiln_gemm_cfg::mr, fit = kiln_target::cache_floats / k / mr * mr;
   return fit < mr ? mr : (fit < m ? fit : m);
 }

@@ -9,56 +9,81 @@
 #include "runtime_stub/kiln_runtime.h"
 #include "runtime_stub/kiln_vec.h"
 
-/// MaxPool of NC = N*C planes of H x W into OH x OW. Row by row, in chunks of up to 256 output
-/// columns kept in a local array (not the output, which the compiler must assume aliases the
-/// input): the chunk starts at -infinity and each in-bounds tap (kh, kw) is folded into the
-/// columns whose input column it hits, a range computed once per tap, so the inner loops have no
-/// bounds checks; at strides 1 and 2 they run on whole vectors of the vector layer.
-/// `v > m ? v : m` skips NaN as the reference does.
+/// MaxPool of NC = N*C planes of H x W into OH x OW, one vector of output columns at a time with
+/// its maximum in a register over every in-bounds tap (kh, kw). The KH input rows of an output
+/// row are first copied into local rows padded with -infinity (PL columns before, enough after
+/// for the last vector), so that every tap of every vector is one load (at stride 2, a pair of
+/// loads and a shuffle) with no bounds check; rows outside the input are skipped. Strides above
+/// 2 load lane by lane from the same rows. When the padded rows would not fit in KILN_POOL_ROWS
+/// floats (a local array), the lanes are gathered from the input with bounds checks instead. The
+/// last vector of a row may be partial: its lanes past OW are dropped. `v > m ? v : m` skips NaN
+/// as the reference does.
 template <long NC, long H, long W, long OH, long OW, long KH, long KW, long SH, long SW, long DH,
           long DW, long PT, long PL>
 void kiln_f32_maxpool2d(const kiln_f32 *x, kiln_f32 *y) {
-  constexpr long CH = OW < 256 ? OW : 256, VL = kiln_vcfg::vl;
+  constexpr long VL = kiln_vcfg::vl, OWV = (OW + VL - 1) / VL;
+  // Columns a padded row needs: the last vector's last tap, plus the odd float a stride-2 pair
+  // of loads reads past it.
+  constexpr long PR = (OWV * VL - 1) * SW + (KW - 1) * DW + 1 + (SW == 2 ? 1 : 0);
+  constexpr long PRW = (PR > PL + W ? PR : PL + W), KILN_POOL_ROWS = 2048;
+  constexpr bool padded = KH * PRW <= KILN_POOL_ROWS;
+  float rows[padded ? KH : 1][padded ? PRW : 1];
+  if constexpr (padded)
+    for (long kh = 0; kh < KH; ++kh)
+      for (long q = 0; q < PRW; ++q)
+        rows[kh][q] = -INFINITY; // the pads; each row's input columns are rewritten below
   for (long c = 0; c < NC; ++c) {
     const kiln_f32 *xc = x + c * H * W;
     kiln_f32 *yc = y + c * OH * OW;
-    for (long oh = 0; oh < OH; ++oh)
-      for (long ow0 = 0; ow0 < OW; ow0 += CH) {
-        const long n = OW - ow0 < CH ? OW - ow0 : CH;
-        float acc[CH];
-        for (long j = 0; j < CH; ++j)
-          acc[j] = -INFINITY;
+    for (long oh = 0; oh < OH; ++oh) {
+      if constexpr (padded)
+        for (long kh = 0; kh < KH; ++kh) {
+          const long ih = oh * SH - PT + kh * DH;
+          if (ih >= 0 && ih < H)
+            std::memcpy(&rows[kh][PL], xc + ih * W, W * sizeof(float));
+        }
+      for (long j = 0; j < OWV; ++j) {
+        const long ow = j * VL;
+        kiln_vf32 acc = kiln_vset1(-INFINITY);
+#pragma GCC unroll 8
         for (long kh = 0; kh < KH; ++kh) {
           const long ih = oh * SH - PT + kh * DH;
           if (ih < 0 || ih >= H)
             continue;
-          const kiln_f32 *xr = xc + ih * W;
+#pragma GCC unroll 8
           for (long kw = 0; kw < KW; ++kw) {
-            // Output columns ow with 0 <= ow*SW + off < W, clipped to this chunk.
-            const long off = kw * DW - PL;
-            const long lo0 = off >= 0 ? 0 : (-off + SW - 1) / SW;
-            const long hi0 = W - 1 - off >= 0 ? (W - 1 - off) / SW + 1 : 0;
-            const long lo = lo0 > ow0 ? lo0 : ow0, hi = hi0 < ow0 + n ? hi0 : ow0 + n;
-            long ow = lo;
-            if constexpr (SW == 1 || SW == 2) {
-              // Whole vectors while their loads stay in the row (at stride 2, a pair of vectors
-              // whose even floats are the taps).
-              for (; ow + VL <= hi && SW * (ow + VL) + off - (SW - 1) <= W; ow += VL) {
-                const kiln_vf32 v = SW == 1 ? kiln_vload(xr + ow + off)
-                                            : kiln_vload_even(xr + 2 * ow + off);
-                const kiln_vf32 m = kiln_vload(acc + ow - ow0);
-                kiln_vstore(acc + ow - ow0, kiln_vselect(v > m, v, m));
+            kiln_vf32 v;
+            if constexpr (padded) {
+              const float *p = &rows[kh][ow * SW + kw * DW];
+              if constexpr (SW == 1) {
+                v = kiln_vload(p);
+              } else if constexpr (SW == 2) {
+                v = kiln_vload_even(p);
+              } else {
+                for (long l = 0; l < VL; ++l)
+                  v[l] = p[l * SW];
+              }
+            } else {
+              const kiln_f32 *xr = xc + ih * W;
+              v = kiln_vset1(-INFINITY);
+              for (long l = 0; l < VL; ++l) {
+                const long iw = ow * SW + kw * DW - PL + l * SW;
+                if (iw >= 0 && iw < W)
+                  v[l] = xr[iw];
               }
             }
-            for (; ow < hi; ++ow) {
-              const float v = xr[ow * SW + off], m = acc[ow - ow0];
-              acc[ow - ow0] = v > m ? v : m;
-            }
+            acc = kiln_vselect(v > acc, v, acc);
           }
         }
-        for (long j = 0; j < n; ++j)
-          yc[oh * OW + ow0 + j] = acc[j];
+        if (ow + VL <= OW) {
+          kiln_vstore(yc + oh * OW + ow, acc);
+        } else {
+          float lanes[VL];
+          kiln_vstore(lanes, acc);
+          kiln_copy_floats(yc + oh * OW + ow, lanes, OW - ow);
+        }
       }
+    }
   }
 }
 

@@ -488,6 +488,10 @@ TEST(ComputeKernelTest, Pools) {
   checkPools<2, 8, 9, 3, 3, 2, 2, 1, 1, 1, 0, 2, 1, true>();    // ceil + asymmetric pads
   checkPools<1, 11, 12, 3, 2, 1, 2, 2, 3, 2, 1, 2, 2, false>(); // dilation
   checkPools<4, 1, 15, 1, 4, 1, 3, 1, 1, 0, 1, 0, 2, true>();   // 1-D
+  checkPools<2, 5, 37, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false>();  // stride 1, partial vectors
+  checkPools<2, 6, 53, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, true>();   // squeezenet form, vector tails
+  checkPools<1, 4, 1500, 2, 3, 1, 2, 1, 2, 0, 1, 0, 1, false>(); // rows too wide to pad locally
+  checkPools<1, 3, 700, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false>(); // 3 padded rows > the local limit
 }
 
 TEST(ComputeKernelTest, AvgPoolCountIncludePadExcludesCeilOverhang) {
