@@ -299,6 +299,19 @@ void kiln_f32_conv2d_igemm(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 
     }
 }
 
+/// R rows (m0 ..) of a pointwise convolution over its full column panels [p0, p1), read in place
+/// from X (K rows of HW), then, with `partial` (HW not whole panels), the packed partial panel.
+template <long R, long K, long HW, class Store>
+KILN_INLINE void kiln_conv_1x1_rows(const kiln_f32 *wg, const kiln_f32 *xg, const kiln_f32 *panel,
+                                    long m0, long p0, long p1, bool partial, Store &store) {
+  constexpr long NR = kiln_gemm_cfg::nr, FULL = HW / NR;
+  for (long p = p0; p < p1; ++p)
+    kiln_conv_igemm_block<R, K, 1, 1, 1, 1, 1, 1, HW, HW>(wg, xg, m0, p * NR, store);
+  if constexpr (HW % NR != 0)
+    if (partial)
+      kiln_gemm_block<R, K, K, 1>(wg, panel, m0, FULL * NR, HW % NR, store);
+}
+
 /// Pointwise convolution (1x1, strides 1, no pads): Y = W x X per image, X read in place as the
 /// K x P matrix B of the GEMM (row k = input channel k), nothing packed; only the last, partial
 /// panel of P % NR columns is packed (zero-padded) into scratch, K * NR floats, so that no load
@@ -316,26 +329,38 @@ void kiln_f32_conv2d_1x1(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *b
       const long oc0 = g * OCG;
       kiln_conv_store<HW, HAS_B, Epi> store{y, bias, oc0, (b * OC + oc0) * HW, epi};
       const kiln_f32 *wg = w + oc0 * K;
-      for (long mc = 0; mc < OCG; mc += MC) // chunks of rows whose weights stay in cache
-        for (long p = 0; p < FULL; ++p) {
-          const long mend = mc + MC < OCG ? mc + MC : OCG;
-          for (long m0 = mc; m0 + MR <= mend; m0 += MR)
-            kiln_conv_igemm_block<MR, CG, 1, 1, 1, 1, 1, 1, HW, HW>(wg, xg, m0, p * NR, store);
-          if constexpr (OCG % MR != 0)
-            if (mend == OCG)
-              kiln_conv_igemm_block<OCG % MR, CG, 1, 1, 1, 1, 1, 1, HW, HW>(wg, xg, OCG - OCG % MR,
-                                                                           p * NR, store);
-        }
-      if constexpr (HW % NR != 0) {
-        kiln_f32 *panel = reinterpret_cast<kiln_f32 *>(scratch);
+      kiln_f32 *panel = reinterpret_cast<kiln_f32 *>(scratch);
+      if constexpr (HW % NR != 0) // the partial last panel, packed once
         kiln_gemm_pack_b<K, HW, 1>(xg, FULL * NR, HW % NR, panel);
+      else
+        (void)panel;
+      if constexpr (K * HW <= kiln_target::cache_floats) {
+        // X stays in cache: each block of rows passes over every column, its weights read once.
         for (long m0 = 0; m0 + MR <= OCG; m0 += MR)
-          kiln_gemm_block<MR, K, K, 1>(wg, panel, m0, FULL * NR, HW % NR, store);
+          kiln_conv_1x1_rows<MR, K, HW>(wg, xg, panel, m0, 0, FULL, true, store);
         if constexpr (OCG % MR != 0)
-          kiln_gemm_block<OCG % MR, K, K, 1>(wg, panel, OCG - OCG % MR, FULL * NR, HW % NR,
-                                             store);
+          kiln_conv_1x1_rows<OCG % MR, K, HW>(wg, xg, panel, OCG - OCG % MR, 0, FULL, true, store);
       } else {
-        (void)scratch;
+        // Chunks of rows whose weights stay in cache, each passed over by every column panel.
+        for (long mc = 0; mc < OCG; mc += MC) {
+          const long mend = mc + MC < OCG ? mc + MC : OCG;
+          for (long p = 0; p < FULL; ++p) {
+            for (long m0 = mc; m0 + MR <= mend; m0 += MR)
+              kiln_conv_1x1_rows<MR, K, HW>(wg, xg, panel, m0, p, p + 1, false, store);
+            if constexpr (OCG % MR != 0)
+              if (mend == OCG)
+                kiln_conv_1x1_rows<OCG % MR, K, HW>(wg, xg, panel, OCG - OCG % MR, p, p + 1,
+                                                   false, store);
+          }
+          if constexpr (HW % NR != 0) {
+            for (long m0 = mc; m0 + MR <= mend; m0 += MR)
+              kiln_conv_1x1_rows<MR, K, HW>(wg, xg, panel, m0, FULL, FULL, true, store);
+            if constexpr (OCG % MR != 0)
+              if (mend == OCG)
+                kiln_conv_1x1_rows<OCG % MR, K, HW>(wg, xg, panel, OCG - OCG % MR, FULL, FULL,
+                                                   true, store);
+          }
+        }
       }
     }
 }

@@ -40,8 +40,8 @@ template <int = 0> constexpr long kiln_gemm_row_chunk(long m, long k) {
 /// Multiplies R rows of A (element (i, k) at a[i*ASM + k*ASK]) by one packed K x NR panel and
 /// hands the nv valid columns (starting at column n) of row m0 + i to the store: a full panel as
 /// vectors, store(m0 + i, n + v*VL, kiln_vf32) for VL consecutive columns, so that bias and
-/// epilogue run in registers before one vector store; a partial panel column by column,
-/// store(m0 + i, n + j, float).
+/// epilogue run in registers before one vector store; a partial panel by its whole vectors, then
+/// column by column, store(m0 + i, n + j, float).
 template <long R, long K, long ASM, long ASK, class Store>
 KILN_INLINE void kiln_gemm_block(const kiln_f32 *a, const kiln_f32 *panel, long m0, long n, long nv,
                                  Store &store) {
@@ -72,9 +72,14 @@ KILN_INLINE void kiln_gemm_block(const kiln_f32 *a, const kiln_f32 *panel, long 
       for (long v = 0; v < NV; ++v)
         store(m0 + i, n + v * VL, acc[i][v]);
   } else {
-    for (long i = 0; i < R; ++i)
-      for (long j = 0; j < nv; ++j)
+    // A partial panel: its whole vectors as vectors, the rest column by column.
+    const long whole = nv / VL;
+    for (long i = 0; i < R; ++i) {
+      for (long v = 0; v < whole; ++v)
+        store(m0 + i, n + v * VL, acc[i][v]);
+      for (long j = whole * VL; j < nv; ++j)
         store(m0 + i, n + j, acc[i][j / VL][j % VL]);
+    }
   }
 }
 

@@ -231,6 +231,9 @@ TEST(ComputeKernelTest, ConvPointwise) {
   checkPointwise<1, 12, 3, 11, 20, 4, true>();  // groups
   checkPointwise<1, 3, 1, 1, 7, 1, true>();     // one pixel
   checkPointwise<1, 33, 16, 16, 24, 1, true>(); // 256 columns
+  // X larger than kiln_target::cache_floats on every target: chunks of output channels, each
+  // passed over by every panel, the partial panel last (a partial row block in the last chunk).
+  checkPointwise<1, 512, 15, 21, 301, 1, true>();
 }
 
 TEST(ComputeKernelTest, ConvStridedImplicitGemm) {
