@@ -111,6 +111,10 @@ int main(int argc, char **argv) {
                     "host reads each node's median (docs/performance.md)");
   compile->add_option("--max-arena", copts.maxArena,
                       "fail unless the arena fits in this many bytes (docs/memory.md)");
+  compile->add_option("--decisions", copts.decisions,
+                      "follow the kernel decisions of this file (a .kir of --emit=ir, or its "
+                      "decisions block alone); nodes it does not list get the default "
+                      "(docs/ir.md)");
   compile->add_option("-O", copts.optLevel, "optimization level 0-3 (default 2)");
   compile->add_option("--target", copts.target,
                       "the CPU the pair is generated for: " + kiln::targetNameList() +
