@@ -121,8 +121,9 @@ llvm::Expected<KernelDecision> selectKernel(const Node &n, const Target &t,
   if (!d)
     return d;
   if (forced && forced->variant != d->variant)
-    return selectError(
-        n, fmt::format("variant {} does not apply to this op", variantName(forced->variant)));
+    return selectError(n, fmt::format("internal: the selector took variant {} instead of the "
+                                      "forced {}",
+                                      variantName(d->variant), variantName(forced->variant)));
   if (forced)
     for (const Tunable &tu : forced->tunables) {
       bool known = false;
