@@ -369,6 +369,14 @@ llvm::Error Emitter::decide() {
       continue;
     }
     checkEpilogue(*n, *k, errs);
+    for (unsigned i = 0; i < n->numOperands(); ++i) {
+      const Layout &have = n->operand(i)->type().layout, &want = k->operandLayouts[i];
+      if (k->readsOperand(i) && have != want && !(have.isRowMajor() && want.isRowMajor()))
+        errs.push_back(fmt::format("node '{}' ({}): internal: the kernel reads operand {} in "
+                                   "another layout than its type's, {}",
+                                   n->name(), opName(n->op()), i,
+                                   typeString(n->operand(i)->type())));
+    }
     // Typed bindings need a view type for every operand and result the decision references.
     if (!k->bytePointers) {
       auto checkTyped = [&](const Value *v, bool referenced) {

@@ -167,7 +167,8 @@ struct KernelDecision {
   int64_t scratchBytes = 0;
   /// Operands and results are bound as bytes (const unsigned char*) rather than typed pointers.
   bool bytePointers = false;
-  /// Layout each operand is read in (by operand index).
+  /// Layout each operand is read in (by operand index); the emitter checks it against the
+  /// operand's type.
   std::vector<Layout> operandLayouts;
   /// Result 0 holds operand 0's bytes unchanged (Reshape, Flatten, Squeeze, Unsqueeze, Identity,
   /// single-result Dropout): the memory plan (codegen/MemoryPlan.h) may make it a view of operand

@@ -135,8 +135,9 @@ llvm::Expected<KernelDecision> selectKernel(const Node &n, const Target &t,
     }
   if (*family == KernelFamily::Conv || *family == KernelFamily::Matrix)
     addEpilogueInPlace(n, *d);
-  for (const Value *v : n.operands())
-    d->operandLayouts.push_back(v->type().layout);
+  // Every kernel reads its operands dense row-major today (the selectors checked it); blocked
+  // layouts (NCHWc, pre-packed weights) get kernels that say so here.
+  d->operandLayouts.assign(n.numOperands(), Layout{});
   if (d->cost == 0) {
     for (unsigned i = 0; i < n.numOperands(); ++i)
       if (d->readsOperand(i))

@@ -233,6 +233,42 @@ llvm::Error runCompile(const CompileOptions &opts) {
     pair = std::move(*gen);
   }
 
+  // The arena plan and the kernel decisions, the side tables of the .kir and of the last dump. A
+  // graph that code generation does not support (only possible with --emit=ir alone) has
+  // neither, and its .kir no memory or decisions block.
+  std::optional<ValueLayoutTable> layout;
+  std::optional<DecisionTable> decisions;
+  if (emitCpp || emitSvg || opts.memoryReport) {
+    layout = layoutTableOf(pair.memory);
+    decisions = pair.decisions;
+  } else if (emitIr || !inst.dumpDir.empty()) {
+    CodegenOptions co;
+    co.name = name;
+    co.externalArena = opts.arena == "external";
+    co.target = *target;
+    co.decisions = forced ? &*forced : nullptr;
+    auto plan = planMemory(**g, co);
+    if (plan) {
+      layout = layoutTableOf(*plan);
+      auto d = decideKernels(**g, co);
+      if (!d)
+        return d.takeError();
+      decisions = std::move(*d);
+    } else if (forced) {
+      return plan.takeError(); // a forced table that does not apply is the user's error
+    } else {
+      llvm::consumeError(plan.takeError());
+    }
+  }
+  if (!inst.dumpDir.empty() && decisions) {
+    // After the numbered dumps of the passes: the graph code generation received with what it
+    // decided about it.
+    llvm::SmallString<256> path(inst.dumpDir);
+    llvm::sys::path::append(path, fmt::format("{:02}-codegen.kir", pipeline->size() + 1));
+    if (auto e = writeKirFile(**g, path.str().str(), &*layout, &*decisions))
+      return e;
+  }
+
   StagedOutput out(opts.outDir);
   if (auto e = out.open())
     return e;
@@ -246,33 +282,6 @@ llvm::Error runCompile(const CompileOptions &opts) {
     if (auto e = out.write(name + ".memory.svg", formatMemorySvg(pair.memory, name)))
       return e;
   if (emitIr) {
-    // The arena plan and the kernel decisions go with the IR as its side tables. A graph that
-    // code generation does not support (only possible with --emit=ir alone) has neither, and its
-    // .kir no memory or decisions block.
-    std::optional<ValueLayoutTable> layout;
-    std::optional<DecisionTable> decisions;
-    if (emitCpp || emitSvg || opts.memoryReport) {
-      layout = layoutTableOf(pair.memory);
-      decisions = pair.decisions;
-    } else {
-      CodegenOptions co;
-      co.name = name;
-      co.externalArena = opts.arena == "external";
-      co.target = *target;
-      co.decisions = forced ? &*forced : nullptr;
-      auto plan = planMemory(**g, co);
-      if (plan) {
-        layout = layoutTableOf(*plan);
-        auto d = decideKernels(**g, co);
-        if (!d)
-          return d.takeError();
-        decisions = std::move(*d);
-      } else if (forced) {
-        return plan.takeError(); // a forced table that does not apply is the user's error
-      } else {
-        llvm::consumeError(plan.takeError());
-      }
-    }
     std::string kir = out.stage(name + ".kir");
     if (auto e =
             writeKirFile(**g, kir, layout ? &*layout : nullptr, decisions ? &*decisions : nullptr))

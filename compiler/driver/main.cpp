@@ -25,7 +25,9 @@ static void addInstrumentation(CLI::App *cmd, InstrumentationFlags &f) {
       ->allow_extra_args(false);
   cmd->add_flag("--print-ir-after-change", f.printAfterChange,
                 "print the IR after each pass that changed it");
-  cmd->add_option("--dump-dir", f.dumpDir, "write one numbered .kir per pass into this directory");
+  cmd->add_option("--dump-dir", f.dumpDir,
+                  "write one numbered .kir per pass into this directory (kiln compile: then "
+                  "NN-codegen.kir with the memory and decisions side tables)");
   cmd->add_flag("--verify-each", f.verifyEach, "verify the graph after every pass");
   cmd->add_flag("--pass-statistics", f.statistics, "print per-pass counters and times");
 }
