@@ -10,7 +10,7 @@
 # no layer at all.
 #
 #   /usr/bin/python3 tests/e2e/forced_variants.py --kiln build/compiler/kiln --work /tmp/forced \
-#       [--target generic] [-j 2]
+#       [--target generic] [--extra-cxxflags=-march=x86-64-v4] [-j 2]
 import argparse
 import os
 import re
@@ -127,6 +127,8 @@ def main():
     ap.add_argument("--kiln", required=True)
     ap.add_argument("--work", required=True, help="scratch directory (wiped)")
     ap.add_argument("--target", default="generic")
+    ap.add_argument("--extra-cxxflags", default="",
+                    help="appended to g++'s flags (the flags a target's pair asks for)")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     args = ap.parse_args()
     kiln = os.path.abspath(args.kiln)
@@ -207,7 +209,8 @@ def main():
             pairs.append(p)
 
     # One ninja file for every pair.
-    lines = [f"cxxflags = {run_zoo.CXXFLAGS}", f"cflags = {run_zoo.CFLAGS}",
+    lines = [f"cxxflags = {run_zoo.CXXFLAGS} {args.extra_cxxflags}".rstrip(),
+             f"cflags = {run_zoo.CFLAGS}",
              "rule cxx", "  command = g++ $cxxflags -c $in -o $out", "  description = g++ $in",
              *run_zoo.NINJA_CC_LINK_RULES]
     for p in pairs:
