@@ -350,8 +350,9 @@ llvm::Error Emitter::decide() {
         errs.push_back(
             fmt::format("decisions: expected a node of graph '{}', found '{}'", g_.name(), r.node));
       else if (!v)
-        errs.push_back(fmt::format("node '{}': decisions: expected a kernel variant, found '{}'",
-                                   r.node, r.variant));
+        errs.push_back(fmt::format("node '{}': decisions: expected a kernel variant ({}), found "
+                                   "'{}'",
+                                   r.node, fmt::join(variantNames(), ", "), r.variant));
       else if (!forced.emplace(r.node, ForcedVariant{*v, {}}).second)
         errs.push_back(fmt::format("decisions: expected node '{}' once, found it twice", r.node));
       else
@@ -360,9 +361,9 @@ llvm::Error Emitter::decide() {
     }
   }
   for (const Node *n : nodes_) {
-    auto f = forced.find(n->name());
+    auto it = forced.find(n->name());
     llvm::Expected<KernelDecision> k =
-        selectKernel(*n, *opts_.target, f == forced.end() ? nullptr : &f->second);
+        selectKernel(*n, *opts_.target, it == forced.end() ? nullptr : &it->second);
     if (!k) {
       errs.push_back(llvm::toString(k.takeError()));
       calls_.emplace_back();

@@ -193,6 +193,13 @@ std::vector<Variant> variantsOf(KernelFamily f) {
   return out;
 }
 
+std::vector<std::string> variantNames() {
+  std::vector<std::string> out;
+  for (const VariantRow &r : kVariants)
+    out.push_back(r.name);
+  return out;
+}
+
 TemplateArg TemplateArg::integer(int64_t v) {
   TemplateArg a;
   a.value = v;

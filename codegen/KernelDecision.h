@@ -56,6 +56,8 @@ KernelFamily variantFamily(Variant v);
 std::optional<Variant> variantNamed(const std::string &name);
 /// The variants of a family in table order.
 std::vector<Variant> variantsOf(KernelFamily f);
+/// The names of all variants in table order.
+std::vector<std::string> variantNames();
 
 /// An elementwise or reduction functor: a binary op (kiln_ew_add{}), an activation with its float
 /// parameters (kiln_ew_leaky_relu{0.01f}, Clip as kiln_ew_clip<float>{lo, hi}), kiln_ew_div_by
