@@ -12,12 +12,13 @@
 // Only then is text printed, through the indenting Writer: banner, hoisted standard includes, the
 // runtime stub, and inside an anonymous namespace the kernel headers the model uses, the weights,
 // the arena and the epilogue functors; last the one extern "C" entry point that runs the nodes in
-// order, each in a block binding the names the kernel statement expects (see
-// codegen/KernelSelect.h).
+// order, each in a block binding exactly the pointers its kernel decision references, then the
+// calls as printDecision prints them (see codegen/KernelSelect.h).
 #include "codegen/Codegen.h"
 
 #include "codegen/CodegenUtil.h"
 #include "codegen/EmbeddedFiles.h"
+#include "codegen/KernelDecision.h"
 #include "codegen/KernelSelect.h"
 #include "codegen/NodeHook.h"
 #include "codegen/Sanitize.h"
@@ -75,18 +76,6 @@ std::string commentSafe(const std::string &s) {
 
 std::string intLiteral(int64_t v) {
   return v > 2147483647 ? fmt::format("{}LL", v) : fmt::format("{}", v);
-}
-
-/// Whether `ident` occurs in `text` as a whole identifier.
-bool mentions(const std::string &text, const std::string &ident) {
-  auto isId = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
-  for (size_t pos = text.find(ident); pos != std::string::npos; pos = text.find(ident, pos + 1)) {
-    bool before = pos > 0 && isId(text[pos - 1]);
-    bool after = pos + ident.size() < text.size() && isId(text[pos + ident.size()]);
-    if (!before && !after)
-      return true;
-  }
-  return false;
 }
 
 /// Where a value's bytes live at run time (asked of the memory plan, or of the blob for weights).
@@ -193,7 +182,7 @@ bool sliceOffset(const Node *n, int64_t &offset) {
 }
 
 /// What node n's kernel decision and static types allow its results to share.
-NodeSharing sharingOf(const Node &n, const KernelCall &k) {
+NodeSharing sharingOf(const Node &n, const KernelDecision &k) {
   NodeSharing f;
   f.scratchBytes = k.scratchBytes;
   f.resultIsOperandView = k.resultIsOperandView;
@@ -262,7 +251,7 @@ public:
 
 private:
   llvm::Error decide();
-  void checkEpilogue(const Node &n, const KernelCall &k, std::vector<std::string> &errs) const;
+  void checkEpilogue(const Node &n, const KernelDecision &k, std::vector<std::string> &errs) const;
   void planMemory();
   std::optional<Location> where(const Value *v) const;
   std::string pointerExpr(const Value *v) const;
@@ -278,14 +267,23 @@ private:
   const CodegenOptions &opts_;
   std::string up_;
   std::vector<Node *> nodes_;
-  std::vector<KernelCall> calls_;
+  std::vector<KernelDecision> calls_;
   std::map<const Value *, int64_t> weightAt_; // constant -> blob offset; looked up only
   std::vector<std::string> epiName_;          // per node; empty when the node has no epilogue
   WeightBlob blob_;
   MemoryPlan memory_; // where everything but the weights lives, and what prints no code
+  // Whether the printed code of NAME_run reads `inputs` / `outputs` (pointerExpr notes it).
+  mutable bool usedInputs_ = false, usedOutputs_ = false;
 
 public:
   const MemoryPlan &memory() const { return memory_; }
+  /// The side table of the decisions, one row per node in execution order.
+  DecisionTable decisionTable() const {
+    DecisionTable t;
+    for (size_t s = 0; s < nodes_.size(); ++s)
+      t.rows.push_back(calls_[s].row(nodes_[s]->name()));
+    return t;
+  }
   llvm::Error decideAll() {
     if (auto e = decide())
       return e;
@@ -294,7 +292,7 @@ public:
   }
 };
 
-void Emitter::checkEpilogue(const Node &n, const KernelCall &k,
+void Emitter::checkEpilogue(const Node &n, const KernelDecision &k,
                             std::vector<std::string> &errs) const {
   std::string prefix = fmt::format("node '{}' ({}): ", n.name(), opName(n.op()));
   for (const EpilogueStep &s : n.epilogue().steps) {
@@ -315,7 +313,7 @@ void Emitter::checkEpilogue(const Node &n, const KernelCall &k,
                                             s.operand, typeString(t)));
     }
   }
-  if (!n.epilogue().empty() && !mentions(k.statement, "epi"))
+  if (!n.epilogue().empty() && !k.appliesEpilogue())
     errs.push_back(prefix + "internal: the selected kernel does not apply the node's epilogue");
 }
 
@@ -340,32 +338,64 @@ llvm::Error Emitter::decide() {
     checkBoundary(v, "output");
 
   nodes_ = g_.nodes();
+  // A forced table names nodes of this graph and variants of codegen/Kernels.def.
+  std::map<std::string, ForcedVariant> forced;
+  if (opts_.decisions) {
+    std::set<std::string> names;
+    for (const Node *n : nodes_)
+      names.insert(n->name());
+    for (const DecisionRow &r : opts_.decisions->rows) {
+      std::optional<Variant> v = variantNamed(r.variant);
+      if (!names.count(r.node))
+        errs.push_back(
+            fmt::format("decisions: expected a node of graph '{}', found '{}'", g_.name(), r.node));
+      else if (!v)
+        errs.push_back(fmt::format("node '{}': decisions: expected a kernel variant ({}), found "
+                                   "'{}'",
+                                   r.node, fmt::join(variantNames(), ", "), r.variant));
+      else if (!forced.emplace(r.node, ForcedVariant{*v, {}}).second)
+        errs.push_back(fmt::format("decisions: expected node '{}' once, found it twice", r.node));
+      else
+        for (const auto &[key, value] : r.tunables)
+          forced[r.node].tunables.push_back({key, value});
+    }
+  }
   for (const Node *n : nodes_) {
-    llvm::Expected<KernelCall> k = selectKernel(*n, *opts_.target);
+    auto it = forced.find(n->name());
+    llvm::Expected<KernelDecision> k =
+        selectKernel(*n, *opts_.target, it == forced.end() ? nullptr : &it->second);
     if (!k) {
       errs.push_back(llvm::toString(k.takeError()));
       calls_.emplace_back();
       continue;
     }
     checkEpilogue(*n, *k, errs);
-    // Typed bindings need a view type for every operand and result the statement names.
+    for (unsigned i = 0; i < n->numOperands(); ++i) {
+      const Layout &have = n->operand(i)->type().layout, &want = k->operandLayouts[i];
+      if (k->readsOperand(i) && have != want && !(have.isRowMajor() && want.isRowMajor()))
+        errs.push_back(fmt::format("node '{}' ({}): internal: the kernel reads operand {} in "
+                                   "another layout than its type's, {}",
+                                   n->name(), opName(n->op()), i,
+                                   typeString(n->operand(i)->type())));
+    }
+    // Typed bindings need a view type for every operand and result the decision references.
     if (!k->bytePointers) {
-      auto checkTyped = [&](const Value *v, const std::string &bindName) {
-        if (mentions(k->statement, bindName) && !viewType(v->type().dtype()))
+      auto checkTyped = [&](const Value *v, bool referenced) {
+        if (referenced && !viewType(v->type().dtype()))
           errs.push_back(fmt::format("node '{}' ({}): dtype {} of '{}' is not supported by "
                                      "generated code",
                                      n->name(), opName(n->op()), dtypeName(v->type().dtype()),
                                      v->name()));
       };
       for (unsigned i = 0; i < n->numOperands(); ++i)
-        checkTyped(n->operand(i), fmt::format("in{}", i));
+        checkTyped(n->operand(i), k->readsOperand(i));
       for (unsigned i = 0; i < n->numResults(); ++i)
-        checkTyped(n->result(i), fmt::format("out{}", i));
+        checkTyped(n->result(i), k->writesResult(i));
     }
-    for (const std::string &f : k->kernelFiles)
-      if (!embeddedFileText("codegen/kernels/" + f))
-        errs.push_back(fmt::format("node '{}' ({}): internal: kernel file '{}' is not embedded",
-                                   n->name(), opName(n->op()), f));
+    if (const char *f = familyHeader(k->family());
+        !embeddedFileText(std::string("codegen/kernels/") + f))
+      errs.push_back(fmt::format("node '{}' ({}): internal: kernel file '{}' is not embedded",
+                                 n->name(), opName(n->op()), f));
     calls_.push_back(std::move(*k));
   }
   if (errs.empty())
@@ -378,14 +408,14 @@ llvm::Error Emitter::decide() {
 }
 
 void Emitter::planMemory() {
-  // Weights: every constant a kernel statement or an epilogue reads, or an output is, in creation
+  // Weights: every constant a kernel call or an epilogue reads, or an output is, in creation
   // order. Shape-deciding constants (Reshape shape, Slice starts, ...) are baked into the kernels'
   // template arguments and stay out of the blob.
   std::set<const Value *> used;
   for (size_t s = 0; s < nodes_.size(); ++s) {
     const Node *n = nodes_[s];
     for (unsigned i = 0; i < n->numOperands(); ++i)
-      if (mentions(calls_[s].statement, fmt::format("in{}", i)))
+      if (calls_[s].readsOperand(i))
         used.insert(n->operand(i));
     for (const EpilogueStep &st : n->epilogue().steps)
       if (st.operand >= 0 && unsigned(st.operand) < n->numOperands())
@@ -429,8 +459,10 @@ std::string Emitter::pointerExpr(const Value *v) const {
   const Location l = where(v).value();
   switch (l.kind) {
   case Location::Input:
+    usedInputs_ = true;
     return fmt::format("inputs[{}]", l.at);
   case Location::Output:
+    usedOutputs_ = true;
     return fmt::format("outputs[{}]", l.at);
   case Location::Weight:
     return l.at ? fmt::format("{}_weights + {}", opts_.name, l.at) : opts_.name + "_weights";
@@ -532,13 +564,14 @@ std::string Emitter::epilogueStruct(const Node &n) const {
         usesI |= *index == 'i';
         usesC |= *index == 'c';
         x = fmt::format("p{}[{}]", s, index);
-        std::string vx = *index == 'i'   ? fmt::format("kiln_vload(p{} + i)", s)
-                         : *index == '0' ? fmt::format("kiln_vset1(p{}[0])", s)
-                                         : fmt::format("CV ? kiln_vload(p{0} + c) : kiln_vset1(p{0}[c])", s);
+        std::string vx = *index == 'i' ? fmt::format("kiln_vload(p{} + i)", s)
+                         : *index == '0'
+                             ? fmt::format("kiln_vset1(p{}[0])", s)
+                             : fmt::format("CV ? kiln_vload(p{0} + c) : kiln_vset1(p{0}[c])", s);
         vcode.push_back(fmt::format("const kiln_vf32 x{} = {};", s, vx));
-        vcode.push_back(fmt::format("v = {};", st.swapped
-                                                   ? binaryVecExpr(st.bin, fmt::format("x{}", s), "v")
-                                                   : binaryVecExpr(st.bin, "v", fmt::format("x{}", s))));
+        vcode.push_back(
+            fmt::format("v = {};", st.swapped ? binaryVecExpr(st.bin, fmt::format("x{}", s), "v")
+                                              : binaryVecExpr(st.bin, "v", fmt::format("x{}", s))));
       }
       code.push_back(fmt::format("v = {};", st.swapped ? binaryExpr(st.bin, x, "v")
                                                        : binaryExpr(st.bin, "v", x)));
@@ -554,8 +587,8 @@ std::string Emitter::epilogueStruct(const Node &n) const {
   }
   w.open("struct @NAME@");
   if (valueArgs) {
-    w.open(fmt::format("KILN_INLINE float operator()(float v{}{}) const", params.empty() ? "" : ", ",
-                       fmt::join(params, ", ")));
+    w.open(fmt::format("KILN_INLINE float operator()(float v{}{}) const",
+                       params.empty() ? "" : ", ", fmt::join(params, ", ")));
   } else {
     for (size_t s = 0; s < n.epilogue().steps.size(); ++s)
       if (n.epilogue().steps[s].readsOperand())
@@ -601,8 +634,8 @@ std::string Emitter::source() {
   std::string runtime, kernels;
   llvm::Error e = paster.paste(kRuntimeStub, runtime);
   std::set<std::string> files;
-  for (const KernelCall &k : calls_)
-    files.insert(k.kernelFiles.begin(), k.kernelFiles.end());
+  for (const KernelDecision &k : calls_)
+    files.insert(familyHeader(k.family()));
   for (const Node *n : nodes_)
     if (!n->epilogue().empty())
       files.insert("elementwise.h"); // epilogues print activations through its functors
@@ -725,12 +758,7 @@ std::string Emitter::source() {
   };
   std::vector<ArenaRange> touched;
   asanEntry(w, arenaName, memory_.arenaSize);
-  bool usedInputs = false, usedOutputs = false;
-  auto note = [&](const std::string &line) {
-    usedInputs |= mentions(line, "inputs");
-    usedOutputs |= mentions(line, "outputs");
-    w.raw(line);
-  };
+  usedInputs_ = usedOutputs_ = false;
   // A node without code still reports its results to the hook; under ASan their bytes are
   // unpoisoned for the call and poisoned again (the next node unpoisons what it touches).
   auto hookNoCode = [&](size_t s) {
@@ -742,12 +770,12 @@ std::string Emitter::source() {
         results.push_back({*at, v->type().byteSize()});
     w.line(hookBefore(s));
     hookExpose(w, arenaName, results, false);
-    note(hookResults(s));
+    w.raw(hookResults(s));
     hookExpose(w, arenaName, results, true);
   };
   for (size_t s = 0; s < nodes_.size(); ++s) {
     const Node &n = *nodes_[s];
-    const KernelCall &k = calls_[s];
+    const KernelDecision &k = calls_[s];
     if (memory_.code[s] == NodeCode::SplitViews) {
       w.line("// node '{}' ({}): results are views into '{}', no copy", commentSafe(n.name()),
              opName(n.op()), commentSafe(n.operand(0)->name()));
@@ -777,28 +805,28 @@ std::string Emitter::source() {
              commentSafe(over->aliasOf));
     w.indent();
     for (unsigned i = 0; i < n.numOperands(); ++i)
-      if (mentions(k.statement, fmt::format("in{}", i)))
-        note(bind(fmt::format("in{}", i), n.operand(i), false, k.bytePointers));
+      if (k.readsOperand(i))
+        w.raw(bind(fmt::format("in{}", i), n.operand(i), false, k.bytePointers));
     for (unsigned i = 0; i < n.numResults(); ++i)
-      if (mentions(k.statement, fmt::format("out{}", i)))
-        note(bind(fmt::format("out{}", i), n.result(i), true, k.bytePointers));
-    if (mentions(k.statement, "scratch")) {
+      if (k.writesResult(i))
+        w.raw(bind(fmt::format("out{}", i), n.result(i), true, k.bytePointers));
+    if (k.usesScratch()) {
       if (memory_.scratchOffset[s] >= 0)
         w.line("unsigned char *scratch = {}_arena + {};", opts_.name, memory_.scratchOffset[s]);
       else
         w.line("unsigned char *scratch = nullptr;");
     }
-    if (mentions(k.statement, "epi")) {
+    if (k.appliesEpilogue()) {
       if (epiName_[s].empty())
         w.line("const kiln_epi_none epi{};");
       else
-        note(fmt::format("const {} epi{};", epiName_[s], epilogueInit(n)));
+        w.raw(fmt::format("const {} epi{};", epiName_[s], epilogueInit(n)));
     }
     if (opts_.nodeHook)
       w.line(hookBefore(s));
-    w.raw(k.statement);
+    w.raw(printDecision(k));
     if (opts_.nodeHook)
-      note(hookResults(s));
+      w.raw(hookResults(s));
     w.close();
   }
   asanExit(w, arenaName, memory_.arenaSize);
@@ -814,11 +842,13 @@ std::string Emitter::source() {
            l.kind == Location::Input    ? "a graph input"
            : l.kind == Location::Weight ? "a constant"
                                         : "listed twice");
-    note(fmt::format("std::memcpy(outputs[{}], {}, {});", j, pointerExpr(v), v->type().byteSize()));
+    usedOutputs_ = true;
+    w.raw(
+        fmt::format("std::memcpy(outputs[{}], {}, {});", j, pointerExpr(v), v->type().byteSize()));
   }
-  if (!usedInputs)
+  if (!usedInputs_)
     w.line("(void)inputs;");
-  if (!usedOutputs)
+  if (!usedOutputs_)
     w.line("(void)outputs;");
   w.line("return 0;");
   w.close();
@@ -941,7 +971,7 @@ std::string Emitter::header() const {
 std::vector<HookNode> Emitter::hookNodes() const {
   std::vector<HookNode> out;
   for (size_t s = 0; s < nodes_.size(); ++s) {
-    std::string kernel = kernelNameOf(calls_[s]);
+    std::string kernel = calls_[s].kernelName();
     if (memory_.code[s] == NodeCode::ConcatDone)
       kernel = "concat-in-place";
     else if (memory_.code[s] != NodeCode::Kernel)
@@ -967,6 +997,7 @@ llvm::Expected<GeneratedPair> Emitter::run() {
   p.source = source();
   p.header = header();
   p.memory = memory_;
+  p.decisions = decisionTable();
   return p;
 }
 
@@ -981,6 +1012,13 @@ llvm::Expected<MemoryPlan> planMemory(const Graph &g, const CodegenOptions &opts
   if (auto err = e.decideAll())
     return err;
   return e.memory();
+}
+
+llvm::Expected<DecisionTable> decideKernels(const Graph &g, const CodegenOptions &opts) {
+  Emitter e(g, opts);
+  if (auto err = e.decideAll())
+    return err;
+  return e.decisionTable();
 }
 
 } // namespace kiln

@@ -5,6 +5,7 @@
 
 #include "codegen/MemoryPlan.h"
 #include "codegen/Target.h"
+#include "ir/DecisionTable.h"
 #include "ir/Graph.h"
 
 #include <llvm/Support/Error.h>
@@ -31,12 +32,16 @@ struct CodegenOptions {
   /// The resolved --target (never `native`): the kernels' numbers, the #error guard on the
   /// compiler flags, the run-time CPU check, NAME_TARGET.
   const Target *target = &genericTarget();
+  /// `kiln compile --decisions=FILE`: the kernel variants (and tunables) to take for the nodes it
+  /// lists instead of the default rule; unlisted nodes get the default. Null: all defaults.
+  const DecisionTable *decisions = nullptr;
 };
 
 struct GeneratedPair {
-  std::string header; // NAME.h
-  std::string source; // NAME.cpp
-  MemoryPlan memory;  // the memory plan behind source (codegen/MemoryPlan.h)
+  std::string header;      // NAME.h
+  std::string source;      // NAME.cpp
+  MemoryPlan memory;       // the memory plan behind source (codegen/MemoryPlan.h)
+  DecisionTable decisions; // the kernel decision of each node (codegen/KernelDecision.h)
 };
 
 /// Fails (before producing anything) with a diagnostic naming each node whose op, dtype or
@@ -45,5 +50,8 @@ llvm::Expected<GeneratedPair> generateCpp(const Graph &g, const CodegenOptions &
 
 /// The memory plan of generateCpp alone (same diagnostics), without printing any code.
 llvm::Expected<MemoryPlan> planMemory(const Graph &g, const CodegenOptions &opts);
+
+/// The kernel decisions of generateCpp alone (same diagnostics), as the .kir side table.
+llvm::Expected<DecisionTable> decideKernels(const Graph &g, const CodegenOptions &opts);
 
 } // namespace kiln

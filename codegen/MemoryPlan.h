@@ -24,13 +24,13 @@
 namespace kiln {
 
 /// What one node's kernel decision allows its results to share (the emitter fills it from the
-/// KernelCall and the node's static types; the planner decides which of it is used). Byte offsets
+/// KernelDecision and the node's static types; the planner decides which of it is used). Byte offsets
 /// are already checked to be multiples of the plan's alignment and to cover the buffers exactly.
 struct NodeSharing {
-  int64_t scratchBytes = 0; // KernelCall::scratchBytes
-  /// Result 0 holds operand 0's bytes unchanged (KernelCall::resultIsOperandView).
+  int64_t scratchBytes = 0; // KernelDecision::scratchBytes
+  /// Result 0 holds operand 0's bytes unchanged (KernelDecision::resultIsOperandView).
   bool resultIsOperandView = false;
-  /// Operands whose buffer result 0 may take over when it dies here (KernelCall::inPlaceOperands).
+  /// Operands whose buffer result 0 may take over when it dies here (KernelDecision::inPlaceOperands).
   std::vector<unsigned> inPlaceOperands;
   /// Slice: result 0 is the contiguous bytes of operand 0 starting at this offset.
   std::optional<int64_t> sliceView;
@@ -49,7 +49,7 @@ struct MemoryPlanEntry : ArenaSlot {
 
 /// What a node prints, given the sharing the plan took.
 enum class NodeCode {
-  Kernel,     // the kernel statement (maybe in place: its result 0's entry says over what)
+  Kernel,     // the kernel calls (maybe in place: its result 0's entry says over what)
   View,       // result 0 is a view of operand 0 (view op or Slice): no code
   SplitViews, // every result is a view into operand 0: no code
   ConcatDone, // the producers wrote every operand into its slice of the result: no code

@@ -8,10 +8,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
-#include <iterator>
-
 namespace kiln {
 
 namespace {
@@ -158,43 +154,6 @@ std::string epilogueSummary(const Node &n) {
     }
   }
   return fmt::format("{}", fmt::join(steps, ", "));
-}
-
-std::string kernelNameOf(const KernelCall &k) {
-  // The callee names of the statement: identifiers (with :: qualification) followed by '(' or
-  // '<', skipping comments, numbers and keywords; the first kiln_* one is the kernel template.
-  static const char *const keywords[] = {"if",          "for",        "while",
-                                         "switch",      "return",     "sizeof",
-                                         "static_cast", "const_cast", "reinterpret_cast"};
-  auto isId = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
-  const std::string &s = k.statement;
-  std::string first;
-  for (size_t i = 0; i < s.size();) {
-    if (s.compare(i, 2, "//") == 0) {
-      i = s.find('\n', i);
-      if (i == std::string::npos)
-        break;
-      continue;
-    }
-    if (!isId(s[i])) {
-      ++i;
-      continue;
-    }
-    size_t j = i;
-    while (j < s.size() && (isId(s[j]) || s.compare(j, 2, "::") == 0))
-      j += s.compare(j, 2, "::") == 0 ? 2 : 1;
-    std::string id = s.substr(i, j - i);
-    size_t next = s.find_first_not_of(" \t", j);
-    bool callee = !std::isdigit(static_cast<unsigned char>(id[0])) && next != std::string::npos &&
-                  (s[next] == '(' || s[next] == '<') &&
-                  std::find(std::begin(keywords), std::end(keywords), id) == std::end(keywords);
-    if (callee && id.rfind("kiln_", 0) == 0)
-      return id;
-    if (callee && first.empty())
-      first = id;
-    i = j;
-  }
-  return first.empty() ? "inline" : first;
 }
 
 void printHookHeader(Writer &w, const std::string &name, const std::string &upperName,

@@ -16,7 +16,6 @@
 // plain pair too.
 #pragma once
 
-#include "codegen/KernelSelect.h"
 #include "codegen/Sanitize.h"
 #include "codegen/Writer.h"
 #include "ir/Graph.h"
@@ -29,13 +28,9 @@ namespace kiln {
 /// What the hook tables say about one node in execution order.
 struct HookNode {
   const Node *node = nullptr;
-  std::string kernel; // kernelNameOf(call), or "view" / "concat-in-place" for nodes without code
+  std::string kernel; // KernelDecision::kernelName(), or "view" / "concat-in-place" for nodes
+                      // without code
 };
-
-/// The kernel a statement runs: its first kiln_* callee (the kernel template), else its first
-/// callee (std::memcpy), else "inline". Interim: once kernel decisions are typed data (issue 10)
-/// this becomes their name.
-std::string kernelNameOf(const KernelCall &k);
 
 /// The node's epilogue steps by kind, without operand indices ("bias_add, residual_add, relu"; ""
 /// when none): kiln_node_info.epilogue.

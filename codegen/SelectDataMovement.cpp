@@ -16,15 +16,6 @@ namespace kiln {
 
 namespace {
 
-std::string list(const std::vector<int64_t> &v) {
-  return fmt::format("kiln_mv_list<{}>", fmt::join(v, ", "));
-}
-
-/// "in0" or "in0 + 96": a byte pointer plus a constant offset.
-std::string at(const char *base, int64_t offset) {
-  return offset == 0 ? std::string(base) : fmt::format("{} + {}", base, offset);
-}
-
 int64_t product(const Shape &s, size_t from, size_t to) {
   int64_t p = 1;
   for (size_t i = from; i < to && i < s.size(); ++i)
@@ -73,27 +64,38 @@ llvm::Error checkResultShape(const Node &n, unsigned r, const Shape &expected) {
   return llvm::Error::success();
 }
 
-KernelCall call(std::string statement) {
-  KernelCall k;
-  k.kernelFiles = {"movement.h"};
-  k.statement = std::move(statement);
-  k.bytePointers = true;
-  return k;
+KernelDecision decision(std::vector<KernelCall> calls) {
+  KernelDecision d;
+  d.variant = Variant::Movement;
+  d.calls = std::move(calls);
+  d.bytePointers = true;
+  return d;
 }
 
-/// A result with no elements needs no code; the statement still names the pointers so that an
+std::vector<TemplateArg> ints(std::initializer_list<int64_t> v) {
+  std::vector<TemplateArg> out;
+  for (int64_t x : v)
+    out.push_back(TemplateArg::integer(x));
+  return out;
+}
+
+/// Marks result i unused: a call that needs no code still names the pointer it would write.
+KernelCall unused(unsigned i) { return {Kernel::Unused, {}, {CallArg::result(i)}, false}; }
+
+/// A result with no elements needs no code; the decision still names the pointers so that an
 /// emitter never sees them unused.
-KernelCall nothingToMove(const Node &n) {
-  std::string s = "// empty result: nothing to move";
+KernelDecision nothingToMove(const Node &n) {
+  KernelDecision d = decision({});
+  d.noWork = KernelDecision::NoWork::EmptyResult;
   for (unsigned i = 0; i < n.numResults(); ++i)
-    s += fmt::format("\n(void)out{};", i);
-  return call(s);
+    d.calls.push_back(unused(i));
+  return d;
 }
 
 /// A dense result over `dims` whose element k reads the E-byte element at in + base + sum(ik *
 /// strides[k]). Collapses it to the fewest dimensions and prints one kiln_mv_view call.
-std::string viewCall(int64_t elemBytes, std::vector<int64_t> dims, std::vector<int64_t> strides,
-                     const std::string &out, const std::string &in) {
+KernelDecision viewCall(int64_t elemBytes, std::vector<int64_t> dims, std::vector<int64_t> strides,
+                        CallArg in) {
   std::vector<int64_t> d, s;
   for (size_t k = 0; k < dims.size(); ++k) {
     if (dims[k] == 1)
@@ -112,17 +114,21 @@ std::string viewCall(int64_t elemBytes, std::vector<int64_t> dims, std::vector<i
     d.pop_back();
     s.pop_back();
   }
-  return fmt::format("kiln_mv_view<{}, {}, {}>({}, {});", elemBytes, list(d), list(s), out, in);
+  return decision({{Kernel::MvView,
+                    {TemplateArg::integer(elemBytes), TemplateArg::ints(d), TemplateArg::ints(s)},
+                    {CallArg::result(0), in},
+                    false}});
 }
 
-llvm::Expected<KernelCall> selectCopy(const Node &n) {
+llvm::Expected<KernelDecision> selectCopy(const Node &n) {
   const TensorType &in = n.operand(0)->type(), &out = n.result(0)->type();
   if (in.dtype() != out.dtype() || in.numElements() != out.numElements())
     return selectError(
         n, fmt::format("expected a result with the operand's dtype and element count ({}), "
                        "found {}",
                        typeString(in), typeString(out)));
-  std::string s = fmt::format("kiln_mv_copy<{}>(out0, in0);", in.byteSize());
+  KernelDecision k = decision(
+      {{Kernel::MvCopy, ints({in.byteSize()}), {CallArg::result(0), CallArg::operand(0)}, false}});
   if (n.op() == OpKind::Dropout) {
     if (n.numOperands() > 2) {
       const Value *training = n.operand(2);
@@ -133,14 +139,16 @@ llvm::Expected<KernelCall> selectCopy(const Node &n) {
     }
     // Inference-mode Dropout keeps everything: the optional mask is all true.
     if (n.numResults() > 1)
-      s += fmt::format("\nkiln_mv_set<{}>(out1, 1);", n.result(1)->type().numElements());
+      k.calls.push_back({Kernel::MvSet,
+                         ints({n.result(1)->type().numElements()}),
+                         {CallArg::result(1), CallArg::integer(1)},
+                         false});
   }
-  KernelCall k = call(s);
   k.resultIsOperandView = n.numResults() == 1;
   return k;
 }
 
-llvm::Expected<KernelCall> selectConcat(const Node &n) {
+llvm::Expected<KernelDecision> selectConcat(const Node &n) {
   const TensorType &out = n.result(0)->type();
   if (out.rank() == 0)
     return selectError(n, "expected a result of rank >= 1, found a scalar");
@@ -150,7 +158,7 @@ llvm::Expected<KernelCall> selectConcat(const Node &n) {
   const int64_t e = static_cast<int64_t>(dtypeSize(out.dtype()));
   const int64_t outer = product(out.shape, 0, *axis);
   const int64_t total = product(out.shape, *axis, out.shape.size()) * e;
-  std::string s;
+  KernelDecision d = decision({});
   // Shape inference checked that the operands match the result except along the axis, where
   // their extents sum to the result's.
   int64_t offset = 0;
@@ -159,18 +167,18 @@ llvm::Expected<KernelCall> selectConcat(const Node &n) {
     const int64_t chunk = product(t.shape, *axis, t.shape.size()) * e;
     if (chunk == 0 || outer == 0)
       continue;
-    if (!s.empty())
-      s += "\n";
-    s += fmt::format("kiln_mv_rows<{}, {}, {}, {}>({}, in{});", outer, chunk, total, chunk,
-                     at("out0", offset), i);
+    d.calls.push_back({Kernel::MvRows,
+                       ints({outer, chunk, total, chunk}),
+                       {CallArg::result(0, offset), CallArg::operand(i)},
+                       false});
     offset += chunk;
   }
-  if (s.empty())
+  if (d.calls.empty())
     return nothingToMove(n);
-  return call(s);
+  return d;
 }
 
-llvm::Expected<KernelCall> selectSplit(const Node &n) {
+llvm::Expected<KernelDecision> selectSplit(const Node &n) {
   const TensorType &in = n.operand(0)->type();
   if (in.rank() == 0)
     return selectError(n, "expected an operand of rank >= 1, found a scalar");
@@ -182,26 +190,26 @@ llvm::Expected<KernelCall> selectSplit(const Node &n) {
   const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
   const int64_t outer = product(in.shape, 0, *axis);
   const int64_t total = product(in.shape, *axis, in.shape.size()) * e;
-  std::string s;
+  KernelDecision d = decision({});
   int64_t offset = 0;
   for (unsigned i = 0; i < n.numResults(); ++i) {
     const TensorType &t = n.result(i)->type();
     const int64_t chunk = product(t.shape, *axis, t.shape.size()) * e;
-    if (!s.empty())
-      s += "\n";
     if (chunk == 0 || outer == 0)
-      s += fmt::format("(void)out{};", i);
+      d.calls.push_back(unused(i));
     else
-      s += fmt::format("kiln_mv_rows<{}, {}, {}, {}>(out{}, {});", outer, chunk, chunk, total, i,
-                       at("in0", offset));
+      d.calls.push_back({Kernel::MvRows,
+                         ints({outer, chunk, chunk, total}),
+                         {CallArg::result(i), CallArg::operand(0, offset)},
+                         false});
     offset += chunk;
   }
-  return call(s);
+  return d;
 }
 
 /// DepthToSpace as one strided view: the result walked as [N, C', H, b, W, b] reads input channel
 /// (i b + j) C' + c (DCR) or c b^2 + i b + j (CRD) at (h, w); the view kernel merges what it can.
-llvm::Expected<KernelCall> selectDepthToSpace(const Node &n) {
+llvm::Expected<KernelDecision> selectDepthToSpace(const Node &n) {
   auto p = depthToSpaceParams(n);
   if (!p)
     return selectError(n, llvm::toString(p.takeError()));
@@ -217,10 +225,10 @@ llvm::Expected<KernelCall> selectDepthToSpace(const Node &n) {
   std::vector<int64_t> strides = {C * b * b * plane * e, sc * e, W * e, si * e, e, sj * e};
   if (in.numElements() == 0)
     return nothingToMove(n);
-  return call(viewCall(e, dims, strides, "out0", "in0"));
+  return viewCall(e, dims, strides, CallArg::operand(0));
 }
 
-llvm::Expected<KernelCall> selectTranspose(const Node &n) {
+llvm::Expected<KernelDecision> selectTranspose(const Node &n) {
   const TensorType &in = n.operand(0)->type();
   const int rank = in.rank();
   std::vector<int64_t> perm = n.attrs().getInts("perm");
@@ -245,10 +253,10 @@ llvm::Expected<KernelCall> selectTranspose(const Node &n) {
     return err;
   if (in.numElements() == 0)
     return nothingToMove(n);
-  return call(viewCall(e, dims, strides, "out0", "in0"));
+  return viewCall(e, dims, strides, CallArg::operand(0));
 }
 
-llvm::Expected<KernelCall> selectSlice(const Node &n) {
+llvm::Expected<KernelDecision> selectSlice(const Node &n) {
   // Bounds, axes and steps are valid once the verifier has typed the node; ir's sliceParams
   // applies ONNX's clamping, the rule shape inference used.
   const TensorType &in = n.operand(0)->type();
@@ -267,20 +275,17 @@ llvm::Expected<KernelCall> selectSlice(const Node &n) {
   }
   if (numElements(dims) == 0)
     return nothingToMove(n);
-  return call(viewCall(e, dims, strides, "out0", at("in0", base)));
+  return viewCall(e, dims, strides, CallArg::operand(0, base));
 }
 
-llvm::Expected<KernelCall> selectGather(const Node &n) {
+llvm::Expected<KernelDecision> selectGather(const Node &n) {
   const TensorType &data = n.operand(0)->type(), &idx = n.operand(1)->type();
   auto axis = normalizeAxis(n, n.attrs().getInt("axis", 0), data.rank(), "axis");
   if (!axis)
     return axis.takeError();
   if (data.rank() == 0)
     return selectError(n, "expected data of rank >= 1, found a scalar");
-  const char *index = idx.dtype() == DType::I64   ? "int64_t"
-                      : idx.dtype() == DType::I32 ? "int32_t"
-                                                  : nullptr;
-  if (!index)
+  if (idx.dtype() != DType::I64 && idx.dtype() != DType::I32)
     return selectError(
         n, fmt::format("expected int64 or int32 indices, found {}", dtypeName(idx.dtype())));
   Shape expect(data.shape.begin(), data.shape.begin() + *axis);
@@ -298,12 +303,16 @@ llvm::Expected<KernelCall> selectGather(const Node &n) {
   if (numElements(expect) == 0)
     return nothingToMove(n);
   const int64_t e = static_cast<int64_t>(dtypeSize(data.dtype()));
-  return call(fmt::format("kiln_mv_gather<{}, {}, {}, {}, {}>(out0, in0, in1);",
-                          product(data.shape, 0, *axis), axisDim, idx.numElements(),
-                          product(data.shape, *axis + 1, data.shape.size()) * e, index));
+  std::vector<TemplateArg> targs = ints({product(data.shape, 0, *axis), axisDim, idx.numElements(),
+                                         product(data.shape, *axis + 1, data.shape.size()) * e});
+  targs.push_back(TemplateArg::dtype(idx.dtype()));
+  return decision({{Kernel::MvGather,
+                    std::move(targs),
+                    {CallArg::result(0), CallArg::operand(0), CallArg::operand(1)},
+                    false}});
 }
 
-llvm::Expected<KernelCall> selectExpand(const Node &n) {
+llvm::Expected<KernelDecision> selectExpand(const Node &n) {
   const TensorType &in = n.operand(0)->type(), &out = n.result(0)->type();
   if (in.rank() > out.rank())
     return selectError(
@@ -324,10 +333,10 @@ llvm::Expected<KernelCall> selectExpand(const Node &n) {
                                       dtypeName(out.dtype())));
   if (out.numElements() == 0)
     return nothingToMove(n);
-  return call(viewCall(e, out.shape, strides, "out0", "in0"));
+  return viewCall(e, out.shape, strides, CallArg::operand(0));
 }
 
-llvm::Expected<KernelCall> selectTile(const Node &n) {
+llvm::Expected<KernelDecision> selectTile(const Node &n) {
   const TensorType &in = n.operand(0)->type();
   auto reps = constantInts(n, 1, "repeats");
   if (!reps)
@@ -344,19 +353,19 @@ llvm::Expected<KernelCall> selectTile(const Node &n) {
   }
   if (numElements(expect) == 0)
     return nothingToMove(n);
-  return call(viewCall(e, dims, strides, "out0", "in0"));
+  return viewCall(e, dims, strides, CallArg::operand(0));
 }
 
-/// The bytes of `value` element 0 as dtype t, printed as a brace list.
-std::string valueBytes(const Tensor &value, DType t) {
+/// The bytes of `value` element 0 as dtype t.
+std::vector<int64_t> valueBytes(const Tensor &value, DType t) {
   Tensor conv = value.dtype == t ? value : Tensor::fromDoubles(t, {1}, {value.getDouble(0)});
-  std::vector<std::string> bytes;
+  std::vector<int64_t> bytes;
   for (size_t i = 0; i < dtypeSize(t); ++i)
-    bytes.push_back(fmt::format("0x{:02x}", conv.raw()[i]));
-  return fmt::format("{{{}}}", fmt::join(bytes, ", "));
+    bytes.push_back(conv.raw()[i]);
+  return bytes;
 }
 
-llvm::Expected<KernelCall> selectPad(const Node &n) {
+llvm::Expected<KernelDecision> selectPad(const Node &n) {
   const TensorType &in = n.operand(0)->type();
   const int rank = in.rank();
   if (n.numOperands() < 2 || n.numOperands() > 3)
@@ -418,10 +427,15 @@ llvm::Expected<KernelCall> selectPad(const Node &n) {
     bd.pop_back();
     id.pop_back();
   }
-  std::string kernel =
-      fmt::format("kiln_mv_pad_run<{}, {}, {}, {}, {}>", mode, e, list(od), list(bd), list(id));
+  auto pad = [&](CallArg value) {
+    return KernelCall{Kernel::MvPad,
+                      {TemplateArg::integer(mode), TemplateArg::integer(e), TemplateArg::ints(od),
+                       TemplateArg::ints(bd), TemplateArg::ints(id)},
+                      {CallArg::result(0), CallArg::operand(0), value},
+                      false};
+  };
   if (mode != 0)
-    return call(kernel + "(out0, in0, nullptr);");
+    return decision({pad(CallArg::null())});
   Tensor value = Tensor::fromDoubles(in.dtype(), {1}, {0.0});
   if (n.numOperands() > 2) {
     const Value *v = n.operand(2);
@@ -431,42 +445,20 @@ llvm::Expected<KernelCall> selectPad(const Node &n) {
                                         dtypeName(in.dtype()), v->name(), typeString(v->type())));
     // A value computed at run time (a graph input): the kernel reads its bytes where it lives.
     if (!v->isConstant())
-      return call(kernel + "(out0, in0, in2);");
+      return decision({pad(CallArg::operand(2))});
     value = v->constant();
   }
   if (in.dtype() == DType::Undefined)
     return selectError(n, "expected a defined dtype, found undefined");
-  return call(fmt::format("const unsigned char pad_value[{}] = {};\n{}(out0, in0, pad_value);",
-                          dtypeSize(in.dtype()), valueBytes(value, in.dtype()), kernel));
+  KernelDecision d = decision({pad(CallArg::table(0))});
+  d.tables = {{ConstantTable::Kind::PadValue, valueBytes(value, in.dtype())}};
+  return d;
 }
 
-const char *castType(DType t) {
-  switch (t) {
-  case DType::F32:
-    return "float";
-  case DType::F64:
-    return "double";
-  case DType::F16:
-    return "kiln_mv_f16";
-  case DType::I8:
-    return "int8_t";
-  case DType::U8:
-    return "uint8_t";
-  case DType::I16:
-    return "int16_t";
-  case DType::I32:
-    return "int32_t";
-  case DType::I64:
-    return "int64_t";
-  case DType::Bool:
-    return "kiln_mv_bool";
-  case DType::Undefined:
-    return nullptr;
-  }
-  return nullptr;
-}
+/// Whether kiln_mv_cast converts from and to dtype t.
+bool castable(DType t) { return t != DType::Undefined; }
 
-llvm::Expected<KernelCall> selectCast(const Node &n) {
+llvm::Expected<KernelDecision> selectCast(const Node &n) {
   const TensorType &in = n.operand(0)->type(), &out = n.result(0)->type();
   if (in.elem.isQuantized() || out.elem.isQuantized())
     return selectError(n, fmt::format("expected plain element types, found {} -> {}",
@@ -474,20 +466,26 @@ llvm::Expected<KernelCall> selectCast(const Node &n) {
   if (in.shape != out.shape)
     return selectError(n, fmt::format("expected result shape {}, found {}", shapeString(in.shape),
                                       shapeString(out.shape)));
-  const char *from = castType(in.dtype()), *to = castType(out.dtype());
-  if (!from || !to)
+  if (!castable(in.dtype()) || !castable(out.dtype()))
     return selectError(n,
                        fmt::format("expected a cast between f32, f64, f16, i8, u8, i16, i32, i64, "
                                    "bool, found {} -> {}",
                                    dtypeName(in.dtype()), dtypeName(out.dtype())));
   if (in.dtype() == out.dtype())
-    return call(fmt::format("kiln_mv_copy<{}>(out0, in0);", in.byteSize()));
-  return call(fmt::format("kiln_mv_cast<{}, {}, {}>(out0, in0);", from, to, in.numElements()));
+    return decision({{Kernel::MvCopy,
+                      ints({in.byteSize()}),
+                      {CallArg::result(0), CallArg::operand(0)},
+                      false}});
+  return decision({{Kernel::MvCast,
+                    {TemplateArg::dtype(in.dtype()), TemplateArg::dtype(out.dtype()),
+                     TemplateArg::integer(in.numElements())},
+                    {CallArg::result(0), CallArg::operand(0)},
+                    false}});
 }
 
 } // namespace
 
-llvm::Expected<KernelCall> selectDataMovementKernel(const Node &n) {
+llvm::Expected<KernelDecision> selectDataMovementKernel(const Node &n) {
   if (n.numOperands() == 0 || n.numResults() == 0)
     return selectError(n, fmt::format("expected operands and results, found {} and {}",
                                       n.numOperands(), n.numResults()));

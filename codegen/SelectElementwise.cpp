@@ -53,11 +53,11 @@ llvm::Error checkCommon(const Node &n) {
   for (const EpilogueStep &st : n.epilogue().steps)
     if (!fusable ||
         (st.kind != EpilogueStep::Kind::Activation && st.kind != EpilogueStep::Kind::Binary))
-      return fail(n, "expected only activation and binary steps on an f32 unary or binary op's "
-                     "epilogue, "
-                     "found {} step(s) on a {} {}",
-                  n.epilogue().steps.size(), dtypeName(n.result()->type().dtype()),
-                  opName(n.op()));
+      return fail(n,
+                  "expected only activation and binary steps on an f32 unary or binary op's "
+                  "epilogue, "
+                  "found {} step(s) on a {} {}",
+                  n.epilogue().steps.size(), dtypeName(n.result()->type().dtype()), opName(n.op()));
   if (n.numResults() != 1)
     return fail(n, "expected 1 result, found {}", n.numResults());
   for (const Value *v : n.operands())
@@ -123,15 +123,26 @@ llvm::Expected<Collapsed> collapse(const Node &n, const Shape &out, const std::v
   return c;
 }
 
-std::string list(const std::vector<int64_t> &v) {
-  return fmt::format("kiln_ew_list<{}>", fmt::join(v, ", "));
+KernelDecision decision(std::vector<KernelCall> calls) {
+  KernelDecision d;
+  d.variant = Variant::Elementwise;
+  d.calls = std::move(calls);
+  return d;
 }
 
-KernelCall call(std::string statement) {
-  KernelCall k;
-  k.kernelFiles = {"elementwise.h"};
-  k.statement = std::move(statement);
-  return k;
+Functor functor(FunctorKind k) {
+  Functor f;
+  f.kind = k;
+  return f;
+}
+
+Functor activation(const EpilogueStep &s) {
+  Functor f;
+  f.kind = FunctorKind::Activation;
+  f.act = s.act;
+  f.alpha = s.alpha;
+  f.beta = s.beta;
+  return f;
 }
 
 std::vector<DType> arith() { return {DType::F32, DType::F64, DType::I32, DType::I64}; }
@@ -143,21 +154,25 @@ std::vector<DType> arithAll() {
 }
 
 /// One binary step out = f(a, b) over the result's shape.
-llvm::Expected<std::string> binaryStep(const Node &n, DType to, DType ta, DType tb, const Shape &sa,
-                                       const Shape &sb, const std::string &a, const std::string &b,
-                                       const std::string &functor) {
+llvm::Expected<KernelCall> binaryStep(const Node &n, DType to, DType ta, DType tb, const Shape &sa,
+                                      const Shape &sb, CallArg a, CallArg b, Functor f) {
   auto c = collapse(n, n.result()->type().shape, {sa, sb});
   if (!c)
     return c.takeError();
-  return fmt::format("kiln_ew_binary<{}, {}, {}, {}, {}, {}>(out0, {}, {}, {});", cElementType(to),
-                     cElementType(ta), cElementType(tb), list(c->dims), list(c->strides[0]),
-                     list(c->strides[1]), a, b, functor);
+  return KernelCall{Kernel::EwBinary,
+                    {TemplateArg::dtype(to), TemplateArg::dtype(ta), TemplateArg::dtype(tb),
+                     TemplateArg::ints(c->dims), TemplateArg::ints(c->strides[0]),
+                     TemplateArg::ints(c->strides[1])},
+                    {CallArg::result(0), a, b, CallArg::fn(f)},
+                    false};
 }
 
 /// The functor `f` of `arity` operands with the node's epilogue applied after it (f32 results;
 /// the verifier enforces it).
-std::string withEpilogue(const Node &n, const std::string &f, int arity) {
-  return n.epilogue().empty() ? f : fmt::format("kiln_ew_fuse<{}>({}, epi)", arity, f);
+Functor withEpilogue(const Node &n, Functor f, int arity) {
+  if (!n.epilogue().empty())
+    f.fuseArity = arity;
+  return f;
 }
 
 /// The operands of the op itself: all but those its epilogue reads (which fuse-epilogue appends).
@@ -182,38 +197,53 @@ std::vector<unsigned> stepOperands(const Node &n) {
 /// loop over the op's own operands `primary` and then the steps' operands, each loaded at its own
 /// broadcast stride, into `f` followed by the epilogue. Every operand of the result's type is
 /// read at the index written, so each may share the result's buffer.
-llvm::Expected<KernelCall> chainCall(const Node &n, std::vector<unsigned> operands,
-                                     const std::string &f) {
+llvm::Expected<KernelDecision> chainCall(const Node &n, std::vector<unsigned> operands,
+                                         const Functor &f) {
   const int arity = static_cast<int>(operands.size());
   for (unsigned i : stepOperands(n))
     operands.push_back(i);
   std::vector<Shape> shapes;
-  std::vector<std::string> strides, names;
-  for (unsigned i : operands) {
+  for (unsigned i : operands)
     shapes.push_back(n.operand(i)->type().shape);
-    names.push_back(fmt::format("in{}", i));
-  }
   auto c = collapse(n, n.result()->type().shape, shapes);
   if (!c)
     return c.takeError();
+  KernelCall map{Kernel::EwMap, {TemplateArg::ints(c->dims)}, {CallArg::result(0)}, false};
   for (const std::vector<int64_t> &st : c->strides)
-    strides.push_back(list(st));
-  KernelCall k = call(fmt::format("kiln_ew_map<{}, {}>::run(out0, {}, {});", list(c->dims),
-                                  fmt::join(strides, ", "), withEpilogue(n, f, arity),
-                                  fmt::join(names, ", ")));
+    map.templateArgs.push_back(TemplateArg::ints(st));
+  map.args.push_back(CallArg::fn(withEpilogue(n, f, arity)));
+  for (unsigned i : operands)
+    map.args.push_back(CallArg::operand(i));
+  KernelDecision k = decision({std::move(map)});
   k.inPlaceOperands = operands;
   return k;
 }
 
-llvm::Expected<KernelCall> selectUnary(const Node &n) {
+/// out = f(in) over all elements of the result.
+KernelCall unaryCall(DType to, DType ti, int64_t count, CallArg in, Functor f) {
+  return {Kernel::EwUnary,
+          {TemplateArg::dtype(to), TemplateArg::dtype(ti), TemplateArg::integer(count)},
+          {CallArg::result(0), in, CallArg::fn(f)},
+          false};
+}
+
+/// std::memcpy of the whole result from operand 0.
+KernelCall copyCall(int64_t bytes) {
+  return {Kernel::Memcpy,
+          {},
+          {CallArg::result(0), CallArg::operand(0), CallArg::integer(bytes)},
+          false};
+}
+
+llvm::Expected<KernelDecision> selectUnary(const Node &n) {
   const DType ti = n.operand(0)->type().dtype(), to = n.result()->type().dtype();
-  std::string f;
+  Functor f;
   std::vector<DType> allowed = f32Only();
   if (n.op() == OpKind::Not) {
-    f = "kiln_ew_not{}";
+    f = functor(FunctorKind::Not);
     allowed = {DType::Bool};
   } else if (std::optional<EpilogueStep> st = activationStepOf(n.op(), n.attrs())) {
-    f = activationFunctor(*st);
+    f = activation(*st);
     if (n.op() == OpKind::Relu || n.op() == OpKind::Abs || n.op() == OpKind::Neg)
       allowed = arith();
   } else if (n.op() == OpKind::Gelu) {
@@ -232,56 +262,55 @@ llvm::Expected<KernelCall> selectUnary(const Node &n) {
                 shapeString(n.result()->type().shape));
   if (!stepOperands(n).empty())
     return chainCall(n, {0}, f);
-  KernelCall k = call(fmt::format("kiln_ew_unary<{}, {}, {}>(out0, in0, {});", cElementType(to),
-                                  cElementType(ti), n.result()->type().numElements(),
-                                  withEpilogue(n, f, 1)));
+  KernelDecision k = decision({unaryCall(to, ti, n.result()->type().numElements(),
+                                         CallArg::operand(0), withEpilogue(n, f, 1))});
   k.inPlaceOperands = {0}; // kiln_ew_unary: out[i] = f(in[i])
   return k;
 }
 
-llvm::Expected<KernelCall> selectBinary(const Node &n) {
+llvm::Expected<KernelDecision> selectBinary(const Node &n) {
   if (ownOperands(n) != std::vector<unsigned>{0, 1})
     return fail(n, "expected 2 operands, found {}", ownOperands(n).size());
   const TensorType &a = n.operand(0)->type(), &b = n.operand(1)->type(), &o = n.result()->type();
-  std::string f;
+  Functor f;
   DType expectOut = a.dtype();
   bool sameOperandTypes = true;
   std::vector<DType> allowed = arithAll();
   switch (n.op()) {
   case OpKind::Add:
-    f = "kiln_ew_add{}";
+    f = functor(FunctorKind::Add);
     break;
   case OpKind::Sub:
-    f = "kiln_ew_sub{}";
+    f = functor(FunctorKind::Sub);
     break;
   case OpKind::Mul:
-    f = "kiln_ew_mul{}";
+    f = functor(FunctorKind::Mul);
     break;
   case OpKind::Div:
-    f = "kiln_ew_div{}";
+    f = functor(FunctorKind::Div);
     break;
   case OpKind::Pow:
-    f = "kiln_ew_pow{}";
+    f = functor(FunctorKind::Pow);
     allowed = {DType::F32, DType::I32, DType::I64};
     sameOperandTypes = false;
     if (auto e = expectDType(n, "exponent", b.dtype(), {DType::F32, DType::I32, DType::I64}))
       return e;
     break;
   case OpKind::PRelu:
-    f = "kiln_ew_prelu{}";
+    f = functor(FunctorKind::PRelu);
     allowed = f32Only();
     break;
   case OpKind::Equal:
-    f = "kiln_ew_equal{}";
+    f = functor(FunctorKind::Equal);
     expectOut = DType::Bool;
     allowed = {DType::F32, DType::F64, DType::I32, DType::I64, DType::Bool};
     break;
   case OpKind::Less:
-    f = "kiln_ew_less{}";
+    f = functor(FunctorKind::Less);
     expectOut = DType::Bool;
     break;
   case OpKind::Greater:
-    f = "kiln_ew_greater{}";
+    f = functor(FunctorKind::Greater);
     expectOut = DType::Bool;
     break;
   default:
@@ -297,33 +326,33 @@ llvm::Expected<KernelCall> selectBinary(const Node &n) {
                 dtypeName(o.dtype()));
   if (!stepOperands(n).empty())
     return chainCall(n, {0, 1}, f);
-  auto s = binaryStep(n, o.dtype(), a.dtype(), b.dtype(), a.shape, b.shape, "in0", "in1",
-                      withEpilogue(n, f, 2));
+  auto s = binaryStep(n, o.dtype(), a.dtype(), b.dtype(), a.shape, b.shape, CallArg::operand(0),
+                      CallArg::operand(1), withEpilogue(n, f, 2));
   if (!s)
     return s.takeError();
-  KernelCall k = call(*s);
+  KernelDecision k = decision({std::move(*s)});
   // kiln_ew_binary reads a same-shape operand at the index it writes (see elementwise.h).
   k.inPlaceOperands = {0, 1};
   return k;
 }
 
-llvm::Expected<KernelCall> selectVariadic(const Node &n) {
+llvm::Expected<KernelDecision> selectVariadic(const Node &n) {
   const TensorType &o = n.result()->type();
   const DType t = o.dtype();
-  std::string f;
+  Functor f;
   std::vector<DType> allowed = arithAll();
   switch (n.op()) {
   case OpKind::Max:
-    f = "kiln_ew_max{}";
+    f = functor(FunctorKind::Max);
     break;
   case OpKind::Min:
-    f = "kiln_ew_min{}";
+    f = functor(FunctorKind::Min);
     break;
   case OpKind::Sum:
-    f = "kiln_ew_add{}";
+    f = functor(FunctorKind::Add);
     break;
   case OpKind::Mean:
-    f = "kiln_ew_add{}";
+    f = functor(FunctorKind::Add);
     allowed = f32Only();
     break;
   default:
@@ -337,31 +366,33 @@ llvm::Expected<KernelCall> selectVariadic(const Node &n) {
     if (v->type().dtype() != t)
       return fail(n, "operand '{}' dtype: expected {} (the result's), found {}", v->name(),
                   dtypeName(t), dtypeName(v->type().dtype()));
-  std::string stmt;
+  std::vector<KernelCall> calls;
   if (n.numOperands() == 1) {
     if (n.operand(0)->type().shape != o.shape)
       return fail(n, "result shape: expected {}, found {}", shapeString(n.operand(0)->type().shape),
                   shapeString(o.shape));
-    stmt = fmt::format("std::memcpy(out0, in0, {});", o.byteSize());
+    calls.push_back(copyCall(o.byteSize()));
   } else {
     // Accumulate in the result buffer: each step reads it back at the same index it writes.
     for (unsigned k = 1; k < n.numOperands(); ++k) {
       bool first = k == 1;
-      auto s =
-          binaryStep(n, t, t, t, first ? n.operand(0)->type().shape : o.shape,
-                     n.operand(k)->type().shape, first ? "in0" : "out0", fmt::format("in{}", k), f);
+      auto s = binaryStep(n, t, t, t, first ? n.operand(0)->type().shape : o.shape,
+                          n.operand(k)->type().shape,
+                          first ? CallArg::operand(0) : CallArg::result(0), CallArg::operand(k), f);
       if (!s)
         return s.takeError();
-      stmt += (stmt.empty() ? "" : "\n") + *s;
+      calls.push_back(std::move(*s));
     }
   }
-  if (n.op() == OpKind::Mean)
-    stmt += fmt::format("\nkiln_ew_unary<float, float, {}>(out0, out0, kiln_ew_div_by{{{}}});",
-                        o.numElements(), floatLiteral(n.numOperands()));
-  return call(stmt);
+  if (n.op() == OpKind::Mean) {
+    Functor div = functor(FunctorKind::DivBy);
+    div.alpha = n.numOperands();
+    calls.push_back(unaryCall(DType::F32, DType::F32, o.numElements(), CallArg::result(0), div));
+  }
+  return decision(std::move(calls));
 }
 
-llvm::Expected<KernelCall> selectClip(const Node &n) {
+llvm::Expected<KernelDecision> selectClip(const Node &n) {
   const TensorType &x = n.operand(0)->type(), &o = n.result()->type();
   if (o.dtype() != x.dtype() || o.shape != x.shape)
     return fail(n, "result: expected {}, found {}", typeString(x), typeString(o));
@@ -378,26 +409,28 @@ llvm::Expected<KernelCall> selectClip(const Node &n) {
     if (auto e = expectDType(n, "operand", x.dtype(), arithAll()))
       return e;
     if (!stepOperands(n).empty() || own.size() > 3)
-      return fail(n, "operands: expected at most min and max and no epilogue with a bound "
-                     "computed at run time, found {} operands",
+      return fail(n,
+                  "operands: expected at most min and max and no epilogue with a bound "
+                  "computed at run time, found {} operands",
                   n.numOperands());
-    std::string stmt, cur = "in0";
+    std::vector<KernelCall> calls;
+    CallArg cur = CallArg::operand(0);
     for (unsigned i = 1; i < own.size(); ++i) {
       const TensorType &b = n.operand(own[i])->type();
       if (b.dtype() != x.dtype() || b.numElements() != 1)
         return fail(n, "operand {}: expected a {} scalar, found {}", names[i - 1],
                     dtypeName(x.dtype()), typeString(b));
       auto st = binaryStep(n, o.dtype(), x.dtype(), b.dtype(), i == 1 ? x.shape : o.shape, b.shape,
-                           cur, fmt::format("in{}", own[i]),
-                           i == 1 ? "kiln_ew_max{}" : "kiln_ew_min{}");
+                           cur, CallArg::operand(own[i]),
+                           functor(i == 1 ? FunctorKind::Max : FunctorKind::Min));
       if (!st)
         return st.takeError();
-      stmt += (stmt.empty() ? "" : "\n") + *st;
-      cur = "out0";
+      calls.push_back(std::move(*st));
+      cur = CallArg::result(0);
     }
-    if (stmt.empty())
-      stmt = fmt::format("std::memcpy(out0, in0, {});", o.byteSize());
-    return call(stmt);
+    if (calls.empty())
+      calls.push_back(copyCall(o.byteSize()));
+    return decision(std::move(calls));
   }
   if (auto e = expectDType(n, "operand", x.dtype(), f32Only()))
     return e;
@@ -414,24 +447,23 @@ llvm::Expected<KernelCall> selectClip(const Node &n) {
   clip.act = ActKind::Clip;
   clip.alpha = bounds[0];
   clip.beta = bounds[1];
-  std::string f = activationFunctor(clip);
+  Functor f = activation(clip);
   if (!stepOperands(n).empty())
     return chainCall(n, {0}, f);
-  KernelCall k = call(fmt::format("kiln_ew_unary<float, float, {}>(out0, in0, {});",
-                                  o.numElements(), withEpilogue(n, f, 1)));
+  KernelDecision k = decision({unaryCall(DType::F32, DType::F32, o.numElements(),
+                                         CallArg::operand(0), withEpilogue(n, f, 1))});
   k.inPlaceOperands = {0};
   return k;
 }
 
-llvm::Expected<KernelCall> selectWhere(const Node &n) {
+llvm::Expected<KernelDecision> selectWhere(const Node &n) {
   if (n.numOperands() != 3)
     return fail(n, "expected 3 operands, found {}", n.numOperands());
   const TensorType &c = n.operand(0)->type(), &x = n.operand(1)->type(), &y = n.operand(2)->type(),
                    &o = n.result()->type();
   if (auto e = expectDType(n, "condition", c.dtype(), {DType::Bool}))
     return e;
-  const char *t = cElementType(o.dtype());
-  if (!t || x.dtype() != o.dtype() || y.dtype() != o.dtype())
+  if (!cElementType(o.dtype()) || x.dtype() != o.dtype() || y.dtype() != o.dtype())
     return fail(n,
                 "dtypes: expected X, Y and the result of one supported dtype, found {}, {} "
                 "and {}",
@@ -439,12 +471,16 @@ llvm::Expected<KernelCall> selectWhere(const Node &n) {
   auto col = collapse(n, o.shape, {c.shape, x.shape, y.shape});
   if (!col)
     return col.takeError();
-  return call(fmt::format("kiln_ew_where<{}, {}, {}, {}, {}>(out0, in0, in1, in2);", t,
-                          list(col->dims), list(col->strides[0]), list(col->strides[1]),
-                          list(col->strides[2])));
+  return decision(
+      {{Kernel::EwWhere,
+        {TemplateArg::dtype(o.dtype()), TemplateArg::ints(col->dims),
+         TemplateArg::ints(col->strides[0]), TemplateArg::ints(col->strides[1]),
+         TemplateArg::ints(col->strides[2])},
+        {CallArg::result(0), CallArg::operand(0), CallArg::operand(1), CallArg::operand(2)},
+        false}});
 }
 
-llvm::Expected<KernelCall> selectBatchNorm(const Node &n) {
+llvm::Expected<KernelDecision> selectBatchNorm(const Node &n) {
   if (n.numOperands() != 5)
     return fail(n, "expected 5 operands (X, scale, B, mean, var), found {}", n.numOperands());
   if (n.attrs().getInt("training_mode", 0) != 0)
@@ -466,28 +502,20 @@ llvm::Expected<KernelCall> selectBatchNorm(const Node &n) {
   int64_t inner = 1;
   for (int d = 2; d < x.rank(); ++d)
     inner *= x.shape[d];
-  return call(fmt::format("kiln_ew_batchnorm<{}, {}, {}>(out0, in0, in1, in2, in3, in4, {});",
-                          x.shape[0], C, inner, floatLiteral(n.attrs().getFloat("epsilon", 1e-5))));
+  KernelCall bn{
+      Kernel::EwBatchNorm,
+      {TemplateArg::integer(x.shape[0]), TemplateArg::integer(C), TemplateArg::integer(inner)},
+      {CallArg::result(0)},
+      false};
+  for (unsigned i = 0; i < 5; ++i)
+    bn.args.push_back(CallArg::operand(i));
+  bn.args.push_back(CallArg::floating(n.attrs().getFloat("epsilon", 1e-5)));
+  return decision({std::move(bn)});
 }
 
 } // namespace
 
-std::string activationFunctor(const EpilogueStep &s) {
-  // The functor is named after the step (ir/Activations.def) and takes the row's count of alpha,
-  // beta; kiln_ew_clip alone is a template over the element type (codegen/kernels/elementwise.h).
-  std::string name =
-      fmt::format("kiln_ew_{}{}", actName(s.act), s.act == ActKind::Clip ? "<float>" : "");
-  switch (actParamCount(s.act)) {
-  case 0:
-    return name + "{}";
-  case 1:
-    return fmt::format("{}{{{}}}", name, floatLiteral(s.alpha));
-  default:
-    return fmt::format("{}{{{}, {}}}", name, floatLiteral(s.alpha), floatLiteral(s.beta));
-  }
-}
-
-llvm::Expected<KernelCall> selectElementwiseKernel(const Node &n) {
+llvm::Expected<KernelDecision> selectElementwiseKernel(const Node &n) {
   if (auto e = checkCommon(n))
     return e;
   switch (n.op()) {

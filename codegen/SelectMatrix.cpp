@@ -2,8 +2,9 @@
 // types: transposes become strides, Gemm's C broadcast becomes a pair of strides (0 broadcasts),
 // MatMul's 1-D operands become a row / column matrix and its broadcast batch dims become one
 // stride per operand when regular (an A-only batch over a shared B is folded into the rows of one
-// product) or per-batch offset tables otherwise. Products with fewer rows than one register block
-// skip packing (chunk 0); others pack B in chunks sized to stay in cache.
+// product) or per-batch offset tables otherwise. Two variants (codegen/Kernels.def): gemm_rows
+// skips packing (chunk 0), the default for products with fewer rows than one register block;
+// gemm_packed packs B in chunks of `nc` columns sized to stay in cache.
 #include "codegen/KernelSelect.h"
 #include "ir/OpParams.h"
 
@@ -14,28 +15,39 @@
 namespace kiln {
 namespace {
 
-/// Columns of B packed per chunk (packedChunkColumns); 0 selects the unpacked path for products
-/// with fewer rows than one register block (the target's MR, gemm.h).
-int64_t chunkColumns(int64_t m, int64_t k, int64_t cols, const Target &t) {
-  return m < t.gemmMr ? 0 : packedChunkColumns(k, cols, t);
+/// The matrix variants: rows (no packing; the default for products with fewer rows than one
+/// register block, the target's MR, gemm.h) or packed, B packed in chunks of `nc` columns sized to
+/// stay in cache (packedChunkColumns) unless forced. Sets the variant and its tunable on `d` and
+/// returns the chunk the kernel takes (0: rows).
+llvm::Expected<int64_t> chooseChunk(const Node &n, int64_t m, int64_t k, int64_t cols,
+                                    const Target &t, const ForcedVariant *forced,
+                                    KernelDecision &d) {
+  const Variant v = forced         ? forced->variant
+                    : m < t.gemmMr ? Variant::GemmRows
+                                   : Variant::GemmPacked;
+  if (v != Variant::GemmRows && v != Variant::GemmPacked)
+    return selectError(n, fmt::format("variant {} does not apply: expected gemm_packed or "
+                                      "gemm_rows",
+                                      variantName(v)));
+  d.variant = v;
+  if (v == Variant::GemmRows)
+    return 0;
+  auto nc = chunkTunable(n, forced, packedChunkColumns(k, cols, t), t);
+  if (!nc)
+    return nc.takeError();
+  d.tunables = {{"nc", *nc}};
+  return *nc;
 }
 
-/// A C++ float literal that reads back as float(v).
-std::string floatLiteral(float v) {
-  std::string s = fmt::format("{:.9g}", v);
-  if (s.find_first_of(".e") == std::string::npos)
-    s += ".0";
-  return s + "f";
+std::vector<TemplateArg> ints(std::initializer_list<int64_t> v) {
+  std::vector<TemplateArg> out;
+  for (int64_t x : v)
+    out.push_back(TemplateArg::integer(x));
+  return out;
 }
 
-std::string joinInts(const std::vector<int64_t> &v) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(v[i]);
-  return s;
-}
-
-llvm::Expected<KernelCall> selectGemm(const Node &n, const Target &t) {
+llvm::Expected<KernelDecision> selectGemm(const Node &n, const Target &t,
+                                          const ForcedVariant *forced) {
   if (n.numOperands() < 2 || n.numResults() != 1)
     return selectError(n,
                        fmt::format("expected operands A, B[, C] and one result, found {} operands "
@@ -78,19 +90,29 @@ llvm::Expected<KernelCall> selectGemm(const Node &n, const Target &t) {
     csn = cn == 1 ? 0 : 1;
     csm = cm == 1 ? 0 : cn;
   }
-  KernelCall call;
-  call.kernelFiles = {"gemm.h"};
-  const int64_t nc = chunkColumns(m, k, nn, t);
-  call.scratchBytes = k * nc * 4;
-  call.statement = fmt::format(
-      "kiln_f32_gemm<{}, {}, {}, {}, {}, {}, {}, {}, {}>(in0, in1, {}, out0, {}, {}, scratch, "
-      "epi);",
-      m, nn, k, nc, ta, tb, hasC, csm, csn, hasC ? "in2" : "nullptr",
-      floatLiteral(static_cast<float>(alpha)), floatLiteral(static_cast<float>(beta)));
-  return call;
+  KernelDecision d;
+  auto nc = chooseChunk(n, m, k, nn, t, forced, d);
+  if (!nc)
+    return nc.takeError();
+  d.scratchBytes = k * *nc * 4;
+  d.cost = m * nn * k;
+  std::vector<TemplateArg> targs = ints({m, nn, k, *nc});
+  for (bool b : {ta, tb, hasC})
+    targs.push_back(TemplateArg::boolean(b));
+  targs.push_back(TemplateArg::integer(csm));
+  targs.push_back(TemplateArg::integer(csn));
+  d.calls.push_back(
+      {Kernel::Gemm,
+       std::move(targs),
+       {CallArg::operand(0), CallArg::operand(1), hasC ? CallArg::operand(2) : CallArg::null(),
+        CallArg::result(0), CallArg::real9(static_cast<float>(alpha)),
+        CallArg::real9(static_cast<float>(beta)), CallArg::scratch(), CallArg::epilogue()},
+       false});
+  return d;
 }
 
-llvm::Expected<KernelCall> selectMatMul(const Node &n, const Target &t) {
+llvm::Expected<KernelDecision> selectMatMul(const Node &n, const Target &t,
+                                            const ForcedVariant *forced) {
   if (n.numOperands() < 2 || n.numResults() != 1)
     return selectError(
         n, fmt::format("expected operands A, B and one result, found {} operands and {} "
@@ -153,42 +175,54 @@ llvm::Expected<KernelCall> selectMatMul(const Node &n, const Target &t) {
   for (int64_t bi = 0; bi < batch; ++bi)
     regular = regular && aoff[bi] == bi * sa && boff[bi] == bi * sb;
 
-  KernelCall call;
-  call.kernelFiles = {"gemm.h"};
-  const char *crow = bVector ? "true" : "false";
+  KernelDecision d;
+  d.cost = batch * m * nn * k;
+  const std::vector<CallArg> abOut = {CallArg::operand(0), CallArg::operand(1), CallArg::result(0)};
+  auto call = [&](Kernel kernel, std::vector<TemplateArg> targs, std::vector<CallArg> mid) {
+    std::vector<CallArg> args = abOut;
+    args.insert(args.end(), mid.begin(), mid.end());
+    args.push_back(CallArg::scratch());
+    args.push_back(CallArg::epilogue());
+    d.calls.push_back({kernel, std::move(targs), std::move(args), false});
+  };
   if (regular && batch > 1 && sb == 0 && sa == m * k && !bVector) {
     // Dense A batches over one shared B are a single product with batch * M rows.
-    const int64_t rows = batch * m, nc = chunkColumns(rows, k, nn, t);
-    call.scratchBytes = k * nc * 4;
-    call.statement = fmt::format("kiln_f32_matmul<1, {}, {}, {}, {}, 0, 0, false>(in0, in1, out0, "
-                                 "scratch, epi);",
-                                 rows, nn, k, nc);
-    return call;
+    const int64_t rows = batch * m;
+    auto nc = chooseChunk(n, rows, k, nn, t, forced, d);
+    if (!nc)
+      return nc.takeError();
+    d.scratchBytes = k * *nc * 4;
+    std::vector<TemplateArg> targs = ints({1, rows, nn, k, *nc, 0, 0});
+    targs.push_back(TemplateArg::boolean(false));
+    call(Kernel::MatMul, std::move(targs), {});
+    return d;
   }
-  const int64_t nc = chunkColumns(m, k, nn, t);
-  call.scratchBytes = k * nc * 4;
+  auto nc = chooseChunk(n, m, k, nn, t, forced, d);
+  if (!nc)
+    return nc.takeError();
+  d.scratchBytes = k * *nc * 4;
   if (regular) {
-    call.statement = fmt::format("kiln_f32_matmul<{}, {}, {}, {}, {}, {}, {}, {}>(in0, in1, out0, "
-                                 "scratch, epi);",
-                                 batch, m, nn, k, nc, sa, sb, crow);
-    return call;
+    std::vector<TemplateArg> targs = ints({batch, m, nn, k, *nc, sa, sb});
+    targs.push_back(TemplateArg::boolean(bVector));
+    call(Kernel::MatMul, std::move(targs), {});
+    return d;
   }
-  call.statement = fmt::format(
-      "static const long kiln_aoff[{}] = {{{}}};\n"
-      "static const long kiln_boff[{}] = {{{}}};\n"
-      "kiln_f32_matmul_bcast<{}, {}, {}, {}, {}, {}>(in0, in1, out0, kiln_aoff, kiln_boff, "
-      "scratch, epi);",
-      batch, joinInts(aoff), batch, joinInts(boff), batch, m, nn, k, nc, crow);
-  return call;
+  d.tables = {{ConstantTable::Kind::MatMulAOffsets, aoff},
+              {ConstantTable::Kind::MatMulBOffsets, boff}};
+  std::vector<TemplateArg> targs = ints({batch, m, nn, k, *nc});
+  targs.push_back(TemplateArg::boolean(bVector));
+  call(Kernel::MatMulBroadcast, std::move(targs), {CallArg::table(0), CallArg::table(1)});
+  return d;
 }
 
 } // namespace
 
-llvm::Expected<KernelCall> selectMatrixKernel(const Node &n, const Target &t) {
+llvm::Expected<KernelDecision> selectMatrixKernel(const Node &n, const Target &t,
+                                                  const ForcedVariant *forced) {
   if (n.op() == OpKind::Gemm)
-    return selectGemm(n, t);
+    return selectGemm(n, t, forced);
   if (n.op() == OpKind::MatMul)
-    return selectMatMul(n, t);
+    return selectMatMul(n, t, forced);
   return selectError(n, "expected Gemm or MatMul, found another op");
 }
 

@@ -8,9 +8,24 @@
 #include <fmt/format.h>
 
 namespace kiln {
-namespace {} // namespace
+namespace {
 
-llvm::Expected<KernelCall> selectPoolKernel(const Node &n) {
+KernelDecision poolCall(Kernel k, std::initializer_list<int64_t> targs, int64_t cost) {
+  KernelDecision d;
+  d.variant = Variant::Pool;
+  KernelCall c;
+  c.kernel = k;
+  for (int64_t v : targs)
+    c.templateArgs.push_back(TemplateArg::integer(v));
+  c.args = {CallArg::operand(0), CallArg::result(0)};
+  d.calls.push_back(std::move(c));
+  d.cost = cost;
+  return d;
+}
+
+} // namespace
+
+llvm::Expected<KernelDecision> selectPoolKernel(const Node &n) {
   const OpKind op = n.op();
   if (op != OpKind::MaxPool && op != OpKind::AveragePool && op != OpKind::GlobalAveragePool &&
       op != OpKind::GlobalMaxPool)
@@ -33,16 +48,11 @@ llvm::Expected<KernelCall> selectPoolKernel(const Node &n) {
                        "channels, found {} and {}",
                        typeString(x->type()), typeString(y->type())));
   const int64_t planes = xs[0] * xs[1];
-  KernelCall call;
-  call.kernelFiles = {"pool.h"};
 
   if (op == OpKind::GlobalAveragePool || op == OpKind::GlobalMaxPool) {
     const int64_t spatial = x->type().numElements() / (planes ? planes : 1);
-    call.statement = fmt::format("{}<{}, {}>(in0, out0);",
-                                 op == OpKind::GlobalAveragePool ? "kiln_f32_global_avgpool"
-                                                                 : "kiln_f32_global_maxpool",
-                                 planes, spatial);
-    return call;
+    return poolCall(op == OpKind::GlobalAveragePool ? Kernel::GlobalAvgPool : Kernel::GlobalMaxPool,
+                    {planes, spatial}, planes * spatial);
   }
 
   if (rank != 3 && rank != 4)
@@ -78,17 +88,15 @@ llvm::Expected<KernelCall> selectPoolKernel(const Node &n) {
     pb = ends[0];
   }
   if (op == OpKind::MaxPool) {
-    call.statement = fmt::format("kiln_f32_maxpool2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
-                                 "{}, {}>(in0, out0);",
-                                 planes, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl);
-    return call;
+    return poolCall(Kernel::MaxPool, {planes, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl},
+                    planes * oh * ow * kh * kw);
   }
   const bool includePad = at.getInt("count_include_pad", 0) != 0;
-  call.statement =
-      fmt::format("kiln_f32_avgpool2d<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, "
-                  "{}, {}, {}, {}>(in0, out0);",
-                  planes, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, includePad);
-  return call;
+  KernelDecision d =
+      poolCall(Kernel::AvgPool, {planes, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr},
+               planes * oh * ow * kh * kw);
+  d.calls[0].templateArgs.push_back(TemplateArg::boolean(includePad));
+  return d;
 }
 
 } // namespace kiln

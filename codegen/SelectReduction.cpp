@@ -14,24 +14,15 @@ namespace kiln {
 
 namespace {
 
-std::string list(const std::vector<int64_t> &v) {
-  return fmt::format("kiln_rd_list<{}>", fmt::join(v, ", "));
+/// Whether the reduction kernels take dtype t.
+bool supported(DType t, bool floatOnly) {
+  return t == DType::F32 || t == DType::F64 || (!floatOnly && (t == DType::I32 || t == DType::I64));
 }
 
-/// C++ element type of the kernels for dtype t; nullptr when reductions do not support it.
-const char *elementType(DType t, bool floatOnly) {
-  switch (t) {
-  case DType::F32:
-    return "float";
-  case DType::F64:
-    return "double";
-  case DType::I32:
-    return floatOnly ? nullptr : "int32_t";
-  case DType::I64:
-    return floatOnly ? nullptr : "int64_t";
-  default:
-    return nullptr;
-  }
+KernelDecision reduceDecision() {
+  KernelDecision d;
+  d.variant = Variant::Reduction;
+  return d;
 }
 
 llvm::Error checkOperands(const Node &n, bool floatOnly) {
@@ -41,7 +32,7 @@ llvm::Error checkOperands(const Node &n, bool floatOnly) {
       return selectError(
           n, fmt::format("expected a plain row-major tensor, found {}", typeString(*t)));
   }
-  if (!elementType(in.dtype(), floatOnly))
+  if (!supported(in.dtype(), floatOnly))
     return selectError(n, fmt::format("expected {}, found {}",
                                       floatOnly ? "f32 or f64" : "f32, f64, i32 or i64",
                                       dtypeName(in.dtype())));
@@ -51,7 +42,7 @@ llvm::Error checkOperands(const Node &n, bool floatOnly) {
   return llvm::Error::success();
 }
 
-llvm::Expected<KernelCall> selectSoftmax(const Node &n) {
+llvm::Expected<KernelDecision> selectSoftmax(const Node &n) {
   if (auto err = checkOperands(n, /*floatOnly=*/true))
     return err;
   const TensorType &in = n.operand(0)->type();
@@ -68,22 +59,26 @@ llvm::Expected<KernelCall> selectSoftmax(const Node &n) {
     outer *= in.shape[d];
   for (size_t d = a + 1; d < in.shape.size(); ++d)
     inner *= in.shape[d];
-  KernelCall k;
-  k.kernelFiles = {"reduce.h"};
+  KernelDecision k = reduceDecision();
   if (in.numElements() == 0) {
-    k.statement = "// empty tensor: nothing to normalize\n(void)out0;";
+    k.noWork = KernelDecision::NoWork::EmptyTensor;
+    k.calls.push_back({Kernel::Unused, {}, {CallArg::result(0)}, false});
     return k;
   }
   // Columns (inner > 1) keep their running maxima and sums in scratch, rows in registers.
   if (inner > 1)
     k.scratchBytes = 2 * inner * static_cast<int64_t>(dtypeSize(in.dtype()));
-  k.statement = fmt::format(
-      "kiln_rd_softmax<{}, {}, {}, {}, {}>(out0, in0, scratch);", elementType(in.dtype(), true),
-      n.op() == OpKind::LogSoftmax ? "true" : "false", outer, in.shape[a], inner);
+  k.calls.push_back(
+      {Kernel::RdSoftmax,
+       {TemplateArg::dtype(in.dtype()), TemplateArg::boolean(n.op() == OpKind::LogSoftmax),
+        TemplateArg::integer(outer), TemplateArg::integer(in.shape[a]),
+        TemplateArg::integer(inner)},
+       {CallArg::result(0), CallArg::operand(0), CallArg::scratch()},
+       false});
   return k;
 }
 
-llvm::Expected<KernelCall> selectReduce(const Node &n) {
+llvm::Expected<KernelDecision> selectReduce(const Node &n) {
   if (auto err = checkOperands(n, /*floatOnly=*/false))
     return err;
   const TensorType &in = n.operand(0)->type();
@@ -92,10 +87,12 @@ llvm::Expected<KernelCall> selectReduce(const Node &n) {
   auto p = reduceParams(n);
   if (!p)
     return selectError(n, llvm::toString(p.takeError()));
-  KernelCall k;
-  k.kernelFiles = {"reduce.h"};
+  KernelDecision k = reduceDecision();
   if (p->noop) {
-    k.statement = fmt::format("if (out0 != in0) std::memcpy(out0, in0, {});", in.byteSize());
+    k.calls.push_back({Kernel::Memcpy,
+                       {},
+                       {CallArg::result(0), CallArg::operand(0), CallArg::integer(in.byteSize())},
+                       true});
     return k;
   }
   const std::vector<bool> &reduced = p->reduced;
@@ -128,19 +125,22 @@ llvm::Expected<KernelCall> selectReduce(const Node &n) {
     strides[d] = outCount;
     outCount *= dims[d];
   }
-  const char *op = n.op() == OpKind::ReduceMax   ? "kiln_rd_max"
-                   : n.op() == OpKind::ReduceMin ? "kiln_rd_min"
-                                                 : "kiln_rd_sum";
+  const FunctorKind op = n.op() == OpKind::ReduceMax   ? FunctorKind::ReduceMax
+                         : n.op() == OpKind::ReduceMin ? FunctorKind::ReduceMin
+                                                       : FunctorKind::ReduceSum;
   const int64_t meanDiv = n.op() == OpKind::ReduceMean ? in.numElements() / outCount : 0;
-  k.statement =
-      fmt::format("kiln_rd_reduce<{}, {}, {}, {}, {}, {}>(out0, in0);",
-                  elementType(in.dtype(), false), op, outCount, meanDiv, list(dims), list(strides));
+  k.calls.push_back({Kernel::RdReduce,
+                     {TemplateArg::dtype(in.dtype()), TemplateArg::functorType(op),
+                      TemplateArg::integer(outCount), TemplateArg::integer(meanDiv),
+                      TemplateArg::ints(dims), TemplateArg::ints(strides)},
+                     {CallArg::result(0), CallArg::operand(0)},
+                     false});
   return k;
 }
 
 } // namespace
 
-llvm::Expected<KernelCall> selectReductionKernel(const Node &n) {
+llvm::Expected<KernelDecision> selectReductionKernel(const Node &n) {
   if (n.numOperands() == 0 || n.numResults() != 1)
     return selectError(n, fmt::format("expected operands and one result, found {} and {}",
                                       n.numOperands(), n.numResults()));

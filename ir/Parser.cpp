@@ -222,11 +222,27 @@ uint64_t readLE(const char *p) {
 class Parser {
 public:
   Parser(const std::string &text, const std::string &bufferName, const std::string &sidecarPath,
-         std::optional<ValueLayoutTable> *layout)
-      : lex_(text), buffer_(bufferName), sidecarPath_(sidecarPath), layout_(layout) {
+         std::optional<ValueLayoutTable> *layout, std::optional<DecisionTable> *decisions)
+      : lex_(text), buffer_(bufferName), sidecarPath_(sidecarPath), layout_(layout),
+        decisions_(decisions) {
     if (layout_)
       layout_->reset();
+    if (decisions_)
+      decisions_->reset();
     advance();
+  }
+
+  /// A decisions block alone (the graph it belongs to is not known: node names are not checked).
+  llvm::Expected<DecisionTable> runDecisions() {
+    std::optional<DecisionTable> t;
+    decisions_ = &t;
+    if (!isIdent("decisions"))
+      expected("a decisions block ('decisions @graph {')");
+    else if (parseDecisions() && tok_.kind != Token::Eof)
+      expected("end of file after the decisions block");
+    if (!error_.empty())
+      return llvm::createStringError(llvm::inconvertibleErrorCode(), error_);
+    return std::move(*t);
   }
 
   llvm::Expected<std::unique_ptr<Graph>> run() {
@@ -936,12 +952,17 @@ private:
         return false;
     if (!consumePunct('}'))
       return false;
-    if (isIdent("memory")) {
-      if (!parseMemory())
+    const bool memory = isIdent("memory");
+    if (memory && !parseMemory())
+      return false;
+    if (isIdent("decisions")) {
+      if (!parseDecisions())
         return false;
       if (tok_.kind != Token::Eof)
-        return expected("end of file after the memory block");
+        return expected("end of file after the decisions block");
     }
+    if (memory && tok_.kind != Token::Eof)
+      return expected("end of file after the memory block");
     if (tok_.kind != Token::Eof)
       return expected("end of file after the graph");
     g_->setOutputs(outputs_);
@@ -1024,6 +1045,65 @@ private:
     return true;
   }
 
+  // ---- the decisions block (a side table, ir/DecisionTable.h) ----
+
+  bool parseDecisionRow(DecisionRow &r) {
+    if (tok_.kind != Token::String)
+      return expected("a node name (a quoted string) or '}'");
+    r.node = tok_.value;
+    if (g_ && !nodeNames_.count(r.node))
+      return failAt(tok_, fmt::format("decisions block names undefined node {}", tok_.text));
+    advance();
+    if (!consumePunct(':'))
+      return false;
+    if (tok_.kind != Token::Ident)
+      return expected("a kernel variant");
+    r.variant = tok_.text;
+    advance();
+    if (tryPunct('{')) {
+      while (error_.empty() && !isPunct('}')) {
+        if (!r.tunables.empty() && !consumePunct(','))
+          return false;
+        if (tok_.kind != Token::Ident)
+          return expected("a tunable name");
+        std::string key = tok_.text;
+        advance();
+        int64_t v = 0;
+        if (!consumePunct('=') || !parseInt(v, "a tunable value"))
+          return false;
+        r.tunables.emplace_back(key, v);
+      }
+      if (!consumePunct('}'))
+        return false;
+    }
+    return consumePunct(',') && parseSize(r.scratchBytes, "scratch", "scratch bytes") &&
+           consumePunct(',') && parseSize(r.cost, "cost", "a cost");
+  }
+
+  bool parseDecisions() {
+    advance(); // 'decisions'
+    if (tok_.kind != Token::GraphName)
+      return expected("a graph name (@name)");
+    if (g_ && tok_.value != g_->name())
+      return failAt(tok_, fmt::format("decisions block of {} after graph @{}", tok_.text,
+                                      kirName(g_->name())));
+    advance();
+    if (!consumePunct('{'))
+      return false;
+    DecisionTable t;
+    while (error_.empty() && !isPunct('}') && tok_.kind != Token::Eof) {
+      DecisionRow r;
+      if (!parseDecisionRow(r))
+        return false;
+      t.rows.push_back(std::move(r));
+    }
+    if (!consumePunct('}'))
+      return false;
+    if (decisions_)
+      *decisions_ = std::move(t);
+    return true;
+  }
+
   Lexer lex_;
   Token tok_;
   std::string buffer_, sidecarPath_, error_;
@@ -1032,6 +1112,7 @@ private:
   std::vector<Value *> outputs_;
   std::unique_ptr<Sidecar> sidecar_;
   std::optional<ValueLayoutTable> *layout_ = nullptr;
+  std::optional<DecisionTable> *decisions_ = nullptr;
   std::set<std::string> nodeNames_;
 };
 
@@ -1039,17 +1120,23 @@ private:
 
 llvm::Expected<std::unique_ptr<Graph>>
 parseKir(const std::string &text, const std::string &bufferName, const std::string &sidecarPath,
-         std::optional<ValueLayoutTable> *layout) {
-  return Parser(text, bufferName, sidecarPath, layout).run();
+         std::optional<ValueLayoutTable> *layout, std::optional<DecisionTable> *decisions) {
+  return Parser(text, bufferName, sidecarPath, layout, decisions).run();
+}
+
+llvm::Expected<DecisionTable> parseDecisionTable(const std::string &text,
+                                                 const std::string &bufferName) {
+  return Parser(text, bufferName, "", nullptr, nullptr).runDecisions();
 }
 
 llvm::Expected<std::unique_ptr<Graph>> parseKirFile(const std::string &path,
-                                                    std::optional<ValueLayoutTable> *layout) {
+                                                    std::optional<ValueLayoutTable> *layout,
+                                                    std::optional<DecisionTable> *decisions) {
   auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buf)
     return llvm::createStringError(buf.getError(), "cannot read '%s': %s", path.c_str(),
                                    buf.getError().message().c_str());
-  return parseKir((*buf)->getBuffer().str(), path, kirSidecarPath(path), layout);
+  return parseKir((*buf)->getBuffer().str(), path, kirSidecarPath(path), layout, decisions);
 }
 
 } // namespace kiln

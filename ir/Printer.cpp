@@ -242,8 +242,23 @@ std::string kirName(const std::string &s) {
   return plain ? s : kirQuote(s);
 }
 
+std::string decisionsString(const std::string &graphName, const DecisionTable &t) {
+  std::string out = fmt::format("decisions @{} {{\n", kirName(graphName));
+  for (const DecisionRow &r : t.rows) {
+    out += fmt::format("  {} : {}", kirQuote(r.node), r.variant);
+    if (!r.tunables.empty()) {
+      std::vector<std::string> parts;
+      for (const auto &[key, value] : r.tunables)
+        parts.push_back(fmt::format("{} = {}", key, value));
+      out += fmt::format(" {{{}}}", fmt::join(parts, ", "));
+    }
+    out += fmt::format(", scratch = {}, cost = {}\n", r.scratchBytes, r.cost);
+  }
+  return out + "}\n";
+}
+
 llvm::Error printGraph(const Graph &g, llvm::raw_ostream &os, const std::string &sidecarPath,
-                       const ValueLayoutTable *layout) {
+                       const ValueLayoutTable *layout, const DecisionTable *decisions) {
   std::string out = "// kiln IR\n";
   out += fmt::format("graph @{} {{\n", kirName(g.name()));
   for (const Value *in : g.inputs())
@@ -295,6 +310,8 @@ llvm::Error printGraph(const Graph &g, llvm::raw_ostream &os, const std::string 
   out += "}\n";
   if (layout)
     out += layoutString(g, *layout);
+  if (decisions)
+    out += decisionsString(g.name(), *decisions);
   os << out;
 
   if (sidecarPath.empty() || sidecar.empty())
@@ -315,10 +332,10 @@ llvm::Error printGraph(const Graph &g, llvm::raw_ostream &os, const std::string 
 }
 
 llvm::Error writeKirFile(const Graph &g, const std::string &kirPath,
-                         const ValueLayoutTable *layout) {
+                         const ValueLayoutTable *layout, const DecisionTable *decisions) {
   std::string text;
   llvm::raw_string_ostream ss(text);
-  if (llvm::Error e = printGraph(g, ss, kirSidecarPath(kirPath), layout))
+  if (llvm::Error e = printGraph(g, ss, kirSidecarPath(kirPath), layout, decisions))
     return e;
   ss.flush();
   std::error_code ec;

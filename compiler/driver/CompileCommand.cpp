@@ -2,24 +2,29 @@
 // only then write the outputs. Every file is first written under a temporary name inside OUTDIR and
 // renamed into place at the very end, so a failing compilation leaves nothing behind (not even
 // OUTDIR, when kiln created it). --memory-report prints the arena plan to stdout once the files
-// are in place. The .kir of --emit=ir carries the arena plan as its `memory` block.
+// are in place. The .kir of --emit=ir carries the arena plan as its `memory` block and the kernel
+// decisions as its `decisions` block; --decisions=FILE reads such a block back and makes code
+// generation follow it.
 #include "codegen/Codegen.h"
 #include "codegen/MemoryReport.h"
 #include "compiler/driver/Driver.h"
 #include "compiler/driver/MemoryLimits.h"
 #include "compiler/frontend/OnnxFrontend.h"
 #include "ir/Escape.h"
+#include "ir/Parser.h"
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
 #include "passes/PassManager.h"
 
 #include <llvm/Support/FileSystem.h>
+#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/Path.h>
 #include <llvm/Support/Process.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
 
 namespace kiln {
@@ -88,6 +93,27 @@ private:
   std::vector<std::pair<std::string, std::string>> files_;
 };
 
+/// The decisions block of `path`: a .kir (the block after its graph) or the block alone. The text
+/// before the block is blanked line for line, so diagnostics keep the file's line numbers.
+llvm::Expected<DecisionTable> readDecisions(const std::string &path) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buf)
+    return driverError(
+        fmt::format("--decisions: cannot read '{}': {}", path, buf.getError().message()));
+  std::string text = (*buf)->getBuffer().str();
+  size_t at = text.rfind("\ndecisions @");
+  if (at != std::string::npos) {
+    ++at;
+    text =
+        std::string(static_cast<size_t>(std::count(text.begin(), text.begin() + at, '\n')), '\n') +
+        text.substr(at);
+  }
+  auto t = parseDecisionTable(text, path);
+  if (!t)
+    return driverError(fmt::format("--decisions: {}", llvm::toString(t.takeError())));
+  return t;
+}
+
 } // namespace
 
 llvm::Error runCompile(const CompileOptions &opts) {
@@ -123,6 +149,13 @@ llvm::Error runCompile(const CompileOptions &opts) {
                                      opts.maxArena));
     maxArena = v;
   }
+  std::optional<DecisionTable> forced;
+  if (!opts.decisions.empty()) {
+    auto t = readDecisions(opts.decisions);
+    if (!t)
+      return t.takeError();
+    forced = std::move(*t);
+  }
   auto pipeline = pipelineFromFlags(opts.passes, opts.optLevel);
   if (!pipeline)
     return pipeline.takeError();
@@ -143,9 +176,10 @@ llvm::Error runCompile(const CompileOptions &opts) {
     if (eq == std::string::npos || eq == 0 || eq + 1 == b.size())
       return driverError(fmt::format("--bind '{}': expected NAME=FILE.pb (a serialized "
                                      "onnx.TensorProto), found no {}",
-                                     b, eq == std::string::npos ? "'='"
-                                        : eq == 0             ? "name"
-                                                              : "file"));
+                                     b,
+                                     eq == std::string::npos ? "'='"
+                                     : eq == 0               ? "name"
+                                                             : "file"));
     std::string input = b.substr(0, eq), file = b.substr(eq + 1);
     if (io.inputShapes.count(input))
       return driverError(fmt::format("--bind {}: expected either --bind or --input-shape for "
@@ -190,12 +224,49 @@ llvm::Error runCompile(const CompileOptions &opts) {
     co.nodeHook = opts.debugTensors || opts.profile;
     co.profile = opts.profile;
     co.target = *target;
+    co.decisions = forced ? &*forced : nullptr;
     auto gen = generateCpp(**g, co);
     if (!gen)
       return gen.takeError();
     if (auto e = checkArenaLimits(gen->memory, maxArena, opts.model))
       return e;
     pair = std::move(*gen);
+  }
+
+  // The arena plan and the kernel decisions, the side tables of the .kir and of the last dump. A
+  // graph that code generation does not support (only possible with --emit=ir alone) has
+  // neither, and its .kir no memory or decisions block.
+  std::optional<ValueLayoutTable> layout;
+  std::optional<DecisionTable> decisions;
+  if (emitCpp || emitSvg || opts.memoryReport) {
+    layout = layoutTableOf(pair.memory);
+    decisions = pair.decisions;
+  } else if (emitIr || !inst.dumpDir.empty()) {
+    CodegenOptions co;
+    co.name = name;
+    co.externalArena = opts.arena == "external";
+    co.target = *target;
+    co.decisions = forced ? &*forced : nullptr;
+    auto plan = planMemory(**g, co);
+    if (plan) {
+      layout = layoutTableOf(*plan);
+      auto d = decideKernels(**g, co);
+      if (!d)
+        return d.takeError();
+      decisions = std::move(*d);
+    } else if (forced) {
+      return plan.takeError(); // a forced table that does not apply is the user's error
+    } else {
+      llvm::consumeError(plan.takeError());
+    }
+  }
+  if (!inst.dumpDir.empty() && decisions) {
+    // After the numbered dumps of the passes: the graph code generation received with what it
+    // decided about it.
+    llvm::SmallString<256> path(inst.dumpDir);
+    llvm::sys::path::append(path, fmt::format("{:02}-codegen.kir", pipeline->size() + 1));
+    if (auto e = writeKirFile(**g, path.str().str(), &*layout, &*decisions))
+      return e;
   }
 
   StagedOutput out(opts.outDir);
@@ -211,24 +282,9 @@ llvm::Error runCompile(const CompileOptions &opts) {
     if (auto e = out.write(name + ".memory.svg", formatMemorySvg(pair.memory, name)))
       return e;
   if (emitIr) {
-    // The arena plan goes with the IR as its side table. A graph that code generation does not
-    // support (only possible with --emit=ir alone) has no plan, and its .kir no memory block.
-    std::optional<ValueLayoutTable> layout;
-    if (emitCpp || emitSvg || opts.memoryReport) {
-      layout = layoutTableOf(pair.memory);
-    } else {
-      CodegenOptions co;
-      co.name = name;
-      co.externalArena = opts.arena == "external";
-      co.target = *target;
-      auto plan = planMemory(**g, co);
-      if (plan)
-        layout = layoutTableOf(*plan);
-      else
-        llvm::consumeError(plan.takeError());
-    }
     std::string kir = out.stage(name + ".kir");
-    if (auto e = writeKirFile(**g, kir, layout ? &*layout : nullptr))
+    if (auto e =
+            writeKirFile(**g, kir, layout ? &*layout : nullptr, decisions ? &*decisions : nullptr))
       return e;
     std::string sidecar = kirSidecarPath(kir);
     if (llvm::sys::fs::exists(sidecar)) {

@@ -38,6 +38,7 @@ struct CompileOptions {
   bool debugTensors = false;            // --debug-tensors: the node hook (codegen/NodeHook.h)
   bool profile = false;                 // --profile: the hook plus NAME_profile_* (per-node time)
   std::string maxArena;                 // --max-arena=BYTES as given; empty: no user limit
+  std::string decisions;                // --decisions=FILE: kernel decisions to follow
   int optLevel = 2;                     // -O0 .. -O3
   std::vector<std::string> passes;      // --passes: replaces the -O pipeline when given
   std::string target = "generic";       // --target, resolved by codegen/Target.h

@@ -1,8 +1,8 @@
 // `kiln opt FILE.kir|FILE.onnx [--passes=a,b] [-o OUT.kir]`: reads a graph, runs the listed passes
 // in order, verifies, and prints the IR (stdout, no sidecar) or writes OUT.kir and its sidecar.
-// This is what the lit tests of passes and of the IR drive. A .kir's `memory` block (the arena
-// plan) is printed back unchanged when no pass runs, and dropped when one does (it no longer
-// describes the graph).
+// This is what the lit tests of passes and of the IR drive. A .kir's side tables, the `memory`
+// block (the arena plan) and the `decisions` block (the kernel decisions), are printed back
+// unchanged when no pass runs, and dropped when one does (they no longer describe the graph).
 #include "codegen/Target.h"
 #include "compiler/driver/Driver.h"
 #include "compiler/frontend/OnnxFrontend.h"
@@ -20,7 +20,8 @@ namespace kiln {
 namespace driver {
 
 static llvm::Expected<std::unique_ptr<Graph>> readGraph(const OptOptions &opts,
-                                                        std::optional<ValueLayoutTable> &layout) {
+                                                        std::optional<ValueLayoutTable> &layout,
+                                                        std::optional<DecisionTable> &decisions) {
   llvm::StringRef ext = llvm::sys::path::extension(opts.input);
   if (ext == ".onnx") {
     ImportOptions io;
@@ -35,7 +36,7 @@ static llvm::Expected<std::unique_ptr<Graph>> readGraph(const OptOptions &opts,
       return driverError(
           "--input-shape: expected an .onnx input, found a .kir file (its shapes are "
           "already static)");
-    return parseKirFile(opts.input, &layout);
+    return parseKirFile(opts.input, &layout, &decisions);
   }
   return driverError(fmt::format("{}: expected a .kir or .onnx file, found extension '{}'",
                                  opts.input, ext.str()));
@@ -50,7 +51,8 @@ llvm::Error runOpt(const OptOptions &opts) {
   if (!target)
     return driverError(llvm::toString(target.takeError()));
   std::optional<ValueLayoutTable> layout;
-  auto g = readGraph(opts, layout);
+  std::optional<DecisionTable> decisions;
+  auto g = readGraph(opts, layout, decisions);
   if (!g)
     return g.takeError();
   if (auto e = verifyGraph(**g))
@@ -63,12 +65,15 @@ llvm::Error runOpt(const OptOptions &opts) {
   inst.verifyEach = true; // a pass that breaks the graph is named, not reported at print time
   if (auto e = runPipeline(**g, *passes, ctx, inst))
     return driverError(fmt::format("{}: {}", opts.input, llvm::toString(std::move(e))));
-  if (!passes->empty())
+  if (!passes->empty()) {
     layout.reset();
+    decisions.reset();
+  }
   const ValueLayoutTable *table = layout ? &*layout : nullptr;
+  const DecisionTable *kernels = decisions ? &*decisions : nullptr;
   if (!opts.output.empty())
-    return writeKirFile(**g, opts.output, table);
-  if (auto e = printGraph(**g, llvm::outs(), "", table))
+    return writeKirFile(**g, opts.output, table, kernels);
+  if (auto e = printGraph(**g, llvm::outs(), "", table, kernels))
     return e;
   llvm::outs().flush();
   return llvm::Error::success();

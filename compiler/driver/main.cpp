@@ -25,7 +25,9 @@ static void addInstrumentation(CLI::App *cmd, InstrumentationFlags &f) {
       ->allow_extra_args(false);
   cmd->add_flag("--print-ir-after-change", f.printAfterChange,
                 "print the IR after each pass that changed it");
-  cmd->add_option("--dump-dir", f.dumpDir, "write one numbered .kir per pass into this directory");
+  cmd->add_option("--dump-dir", f.dumpDir,
+                  "write one numbered .kir per pass into this directory (kiln compile: then "
+                  "NN-codegen.kir with the memory and decisions side tables)");
   cmd->add_flag("--verify-each", f.verifyEach, "verify the graph after every pass");
   cmd->add_flag("--pass-statistics", f.statistics, "print per-pass counters and times");
 }
@@ -111,6 +113,10 @@ int main(int argc, char **argv) {
                     "host reads each node's median (docs/performance.md)");
   compile->add_option("--max-arena", copts.maxArena,
                       "fail unless the arena fits in this many bytes (docs/memory.md)");
+  compile->add_option("--decisions", copts.decisions,
+                      "follow the kernel decisions of this file (a .kir of --emit=ir, or its "
+                      "decisions block alone); nodes it does not list get the default "
+                      "(docs/ir.md)");
   compile->add_option("-O", copts.optLevel, "optimization level 0-3 (default 2)");
   compile->add_option("--target", copts.target,
                       "the CPU the pair is generated for: " + kiln::targetNameList() +

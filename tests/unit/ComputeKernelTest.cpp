@@ -2,7 +2,7 @@
 // Kernels are instantiated directly on random data for varied shapes and compared with plain
 // reference loops written here from the ONNX definitions; an epilogue functor records the flat
 // index and channel of every store, so each output must be stored exactly once with the right
-// channel. Selectors are run on hand-built graph nodes: the statement must name the right kernel
+// channel. Selectors are run on hand-built graph nodes: the printed decision must name the right kernel
 // with the node's literal shape numbers, and unsupported cases must fail naming node and op.
 #include "runtime_stub/kiln_runtime.h"
 
@@ -557,13 +557,13 @@ std::string statementOf(const Node &n) {
     ADD_FAILURE() << llvm::toString(call.takeError());
     return "";
   }
-  return call->statement;
+  return kiln::printDecision(*call);
 }
 
 std::string errorOf(const Node &n) {
   auto call = kiln::selectKernel(n, kiln::genericTarget());
   if (call) {
-    ADD_FAILURE() << "expected an error, got " << call->statement;
+    ADD_FAILURE() << "expected an error, got " << kiln::printDecision(*call);
     return "";
   }
   return llvm::toString(call.takeError());
@@ -578,9 +578,10 @@ TEST(ComputeKernelTest, SelectConv) {
                          convAttrs({7, 7}, {2, 2}, {1, 1}, {3, 3, 3, 3}, 1));
   auto call = kiln::selectKernel(*conv, kiln::genericTarget());
   ASSERT_TRUE(bool(call)) << llvm::toString(call.takeError());
-  EXPECT_EQ(call->kernelFiles, (std::vector<std::string>{"gemm.h", "conv.h"}));
+  EXPECT_EQ(call->variant, kiln::Variant::ConvIm2col);
+  EXPECT_STREQ(kiln::familyHeader(call->family()), "conv.h");
   // K = 147: 256 KiB / (147 * 4) rounded down to whole 16-column panels = 432.
-  EXPECT_EQ(call->statement, "kiln_f32_conv2d<1, 3, 224, 224, 64, 112, 112, 7, 7, 2, 2, 1, 1, 3, "
+  EXPECT_EQ(kiln::printDecision(*call), "kiln_f32_conv2d<1, 3, 224, 224, 64, 112, 112, 7, 7, 2, 2, 1, 1, 3, "
                              "3, 1, 432, true>(in0, in1, in2, out0, scratch, epi);");
   EXPECT_EQ(call->scratchBytes, 147 * 432 * 4);
 
@@ -591,7 +592,7 @@ TEST(ComputeKernelTest, SelectConv) {
                        convAttrs({3, 3}, {2, 2}, {1, 1}, {1, 0, 1, 2}, 8));
   call = kiln::selectKernel(*dw, kiln::genericTarget());
   ASSERT_TRUE(bool(call)) << llvm::toString(call.takeError());
-  EXPECT_EQ(call->statement, "kiln_f32_conv2d_dw<2, 8, 2, 15, 15, 8, 8, 3, 3, 2, 2, 1, 1, 1, 0, "
+  EXPECT_EQ(kiln::printDecision(*call), "kiln_f32_conv2d_dw<2, 8, 2, 15, 15, 8, 8, 3, 3, 2, 2, 1, 1, 1, 0, "
                              "false>(in0, in1, nullptr, out0, scratch, epi);");
   EXPECT_EQ(call->scratchBytes, 17 * 2 * 9 * 4); // 17 rows of 17 columns in 2 phases of 9
 
@@ -617,7 +618,7 @@ TEST(ComputeKernelTest, SelectConv) {
   Node *ct = g.addNode(OpKind::ConvTranspose, "up", {xt, wt}, {f32({1, 3, 10, 10})}, {"yt"}, ta);
   call = kiln::selectKernel(*ct, kiln::genericTarget());
   ASSERT_TRUE(bool(call)) << llvm::toString(call.takeError());
-  EXPECT_EQ(call->statement, "kiln_f32_conv_transpose2d<1, 4, 5, 5, 3, 10, 10, 3, 3, 2, 2, 1, 1, "
+  EXPECT_EQ(kiln::printDecision(*call), "kiln_f32_conv_transpose2d<1, 4, 5, 5, 3, 10, 10, 3, 3, 2, 2, 1, 1, "
                              "1, 1, 1, false>(in0, in1, nullptr, out0, scratch, epi);");
   EXPECT_EQ(call->scratchBytes, 3 * 10 * 10 * 4);
 }
@@ -655,8 +656,8 @@ TEST(ComputeKernelTest, SelectGemm) {
   Node *fc = g.addNode(OpKind::Gemm, "fc", {a, b, c}, {f32({1, 1000})}, {"y"}, at);
   auto call = kiln::selectKernel(*fc, kiln::genericTarget());
   ASSERT_TRUE(bool(call)) << llvm::toString(call.takeError());
-  EXPECT_EQ(call->kernelFiles, std::vector<std::string>{"gemm.h"});
-  EXPECT_EQ(call->statement, "kiln_f32_gemm<1, 1000, 512, 0, false, true, true, 0, 1>(in0, in1, "
+  EXPECT_STREQ(kiln::familyHeader(call->family()), "gemm.h");
+  EXPECT_EQ(kiln::printDecision(*call), "kiln_f32_gemm<1, 1000, 512, 0, false, true, true, 0, 1>(in0, in1, "
                              "in2, out0, 1.0f, 0.5f, scratch, epi);");
   EXPECT_EQ(call->scratchBytes, 0);
 
@@ -731,8 +732,8 @@ TEST(ComputeKernelTest, SelectPools) {
   Node *p = g.addNode(OpKind::MaxPool, "pool", {x}, {f32({1, 64, 56, 56})}, {"y"}, mp);
   auto call = kiln::selectKernel(*p, kiln::genericTarget());
   ASSERT_TRUE(bool(call)) << llvm::toString(call.takeError());
-  EXPECT_EQ(call->kernelFiles, std::vector<std::string>{"pool.h"});
-  EXPECT_EQ(call->statement, "kiln_f32_maxpool2d<64, 112, 112, 56, 56, 3, 3, 2, 2, 1, 1, 1, "
+  EXPECT_STREQ(kiln::familyHeader(call->family()), "pool.h");
+  EXPECT_EQ(kiln::printDecision(*call), "kiln_f32_maxpool2d<64, 112, 112, 56, 56, 3, 3, 2, 2, 1, 1, 1, "
                              "1>(in0, out0);");
 
   Attributes ap = mp;

@@ -1,5 +1,5 @@
 // Data-movement and reduction kernels (codegen/kernels/movement.h, reduce.h) and their selectors.
-// Most tests build one node in a kiln::Graph, check the exact statement its selector prints (shape
+// Most tests build one node in a kiln::Graph, check the exact code its decision prints (shape
 // numbers after dimension collapsing), then run that very statement (the KILN_EXPECT_RUN macro both
 // compares its text and compiles it) on data and compare with a plain reference loop written here.
 // A wrong collapse thus shows up as a text mismatch and, if the text were updated blindly, as wrong
@@ -27,7 +27,7 @@ using namespace kiln;
 
 namespace {
 
-/// Code without whitespace: the selector's statement and the macro's spelling of it (which
+/// Code without whitespace: the printed decision and the macro's spelling of it (which
 /// clang-format may wrap anywhere) are compared with all whitespace removed.
 std::string tokensOnly(const std::string &code) {
   std::string s;
@@ -37,24 +37,24 @@ std::string tokensOnly(const std::string &code) {
   return s;
 }
 
-/// Checks the selected statement against the given code, then runs that code.
+/// Checks the printed decision against the given code, then runs that code.
 #define KILN_EXPECT_RUN(call, ...)                                                                 \
   do {                                                                                             \
-    EXPECT_EQ(tokensOnly((call).statement), tokensOnly(#__VA_ARGS__));                             \
+    EXPECT_EQ(tokensOnly(printDecision(call)), tokensOnly(#__VA_ARGS__));                          \
     __VA_ARGS__                                                                                    \
   } while (0)
 
-KernelCall selectOk(llvm::Expected<KernelCall> r) {
+KernelDecision selectOk(llvm::Expected<KernelDecision> r) {
   if (!r) {
     ADD_FAILURE() << llvm::toString(r.takeError());
-    return KernelCall();
+    return KernelDecision();
   }
   return *r;
 }
 
-std::string errorOf(llvm::Expected<KernelCall> r) {
+std::string errorOf(llvm::Expected<KernelDecision> r) {
   if (r)
-    return "(no error; statement: " + r->statement + ")";
+    return "(no error; statement: " + printDecision(*r) + ")";
   return llvm::toString(r.takeError());
 }
 
@@ -150,9 +150,9 @@ TEST(MovementKernel, ReshapeIsOneCopyAndDropoutFillsMask) {
   std::vector<float> in = noise(24), out(24, 0.f);
   unsigned char *out0 = bytes(out);
   const unsigned char *in0 = bytes(in);
-  KernelCall k = selectOk(selectDataMovementKernel(*r));
+  KernelDecision k = selectOk(selectDataMovementKernel(*r));
   EXPECT_TRUE(k.bytePointers);
-  EXPECT_EQ(k.kernelFiles, std::vector<std::string>{"movement.h"});
+  EXPECT_STREQ(familyHeader(k.family()), "movement.h");
   KILN_EXPECT_RUN(k, kiln_mv_copy<96>(out0, in0););
   EXPECT_EQ(out, in);
 
@@ -755,8 +755,8 @@ TEST(ReductionKernel, SoftmaxMiddleAxisUsesScratch) {
   std::vector<float> in = noise(24), out(24, 0.f);
   in[5] = 80.f; // large enough that exp without max subtraction loses precision in float
   alignas(64) unsigned char scratchBuf[32];
-  KernelCall k = selectOk(selectReductionKernel(*n));
-  EXPECT_EQ(k.kernelFiles, std::vector<std::string>{"reduce.h"});
+  KernelDecision k = selectOk(selectReductionKernel(*n));
+  EXPECT_STREQ(familyHeader(k.family()), "reduce.h");
   EXPECT_EQ(k.scratchBytes, 32);
   EXPECT_FALSE(k.bytePointers);
   kiln_f32 *out0 = out.data();
@@ -775,7 +775,7 @@ TEST(ReductionKernel, LogSoftmaxLastAxisInPlace) {
   std::vector<float> in = noise(24, 9);
   in[0] = 500.f;
   std::vector<float> buf = in;
-  KernelCall k = selectOk(selectReductionKernel(*n));
+  KernelDecision k = selectOk(selectReductionKernel(*n));
   EXPECT_EQ(k.scratchBytes, 0);
   kiln_f32 *out0 = buf.data();
   const kiln_f32 *in0 = buf.data(); // the planner may run it in place

@@ -1,6 +1,6 @@
-// kernelNameOf (codegen/NodeHook.h): the kernel name the node hook reports, read from a kernel
-// statement until kernel decisions are typed data.
-#include "codegen/NodeHook.h"
+// KernelDecision::kernelName (codegen/KernelDecision.h): the kernel name the node hook reports,
+// read from the decision's calls.
+#include "codegen/KernelDecision.h"
 
 #include <gtest/gtest.h>
 
@@ -8,21 +8,23 @@ using namespace kiln;
 
 namespace {
 
-std::string nameOf(const std::string &statement) {
-  KernelCall k;
-  k.statement = statement;
-  return kernelNameOf(k);
+KernelDecision withCalls(std::vector<Kernel> kernels) {
+  KernelDecision d;
+  for (Kernel k : kernels)
+    d.calls.push_back({k, {}, {CallArg::result(0)}, false});
+  return d;
 }
 
 } // namespace
 
 TEST(NodeHook, KernelNameIsTheFirstKilnCallee) {
-  EXPECT_EQ(nameOf("kiln_f32_conv2d<1, 8, 28, true>(in0, in1, in2, out0, scratch, epi);"),
-            "kiln_f32_conv2d");
-  // Numbers, casts, keywords and comments are not callees.
-  EXPECT_EQ(nameOf("// 1e5f kiln_commented(x)\nconst float k = 1e5f;\n"
-                   "if (static_cast<long>(k)) kiln_ew_unary<float, 4>(in0, out0);"),
+  EXPECT_EQ(withCalls({Kernel::ConvIm2col}).kernelName(), "kiln_f32_conv2d");
+  // Calls that mark a result unused are skipped; a kiln_* kernel wins over std::memcpy.
+  EXPECT_EQ(withCalls({Kernel::Unused, Kernel::Memcpy, Kernel::EwUnary}).kernelName(),
             "kiln_ew_unary");
-  EXPECT_EQ(nameOf("if (out0 != in0) std::memcpy(out0, in0, 40);"), "std::memcpy");
-  EXPECT_EQ(nameOf("// empty tensor: nothing to normalize\n(void)out0;"), "inline");
+  EXPECT_EQ(withCalls({Kernel::Memcpy}).kernelName(), "std::memcpy");
+  KernelDecision empty = withCalls({Kernel::Unused});
+  empty.noWork = KernelDecision::NoWork::EmptyTensor;
+  EXPECT_EQ(empty.kernelName(), "inline");
+  EXPECT_EQ(printDecision(empty), "// empty tensor: nothing to normalize\n(void)out0;");
 }
