@@ -11,7 +11,7 @@ namespace {
 /// expands to a constant.
 namespace opk {
 constexpr OpKind None = static_cast<OpKind>(0xFFFF);
-#define KILN_OP(E, N, K) constexpr OpKind E = OpKind::E;
+#define KILN_OP(E, N, K, F) constexpr OpKind E = OpKind::E;
 #include "ir/Ops.def"
 } // namespace opk
 
@@ -37,7 +37,7 @@ constexpr OpKind kUncarriedUnary[] = {OpKind::Not};
 
 constexpr bool isUnaryOp(OpKind op) {
   constexpr bool kUnary[] = {
-#define KILN_OP(E, N, K) OpClass::K == OpClass::Unary,
+#define KILN_OP(E, N, K, F) OpClass::K == OpClass::Unary,
 #include "ir/Ops.def"
   };
   return kUnary[static_cast<unsigned>(op)];
@@ -46,7 +46,7 @@ constexpr bool isUnaryOp(OpKind op) {
 /// Every unary op has an activation row or is listed as uncarried, and every row's op is unary.
 constexpr bool activationsCoverUnaryOps() {
   constexpr OpKind kAll[] = {
-#define KILN_OP(E, N, K) OpKind::E,
+#define KILN_OP(E, N, K, F) OpKind::E,
 #include "ir/Ops.def"
   };
   for (OpKind op : kAll) {

@@ -11,7 +11,7 @@ struct OpRow {
   OpClass cls;
 };
 const OpRow kOps[] = {
-#define KILN_OP(E, N, K) {N, OpClass::K},
+#define KILN_OP(E, N, K, F) {N, OpClass::K},
 #include "ir/Ops.def"
 };
 } // namespace

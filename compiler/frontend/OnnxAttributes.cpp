@@ -4,6 +4,8 @@
 // optional operands.
 #include "compiler/frontend/OnnxImport.h"
 
+#include "ir/OpParams.h"
+
 #include <onnx/defs/schema.h>
 
 #include <fmt/format.h>
@@ -138,15 +140,14 @@ llvm::Error resolvePadding(const NodeContext &ctx, Attributes &attrs) {
       outShape.erase(outShape.begin(), outShape.begin() + 2);
     if (auto e = checkLen("output_shape", outShape, sp))
       return e;
+    // ir's rule, the one shape inference applies to a node that still has output_shape.
     for (size_t i = 0; i < sp; ++i) {
-      int64_t in = xs[i + 2], k = (kernel[i] - 1) * dilations[i] + 1;
-      int64_t total = strides[i] * (in - 1) + outputPadding[i] + k - outShape[i];
-      if (total < 0) {
-        // The requested output is larger than the convolution covers: grow the end only.
-        outputPadding[i] -= total;
-        total = 0;
-      }
-      split(i, total, autoPad == "SAME_UPPER");
+      ConvTransposePads p =
+          convTransposePads(xs[i + 2], kernel[i], strides[i], dilations[i], outputPadding[i],
+                            outShape[i], autoPad == "SAME_UPPER");
+      pads[i] = p.begin;
+      pads[i + sp] = p.end;
+      outputPadding[i] = p.outputPadding;
     }
     attrs.erase("output_shape");
   }
