@@ -114,6 +114,10 @@ llvm::Expected<int64_t> concatAxis(const Node &n);
 llvm::Expected<int64_t> splitAxis(const Node &n);
 llvm::Expected<int64_t> gatherAxis(const Node &n);
 
+/// Tile (ir/ops/Movement.cpp): the repeat of each input dim (output dim d is input dim d times
+/// repeats[d]).
+llvm::Expected<std::vector<int64_t>> tileRepeats(const Node &n);
+
 /// Pad (ir/ops/Movement.cpp): the mode and the amounts added before and after each input dim
 /// (an opset-18 axes operand already spread over all dims; negative amounts crop).
 enum class PadMode { Constant, Reflect, Edge };

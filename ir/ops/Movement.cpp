@@ -50,6 +50,29 @@ llvm::Expected<PadMode> padModeOf(const Attributes &attrs) {
   return fail(fmt::format("Pad expects mode constant, reflect or edge, found '{}'", mode));
 }
 
+/// Tile: one non-negative repeat per input dim, whose products with the dims int64 can count.
+llvm::Expected<std::vector<int64_t>> tileRepeatsOf(const std::vector<Operand> &ops) {
+  const OpKind op = OpKind::Tile;
+  if (auto e = arity(op, ops, 2, 2))
+    return e;
+  auto rep = constInts(op, ops, 1, "repeats");
+  if (!rep)
+    return rep.takeError();
+  const Shape &in = ops[0].type.shape;
+  if (rep->size() != in.size() ||
+      std::any_of(rep->begin(), rep->end(), [](int64_t r) { return r < 0; }))
+    return fail(fmt::format("Tile expects {} non-negative repeats for {}, found [{}]", in.size(),
+                            ts(ops[0]), fmt::join(*rep, ",")));
+  for (size_t i = 0; i < in.size(); ++i) {
+    int64_t d = 0;
+    if (__builtin_mul_overflow(in[i], (*rep)[i], &d))
+      return fail(fmt::format("Tile expects repeats [{}] for {} to give dimensions int64 can "
+                              "count, found an overflow at axis {}",
+                              fmt::join(*rep, ","), ts(ops[0]), i));
+  }
+  return rep;
+}
+
 /// Slice: per dim of the input, the first index, the step and the number of elements taken.
 llvm::Expected<SliceParams> sliceDims(const std::vector<Operand> &ops) {
   const OpKind op = OpKind::Slice;
@@ -460,21 +483,12 @@ llvm::Expected<Types> inferRule(OpKind op, const std::vector<Operand> &ops,
     return Types{rowMajor(ops[0].type.dtype(), *s)};
   }
   case OpKind::Tile: {
-    if (auto e = arity(op, ops, 2, 2))
-      return e;
-    auto rep = constInts(op, ops, 1, "repeats");
+    auto rep = tileRepeatsOf(ops);
     if (!rep)
       return rep.takeError();
     Shape out = ops[0].type.shape;
-    if (rep->size() != out.size() ||
-        std::any_of(rep->begin(), rep->end(), [](int64_t r) { return r < 0; }))
-      return fail(fmt::format("Tile expects {} non-negative repeats for {}, found [{}]", out.size(),
-                              ts(ops[0]), fmt::join(*rep, ",")));
     for (size_t i = 0; i < out.size(); ++i)
-      if (__builtin_mul_overflow(out[i], (*rep)[i], &out[i]))
-        return fail(fmt::format("Tile expects repeats [{}] for {} to give dimensions int64 can "
-                                "count, found an overflow at axis {}",
-                                fmt::join(*rep, ","), ts(ops[0]), i));
+      out[i] *= (*rep)[i];
     return Types{rowMajor(ops[0].type.dtype(), out)};
   }
   case OpKind::Pad: {
@@ -751,6 +765,10 @@ llvm::Expected<int64_t> splitAxis(const Node &n) {
 
 llvm::Expected<int64_t> gatherAxis(const Node &n) {
   return sem::axisOf(OpKind::Gather, sem::nodeOperands(n), n.attrs());
+}
+
+llvm::Expected<std::vector<int64_t>> tileRepeats(const Node &n) {
+  return sem::tileRepeatsOf(sem::nodeOperands(n));
 }
 
 llvm::Expected<PadParams> padParams(const Node &n) {
