@@ -129,12 +129,14 @@ llvm::Expected<Window> convWindow(OpKind op, const std::vector<Operand> &ops,
       return fail(fmt::format("{} expects output_shape with {} spatial entries, found [{}]", nm(op),
                               nsp, fmt::join(attrs.getInts("output_shape"), ",")));
   }
+  // Canonical form has no auto_pad; a node that still carries one splits like the frontend.
+  const bool sameUpper = attrs.getString("auto_pad", "NOTSET") == "SAME_UPPER";
   for (size_t i = 0; i < nsp; ++i) {
     if (!outShape.empty()) {
       // output_shape decides the pads (and, when the convolution covers less, extends the
       // output padding): the frontend resolves it with the same rule.
       ConvTransposePads p = convTransposePads(x.type.shape[2 + i], w.kernel[i], w.strides[i],
-                                              w.dilations[i], outPad[i], outShape[i], false);
+                                              w.dilations[i], outPad[i], outShape[i], sameUpper);
       w.padsBegin[i] = p.begin;
       w.padsEnd[i] = p.end;
       outPad[i] = p.outputPadding;
