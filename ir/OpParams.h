@@ -12,6 +12,7 @@
 #include <llvm/Support/Error.h>
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace kiln {
@@ -73,6 +74,15 @@ UnaryParams unaryParams(const Node &n);
 /// Gelu: its approximate attribute, "none" (erf) or "tanh"; fails on another value.
 enum class GeluApproximation { None, Tanh };
 llvm::Expected<GeluApproximation> geluApproximation(const Node &n);
+
+/// Clip (ir/ops/Elementwise.cpp): its min and max operands as doubles (an absent one does not
+/// bound: -inf / +inf); fails unless each present bound is a constant one-element tensor (canonical
+/// form makes them constants).
+struct ClipBounds {
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+};
+llvm::Expected<ClipBounds> clipBounds(const Node &n);
 
 /// BatchNormalization (ir/ops/Elementwise.cpp): epsilon, and training_mode (which shape inference
 /// rejects, so a verified node has training = false).

@@ -459,4 +459,17 @@ llvm::Expected<GeluApproximation> geluApproximation(const Node &n) {
 
 BatchNormParams batchNormParams(const Node &n) { return sem::batchNormParamsOf(n.attrs()); }
 
+llvm::Expected<ClipBounds> clipBounds(const Node &n) {
+  const std::vector<sem::Operand> ops = sem::nodeOperands(n);
+  ClipBounds b;
+  for (size_t i = 1; i < ops.size() && i < 3; ++i) {
+    const char *what = i == 1 ? "min" : "max";
+    if (!ops[i].data || ops[i].data->numElements() != 1)
+      return sem::fail(
+          fmt::format("Clip expects a constant scalar {}, found {}", what, sem::ts(ops[i])));
+    (i == 1 ? b.lo : b.hi) = ops[i].data->getDouble(0);
+  }
+  return b;
+}
+
 } // namespace kiln

@@ -86,6 +86,22 @@ TEST(OpParams, UnaryParamsTakeActivationDefaults) {
             "Gelu expects approximate \"none\" or \"tanh\", found \"fast\"");
 }
 
+TEST(OpParams, ClipBoundsDefaultToNoBound) {
+  Graph g;
+  Value *x = g.addInput("x", {DType::F32, {4}});
+  Value *lo = g.addConstant("lo", Tensor::fromDoubles(DType::F32, {}, {-1.5}));
+  Node *n = g.addNode(OpKind::Clip, "c", {x, lo}, {TensorType{DType::F32, {4}}}, {"y"});
+  auto b = clipBounds(*n);
+  ASSERT_TRUE(bool(b)) << llvm::toString(b.takeError());
+  EXPECT_EQ(b->lo, -1.5);
+  EXPECT_EQ(b->hi, std::numeric_limits<double>::infinity());
+  Value *hi = g.addInput("hi", {DType::F32, {}});
+  Node *m = g.addNode(OpKind::Clip, "d", {x, lo, hi}, {TensorType{DType::F32, {4}}}, {"z"});
+  auto c = clipBounds(*m);
+  ASSERT_FALSE(bool(c));
+  EXPECT_EQ(llvm::toString(c.takeError()), "Clip expects a constant scalar max, found f32[]");
+}
+
 TEST(OpParams, TileRepeatsAndShapeSpan) {
   OneNode tile(OpKind::Tile, {2, 3}, {{2, 1}}, {4, 3});
   EXPECT_EQ(*tileRepeats(*tile.n), (std::vector<int64_t>{2, 1}));
