@@ -11,7 +11,7 @@ namespace {
 /// expands to a constant.
 namespace opk {
 constexpr OpKind None = static_cast<OpKind>(0xFFFF);
-#define KILN_OP(E, N, K) constexpr OpKind E = OpKind::E;
+#define KILN_OP(E, N, K, F) constexpr OpKind E = OpKind::E;
 #include "ir/Ops.def"
 } // namespace opk
 
@@ -37,7 +37,7 @@ constexpr OpKind kUncarriedUnary[] = {OpKind::Not};
 
 constexpr bool isUnaryOp(OpKind op) {
   constexpr bool kUnary[] = {
-#define KILN_OP(E, N, K) OpClass::K == OpClass::Unary,
+#define KILN_OP(E, N, K, F) OpClass::K == OpClass::Unary,
 #include "ir/Ops.def"
   };
   return kUnary[static_cast<unsigned>(op)];
@@ -46,7 +46,7 @@ constexpr bool isUnaryOp(OpKind op) {
 /// Every unary op has an activation row or is listed as uncarried, and every row's op is unary.
 constexpr bool activationsCoverUnaryOps() {
   constexpr OpKind kAll[] = {
-#define KILN_OP(E, N, K) OpKind::E,
+#define KILN_OP(E, N, K, F) OpKind::E,
 #include "ir/Ops.def"
   };
   for (OpKind op : kAll) {
@@ -68,9 +68,27 @@ constexpr bool activationsCoverUnaryOps() {
 static_assert(activationsCoverUnaryOps(),
               "a unary op of ir/Ops.def lacks a row in ir/Activations.def (or is not unary)");
 
-/// Indexed by BinKind.
-const OpKind kBinOps[] = {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div,
-                          OpKind::Pow, OpKind::Max, OpKind::Min};
+/// Indexed by BinKind: the step's enumerator names its op.
+constexpr OpKind kBinOps[] = {
+#define KILN_BIN(E, N) OpKind::E,
+#include "ir/BinarySteps.def"
+};
+
+/// Every binary step computes an elementwise op of two broadcast operands.
+constexpr bool binaryStepsAreElementwise() {
+  constexpr OpClass kClass[] = {
+#define KILN_OP(E, N, K, F) OpClass::K,
+#include "ir/Ops.def"
+  };
+  for (OpKind op : kBinOps) {
+    OpClass c = kClass[static_cast<unsigned>(op)];
+    if (c != OpClass::Binary && c != OpClass::Variadic)
+      return false;
+  }
+  return true;
+}
+static_assert(binaryStepsAreElementwise(),
+              "a row of ir/BinarySteps.def names an op that is not binary or variadic");
 
 } // namespace
 

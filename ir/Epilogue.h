@@ -24,9 +24,12 @@ int actParamCount(ActKind k);
 const char *actName(ActKind k);
 bool parseActKind(const std::string &s, ActKind &out);
 
-/// The binary operation of a Binary step. With `swapped` the operand is the left side
-/// (`rsub(k)`: v = operand[k] - v).
-enum class BinKind : uint8_t { Add, Sub, Mul, Div, Pow, Max, Min };
+/// The binary operation of a Binary step; rows in ir/BinarySteps.def. With `swapped` the operand
+/// is the left side (`rsub(k)`: v = operand[k] - v).
+enum class BinKind : uint8_t {
+#define KILN_BIN(E, N) E,
+#include "ir/BinarySteps.def"
+};
 const char *binName(BinKind k);
 bool parseBinKind(const std::string &s, BinKind &out);
 

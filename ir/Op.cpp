@@ -11,7 +11,7 @@ struct OpRow {
   OpClass cls;
 };
 const OpRow kOps[] = {
-#define KILN_OP(E, N, K) {N, OpClass::K},
+#define KILN_OP(E, N, K, F) {N, OpClass::K},
 #include "ir/Ops.def"
 };
 } // namespace
@@ -49,7 +49,10 @@ bool parseActKind(const std::string &s, ActKind &out) {
 }
 
 namespace {
-const char *const kBinNames[] = {"add", "sub", "mul", "div", "pow", "max", "min"};
+const char *const kBinNames[] = {
+#define KILN_BIN(E, N) N,
+#include "ir/BinarySteps.def"
+};
 }
 const char *binName(BinKind k) { return kBinNames[static_cast<unsigned>(k)]; }
 bool parseBinKind(const std::string &s, BinKind &out) {

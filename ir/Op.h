@@ -7,7 +7,7 @@
 namespace kiln {
 
 enum class OpKind : uint16_t {
-#define KILN_OP(E, N, K) E,
+#define KILN_OP(E, N, K, F) E,
 #include "ir/Ops.def"
 };
 

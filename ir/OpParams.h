@@ -1,14 +1,18 @@
 // Typed parameters of ops, read once from a node in canonical form (ir/Ops.def) by the op family's
-// file in ir/ops/, public to passes and codegen so that neither re-derives them from attributes
-// and constant operands. Each accessor applies the same rule as the op's reference semantics
-// (ir/Semantics*.cpp), because it is that rule: a parameter has one definition in kiln.
+// file in ir/ops/, public to passes and codegen so that neither reads attributes by name nor
+// re-derives parameters from constant operands. Each accessor is the rule the family's shape
+// inference and reference evaluation apply: a parameter has one definition in kiln. Accessors
+// that return llvm::Expected fail, with the verifier's message, only on a node the verifier
+// rejects.
 #pragma once
 
+#include "ir/Attribute.h"
 #include "ir/Graph.h"
 
 #include <llvm/Support/Error.h>
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace kiln {
@@ -20,11 +24,25 @@ namespace kiln {
 struct WindowParams {
   std::vector<int64_t> kernel, strides, dilations, padsBegin, padsEnd, out;
   int64_t group = 1;
+  bool countIncludePad = false; // AveragePool: padded positions count in the divisor
 };
 /// Conv and ConvTranspose.
 llvm::Expected<WindowParams> convParams(const Node &n);
 /// MaxPool and AveragePool.
 llvm::Expected<WindowParams> poolParams(const Node &n);
+
+/// ConvTranspose's output_shape along one spatial dim: the pads and output padding that give
+/// output extent `out` from input extent `in`. ONNX's total padding
+/// stride (in - 1) + outputPadding + dilation (kernel - 1) + 1 - out is split between begin and
+/// end (the odd unit at the end for auto_pad SAME_UPPER, at the begin otherwise); a negative total
+/// (an output larger than the convolution covers) leaves the pads 0 and grows the output padding
+/// by its magnitude, so that the extra positions are at the end. The frontend resolves
+/// output_shape with this rule, and shape inference applies it to a node that still has one.
+struct ConvTransposePads {
+  int64_t begin = 0, end = 0, outputPadding = 0;
+};
+ConvTransposePads convTransposePads(int64_t in, int64_t kernel, int64_t stride, int64_t dilation,
+                                    int64_t outputPadding, int64_t out, bool sameUpper);
 
 /// Gemm (ir/ops/Matrix.cpp): Y = alpha * A' B' + beta * C, A' = transA ? A^T : A (B' alike).
 struct GemmParams {
@@ -42,6 +60,37 @@ struct ReduceParams {
   bool noop = false;
 };
 llvm::Expected<ReduceParams> reduceParams(const Node &n);
+/// Softmax and LogSoftmax (ir/ops/Reduce.cpp): the axis, normalized to [0, rank).
+llvm::Expected<int64_t> softmaxAxis(const Node &n);
+
+/// Unary elementwise ops (ir/ops/Elementwise.cpp): the float attributes that ir/Activations.def
+/// maps to an activation step's alpha and beta, with ONNX's defaults — LeakyRelu alpha,
+/// HardSigmoid alpha and beta, Elu alpha, Selu alpha and gamma (as beta); 0 for other ops.
+struct UnaryParams {
+  double alpha = 0, beta = 0;
+};
+UnaryParams unaryParams(const Node &n);
+
+/// Gelu: its approximate attribute, "none" (erf) or "tanh"; fails on another value.
+enum class GeluApproximation { None, Tanh };
+llvm::Expected<GeluApproximation> geluApproximation(const Node &n);
+
+/// Clip (ir/ops/Elementwise.cpp): its min and max operands as doubles (an absent one does not
+/// bound: -inf / +inf); fails unless each present bound is a constant one-element tensor (canonical
+/// form makes them constants).
+struct ClipBounds {
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+};
+llvm::Expected<ClipBounds> clipBounds(const Node &n);
+
+/// BatchNormalization (ir/ops/Elementwise.cpp): epsilon, and training_mode (which shape inference
+/// rejects, so a verified node has training = false).
+struct BatchNormParams {
+  double epsilon = 1e-5;
+  bool training = false;
+};
+BatchNormParams batchNormParams(const Node &n);
 
 /// DepthToSpace (ir/ops/Movement.cpp): blocksize b and mode. Input [N, C, H, W] becomes
 /// [N, C / b^2, H b, W b]; output (n, c, h b + i, w b + j) reads input channel
@@ -61,5 +110,39 @@ struct SliceParams {
   Shape out;
 };
 llvm::Expected<SliceParams> sliceParams(const Node &n);
+
+/// Transpose (ir/ops/Movement.cpp): output dim d is input dim perm[d]; ONNX's default, the dims
+/// reversed, when the node has no perm.
+std::vector<int64_t> transposePerm(const Node &n);
+
+/// Reshape (ir/ops/Movement.cpp): allowzero; when false, a 0 in the shape operand copies the
+/// input's dim.
+bool reshapeAllowZero(const Node &n);
+
+/// Concat, Split, Gather (ir/ops/Movement.cpp): the axis, normalized to [0, rank) of operand 0.
+llvm::Expected<int64_t> concatAxis(const Node &n);
+llvm::Expected<int64_t> splitAxis(const Node &n);
+llvm::Expected<int64_t> gatherAxis(const Node &n);
+
+/// Tile (ir/ops/Movement.cpp): the repeat of each input dim (output dim d is input dim d times
+/// repeats[d]).
+llvm::Expected<std::vector<int64_t>> tileRepeats(const Node &n);
+
+/// Pad (ir/ops/Movement.cpp): the mode and the amounts added before and after each input dim
+/// (an opset-18 axes operand already spread over all dims; negative amounts crop).
+enum class PadMode { Constant, Reflect, Edge };
+struct PadParams {
+  PadMode mode = PadMode::Constant;
+  std::vector<int64_t> begins, ends;
+};
+llvm::Expected<PadParams> padParams(const Node &n);
+
+/// Shape (ir/ops/Generator.cpp): the dims [begin, end) of a rank-`rank` input's shape that it
+/// returns — start and end (default rank), negative ones counted from the end, clamped to
+/// [0, rank]; end >= begin.
+struct ShapeSpan {
+  int64_t begin = 0, end = 0;
+};
+ShapeSpan shapeSpan(int64_t rank, const Attributes &attrs);
 
 } // namespace kiln

@@ -9,6 +9,7 @@
 //             (or nothing when the permutations cancel).
 // Needs: canonical form (constant shape operands). Keeps: result types of surviving values and
 // the names of graph outputs.
+#include "ir/OpParams.h"
 #include "passes/Pass.h"
 #include "passes/Rewrite.h"
 
@@ -44,7 +45,7 @@ Value *forwardedOperand(const Graph &g, Node *n) {
   case OpKind::Expand:
     return sameType(x, y) ? x : nullptr;
   case OpKind::Transpose: {
-    std::vector<int64_t> perm = n->attrs().getInts("perm");
+    std::vector<int64_t> perm = transposePerm(*n);
     for (size_t i = 0; i < perm.size(); ++i)
       if (perm[i] != static_cast<int64_t>(i))
         return nullptr;
@@ -93,8 +94,7 @@ bool mergeReshape(Graph &g, Node *outer) {
   Node *inner = outer->operand(0)->producer();
   if (!inner || !isReshapeFamily(inner->op()))
     return false;
-  if (outer->attrs().getInt("allowzero", 0) == 0 && outer->numOperands() > 1 &&
-      outer->operand(1)->isConstant())
+  if (!reshapeAllowZero(*outer) && outer->numOperands() > 1 && outer->operand(1)->isConstant())
     for (int64_t d : outer->operand(1)->constant().toInts())
       if (d == 0)
         return false;
@@ -110,7 +110,7 @@ bool mergeTranspose(Node *outer) {
   Node *inner = outer->operand(0)->producer();
   if (!inner || inner->op() != OpKind::Transpose)
     return false;
-  std::vector<int64_t> p1 = inner->attrs().getInts("perm"), p2 = outer->attrs().getInts("perm");
+  std::vector<int64_t> p1 = transposePerm(*inner), p2 = transposePerm(*outer);
   if (p1.size() != p2.size())
     return false;
   std::vector<int64_t> q(p2.size());

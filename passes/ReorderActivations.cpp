@@ -11,6 +11,7 @@
 // not fuse and would only run on the larger tensor), on AveragePool (an average does not commute
 // with a non-linear f), or on a non-monotone activation (HardSwish, Gelu, LeakyRelu, alpha < 0).
 // Keeps: the names of graph outputs (the output now comes out of the MaxPool) and node names.
+#include "ir/OpParams.h"
 #include "passes/Pass.h"
 #include "passes/Rewrite.h"
 
@@ -27,9 +28,9 @@ bool isMonotoneActivation(const Node *a) {
   case OpKind::Tanh:
     return true;
   case OpKind::LeakyRelu:
-    return a->attrs().getFloat("alpha", 0.01) >= 0;
+    return unaryParams(*a).alpha >= 0;
   case OpKind::HardSigmoid:
-    return a->attrs().getFloat("alpha", 0.2) > 0;
+    return unaryParams(*a).alpha > 0;
   case OpKind::Clip:
     return isClipWithScalarBounds(a);
   default:

@@ -5,6 +5,7 @@
 //   it)
 //   - x * 0.5 * (1 + Erf(x / sqrt(2)))  and  0.5 * x * (1 + Erf(x * (1/sqrt 2)))  → Gelu(x)
 // Fires only when the intermediate values have no other users.
+#include "ir/OpParams.h"
 #include "passes/Pass.h"
 #include "passes/Rewrite.h"
 
@@ -48,8 +49,10 @@ Value *otherOperand(const Node *n, const Value *x) {
 }
 
 bool hardSwishPattern(Graph &g, Node *hs) {
-  if (hs->op() != OpKind::HardSigmoid || !near(hs->attrs().getFloat("alpha", 0.2), 1.0 / 6) ||
-      !near(hs->attrs().getFloat("beta", 0.5), 0.5) || !hs->epilogue().empty())
+  if (hs->op() != OpKind::HardSigmoid || !hs->epilogue().empty())
+    return false;
+  const UnaryParams p = unaryParams(*hs);
+  if (!near(p.alpha, 1.0 / 6) || !near(p.beta, 0.5))
     return false;
   Value *x = hs->operand(0);
   Node *mul = soleUser(g, hs->result());

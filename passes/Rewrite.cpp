@@ -1,6 +1,8 @@
 // Rewriting helpers shared by passes (see passes/Rewrite.h).
 #include "passes/Rewrite.h"
 
+#include "ir/OpParams.h"
+
 #include <cmath>
 
 namespace kiln {
@@ -56,7 +58,7 @@ std::optional<BatchNormAffine> batchNormAffine(const Node &bn) {
   std::vector<double> mean = bn.operand(3)->constant().toDoubles();
   std::vector<double> var = bn.operand(4)->constant().toDoubles();
   // epsilon is an ONNX float attribute: use its f32 value, as the reference semantics do.
-  double eps = static_cast<float>(bn.attrs().getFloat("epsilon", 1e-5));
+  double eps = static_cast<float>(batchNormParams(bn).epsilon);
   BatchNormAffine a;
   for (size_t k = 0; k < gamma.size(); ++k) {
     a.scale.push_back(gamma[k] / std::sqrt(var[k] + eps));

@@ -20,6 +20,7 @@
 // shape, or when the other operand of a binary is a non-constant value in another layout.
 // Keeps: the names of graph outputs, node names (the moved Transpose node is the same node), and
 // the execution order of everything else.
+#include "ir/OpParams.h"
 #include "ir/Semantics.h"
 #include "passes/Pass.h"
 #include "passes/Rewrite.h"
@@ -90,7 +91,7 @@ void sinkBelow(Graph &g, Node *tr, Node *u, const Shape &newShape) {
 
 /// Transpose(Transpose(x)) where the inner result has only the outer Transpose as user.
 bool merge(Graph &g, Node *inner, Node *outer, Counts &c) {
-  std::vector<int64_t> p1 = inner->attrs().getInts("perm"), p2 = outer->attrs().getInts("perm");
+  std::vector<int64_t> p1 = transposePerm(*inner), p2 = transposePerm(*outer);
   if (p1.size() != p2.size())
     return false;
   std::vector<int64_t> q(p2.size());
@@ -145,7 +146,7 @@ bool sinkReshapeOnce(Graph &g, Node *rs, Counts &c) {
     // The outer Reshape's shape must not copy dimensions from its input (0 with allowzero = 0).
     if (u->numOperands() < 2 || !u->operand(1)->isConstant())
       return false;
-    if (u->attrs().getInt("allowzero", 0) == 0)
+    if (!reshapeAllowZero(*u))
       for (int64_t d : u->operand(1)->constant().toInts())
         if (d == 0)
           return false;
@@ -178,7 +179,7 @@ bool sinkOnce(Graph &g, Node *tr, Counts &c) {
   if (tr->op() != OpKind::Transpose)
     return false;
   Value *x = tr->operand(0), *t = tr->result();
-  std::vector<int64_t> perm = tr->attrs().getInts("perm");
+  std::vector<int64_t> perm = transposePerm(*tr);
   if (perm.size() != static_cast<size_t>(x->type().rank()) || !x->type().layout.isRowMajor() ||
       !t->type().layout.isRowMajor())
     return false;
@@ -229,8 +230,8 @@ bool sinkOnce(Graph &g, Node *tr, Counts &c) {
     }
     u->setOperand(side, x);
     u->setOperand(1 - side, replacement);
-  } else if (otherTr && otherTr->op() == OpKind::Transpose &&
-             otherTr->attrs().getInts("perm") == perm && soleUser(g, other) == u) {
+  } else if (otherTr && otherTr->op() == OpKind::Transpose && transposePerm(*otherTr) == perm &&
+             soleUser(g, other) == u) {
     u->setOperand(side, x);
     u->setOperand(1 - side, otherTr->operand(0));
     g.eraseNode(otherTr);

@@ -490,18 +490,6 @@ llvm::Error Importer::lowerConstantNode(const onnx::NodeProto &n) {
   return llvm::Error::success();
 }
 
-/// Shape of a value whose type is static: folds even when the value itself is not constant.
-Tensor shapeOf(const TensorType &t, const Attributes &attrs) {
-  int64_t r = t.rank();
-  auto clampAxis = [&](int64_t a) { return std::clamp<int64_t>(a < 0 ? a + r : a, 0, r); };
-  int64_t start = clampAxis(attrs.getInt("start", 0));
-  int64_t end = attrs.has("end") ? clampAxis(attrs.getInt("end")) : r;
-  std::vector<int64_t> dims;
-  for (int64_t i = start; i < end; ++i)
-    dims.push_back(t.shape[static_cast<size_t>(i)]);
-  return Tensor::fromVector<int64_t>(DType::I64, {static_cast<int64_t>(dims.size())}, dims);
-}
-
 llvm::Error Importer::lowerNode(const onnx::NodeProto &n) {
   if (n.op_type() == "Constant")
     return lowerConstantNode(n);
@@ -562,8 +550,8 @@ llvm::Error Importer::lowerNode(const onnx::NodeProto &n) {
 
   // Fold: all-constant operands (within the size cap), or Shape of a statically typed value.
   std::optional<std::vector<Tensor>> folded;
-  if (ctx.op == OpKind::Shape && !operands.empty() && !operands[0]->isConstant()) {
-    folded = std::vector<Tensor>{shapeOf(operands[0]->type(), *attrs)};
+  if (std::optional<Tensor> t = onnxfe::foldFromTypes(ctx, *attrs)) {
+    folded = std::vector<Tensor>{std::move(*t)};
   } else if (std::all_of(operands.begin(), operands.end(),
                          [](const Value *v) { return v->isConstant(); })) {
     int64_t inBytes = 0, outBytes = 0;

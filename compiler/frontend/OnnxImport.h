@@ -1,6 +1,6 @@
 // Internal interface between the pieces of the ONNX frontend: element-type and tensor conversion
-// (OnnxTensor.cpp), attribute conversion and canonicalization to kiln's opset-17 form
-// (OnnxAttributes.cpp), and the model importer (OnnxFrontend.cpp). Only files in
+// (OnnxTensor.cpp), attribute conversion to kiln's opset-17 form (OnnxAttributes.cpp, generic;
+// OnnxOpRules.cpp, the per-op rules), and the model importer (OnnxFrontend.cpp). Only files in
 // compiler/frontend/ include this header, so ONNX and protobuf types stay inside the frontend.
 #pragma once
 
@@ -44,18 +44,40 @@ struct NodeContext {
   std::vector<const Value *> operands; // kiln operands, absent optional ones as nullptr
 };
 
+/// ONNX spelling of an attribute type ("TENSOR", ...), for diagnostics.
+std::string attrTypeName(int t);
+
 /// Converts the node's ONNX attributes to kiln attributes in canonical opset-17 form (see
-/// ir/Ops.def): schema defaults filled in, auto_pad resolved into explicit pads, kernel_shape /
-/// strides / dilations / pads explicit, ConvTranspose output_shape resolved, Cast `to` and
-/// ConstantOfShape `value` translated to kiln dtypes. `numOutputs` is the node's output count
-/// (Split without a split operand records it as num_outputs). Messages say what was expected versus
-/// found, without the node context.
+/// ir/Ops.def): each converted by its kind, schema defaults filled in, then the op's rules below
+/// applied. `numOutputs` is the node's output count. Messages say what was expected versus found,
+/// without the node context.
 llvm::Expected<Attributes> convertAttributes(const NodeContext &ctx, unsigned numOutputs);
+
+// The per-op import rules (compiler/frontend/OnnxOpRules.cpp), for the ops whose ONNX form differs
+// from the canonical one.
+
+/// Converts attribute `a` into `attrs` when the op has a rule for it (ConstantOfShape's `value`
+/// tensor becomes a double `value` and a kiln `dtype`): true when it did, false when the generic
+/// conversion applies.
+llvm::Expected<bool> convertOpAttribute(const NodeContext &ctx, const onnx::AttributeProto &a,
+                                        Attributes &attrs);
+
+/// The op's rules after the generic conversion: auto_pad resolved into explicit pads,
+/// kernel_shape / strides / dilations / pads explicit, ConvTranspose output_shape resolved
+/// (convTransposePads of ir/OpParams.h), Cast `to` translated to a kiln dtype, ConstantOfShape's
+/// default value, and the result count as num_outputs (Split without a split operand, Dropout and
+/// MaxPool with a second result).
+llvm::Error canonicalizeOpAttributes(const NodeContext &ctx, unsigned numOutputs,
+                                     Attributes &attrs);
 
 /// The constant an absent optional operand stands for when a later operand is present
 /// (Clip min/max, Slice axes/steps, Pad constant_value, Dropout ratio); fails for operands with
 /// no known default.
 llvm::Expected<Tensor> defaultOperand(const NodeContext &ctx, unsigned index);
+
+/// The result of a node that folds from its operands' types alone (Shape of a value that is not
+/// constant but statically typed); nullopt for every other node.
+std::optional<Tensor> foldFromTypes(const NodeContext &ctx, const Attributes &attrs);
 
 /// kiln's structural check of the model's graph (compiler/frontend/OnnxStructure.cpp), run before
 /// libonnx sees it: producers before uses, one producer per name, graph outputs produced,
