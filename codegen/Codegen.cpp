@@ -93,10 +93,13 @@ std::optional<std::vector<int64_t>> concatSlices(const Node &n) {
   if (n.op() != OpKind::Concat || n.numResults() != 1)
     return std::nullopt;
   const TensorType &out = n.result(0)->type();
-  const int64_t rank = int64_t(out.rank());
-  int64_t axis = n.attrs().getInt("axis", 0);
-  axis = axis < 0 ? axis + rank : axis;
-  if (axis < 0 || axis >= rank || !out.layout.isRowMajor())
+  llvm::Expected<int64_t> ax = concatAxis(n);
+  if (!ax) {
+    llvm::consumeError(ax.takeError());
+    return std::nullopt;
+  }
+  const int64_t axis = *ax;
+  if (!out.layout.isRowMajor())
     return std::nullopt;
   for (int64_t d = 0; d < axis; ++d)
     if (out.shape[size_t(d)] != 1)
@@ -120,10 +123,13 @@ std::optional<std::vector<int64_t>> splitParts(const Node &n) {
   if (n.op() != OpKind::Split || n.numOperands() == 0)
     return std::nullopt;
   const TensorType &in = n.operand(0)->type();
-  const int64_t rank = int64_t(in.rank());
-  int64_t axis = n.attrs().getInt("axis", 0);
-  axis = axis < 0 ? axis + rank : axis;
-  if (axis < 0 || axis >= rank || !in.layout.isRowMajor())
+  llvm::Expected<int64_t> ax = splitAxis(n);
+  if (!ax) {
+    llvm::consumeError(ax.takeError());
+    return std::nullopt;
+  }
+  const int64_t axis = *ax;
+  if (!in.layout.isRowMajor())
     return std::nullopt;
   for (int64_t d = 0; d < axis; ++d)
     if (in.shape[size_t(d)] != 1)

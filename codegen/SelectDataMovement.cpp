@@ -41,13 +41,6 @@ llvm::Error checkRowMajor(const Node &n) {
   return llvm::Error::success();
 }
 
-llvm::Expected<int> normalizeAxis(const Node &n, int64_t axis, int rank, const char *what) {
-  if (axis < -rank || axis >= std::max(rank, 1))
-    return selectError(
-        n, fmt::format("expected {} in [{}, {}), found {}", what, -rank, std::max(rank, 1), axis));
-  return static_cast<int>(axis < 0 ? axis + rank : axis);
-}
-
 llvm::Expected<std::vector<int64_t>> constantInts(const Node &n, unsigned i, const char *what) {
   const Value *v = n.operand(i);
   if (!v->isConstant())
@@ -152,9 +145,9 @@ llvm::Expected<KernelDecision> selectConcat(const Node &n) {
   const TensorType &out = n.result(0)->type();
   if (out.rank() == 0)
     return selectError(n, "expected a result of rank >= 1, found a scalar");
-  auto axis = normalizeAxis(n, n.attrs().getInt("axis", 0), out.rank(), "axis");
+  auto axis = concatAxis(n);
   if (!axis)
-    return axis.takeError();
+    return selectError(n, llvm::toString(axis.takeError()));
   const int64_t e = static_cast<int64_t>(dtypeSize(out.dtype()));
   const int64_t outer = product(out.shape, 0, *axis);
   const int64_t total = product(out.shape, *axis, out.shape.size()) * e;
@@ -182,9 +175,9 @@ llvm::Expected<KernelDecision> selectSplit(const Node &n) {
   const TensorType &in = n.operand(0)->type();
   if (in.rank() == 0)
     return selectError(n, "expected an operand of rank >= 1, found a scalar");
-  auto axis = normalizeAxis(n, n.attrs().getInt("axis", 0), in.rank(), "axis");
+  auto axis = splitAxis(n);
   if (!axis)
-    return axis.takeError();
+    return selectError(n, llvm::toString(axis.takeError()));
   // The result types carry the split: shape inference checked them against the split operand
   // or num_outputs, and that they cover the operand along the axis.
   const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
@@ -230,19 +223,8 @@ llvm::Expected<KernelDecision> selectDepthToSpace(const Node &n) {
 
 llvm::Expected<KernelDecision> selectTranspose(const Node &n) {
   const TensorType &in = n.operand(0)->type();
-  const int rank = in.rank();
-  std::vector<int64_t> perm = n.attrs().getInts("perm");
-  if (perm.empty())
-    for (int i = rank - 1; i >= 0; --i)
-      perm.push_back(i); // ONNX default: reverse the dimensions
-  std::vector<int64_t> sorted = perm;
-  std::sort(sorted.begin(), sorted.end());
-  bool isPerm = static_cast<int>(perm.size()) == rank;
-  for (int i = 0; isPerm && i < rank; ++i)
-    isPerm = sorted[i] == i;
-  if (!isPerm)
-    return selectError(n, fmt::format("expected perm to be a permutation of 0..{}, found [{}]",
-                                      rank - 1, fmt::join(perm, ",")));
+  // The verifier checked that perm permutes the input's dims.
+  const std::vector<int64_t> perm = transposePerm(n);
   const int64_t e = static_cast<int64_t>(dtypeSize(in.dtype()));
   std::vector<int64_t> st = stridesOf(in.shape), dims, strides;
   for (int64_t p : perm) {
@@ -280,9 +262,9 @@ llvm::Expected<KernelDecision> selectSlice(const Node &n) {
 
 llvm::Expected<KernelDecision> selectGather(const Node &n) {
   const TensorType &data = n.operand(0)->type(), &idx = n.operand(1)->type();
-  auto axis = normalizeAxis(n, n.attrs().getInt("axis", 0), data.rank(), "axis");
+  auto axis = gatherAxis(n);
   if (!axis)
-    return axis.takeError();
+    return selectError(n, llvm::toString(axis.takeError()));
   if (data.rank() == 0)
     return selectError(n, "expected data of rank >= 1, found a scalar");
   if (idx.dtype() != DType::I64 && idx.dtype() != DType::I32)
@@ -368,29 +350,22 @@ std::vector<int64_t> valueBytes(const Tensor &value, DType t) {
 llvm::Expected<KernelDecision> selectPad(const Node &n) {
   const TensorType &in = n.operand(0)->type();
   const int rank = in.rank();
-  if (n.numOperands() < 2 || n.numOperands() > 3)
+  if (n.numOperands() < 2 || n.numOperands() > 4)
     return selectError(
-        n, fmt::format("expected operands data, pads[, constant_value], found {} operands",
+        n, fmt::format("expected operands data, pads[, constant_value[, axes]], found {} operands",
                        n.numOperands()));
-  std::string modeName = n.attrs().getString("mode", "constant");
-  int mode = modeName == "constant" ? 0 : modeName == "reflect" ? 1 : modeName == "edge" ? 2 : -1;
-  if (mode < 0)
-    return selectError(n, "expected mode constant, reflect or edge, found " + modeName);
-  auto pads = constantInts(n, 1, "pads");
-  if (!pads)
-    return pads.takeError();
-  if (static_cast<int>(pads->size()) != 2 * rank)
-    return selectError(n, fmt::format("expected {} pads, found {}", 2 * rank, pads->size()));
+  // The verifier checked the pads (one begin and end per dim, leaving no dim negative) and the
+  // mode; the kernel cannot reflect or repeat the border of a dim that cropping leaves empty.
+  auto params = padParams(n);
+  if (!params)
+    return selectError(n, llvm::toString(params.takeError()));
+  const int mode = params->mode == PadMode::Constant ? 0 : params->mode == PadMode::Reflect ? 1 : 2;
+  const char *modeName = mode == 0 ? "constant" : mode == 1 ? "reflect" : "edge";
   std::vector<int64_t> outDims, begins, inDims;
   Shape expect;
   for (int d = 0; d < rank; ++d) {
-    const int64_t b = (*pads)[d], en = (*pads)[d + rank], dim = in.shape[d];
+    const int64_t b = params->begins[d], en = params->ends[d], dim = in.shape[d];
     expect.push_back(dim + b + en);
-    if (expect.back() < 0)
-      return selectError(
-          n, fmt::format("expected pads that leave dim {} non-negative, found {} + {} + {}", d, b,
-                         dim, en));
-    // Reflect and edge read the border of what remains after cropping: something must remain.
     if (mode != 0 && expect.back() > 0 &&
         dim + std::min<int64_t>(b, 0) + std::min<int64_t>(en, 0) <= 0)
       return selectError(n, fmt::format("expected a non-empty dim {} to {} from, found size {}", d,

@@ -8,6 +8,7 @@
 // scalar or per-channel operand a loop with a stride of 0, and all of it is template arguments.
 #include "codegen/CodegenUtil.h"
 #include "codegen/KernelSelect.h"
+#include "ir/OpParams.h"
 
 #include <fmt/format.h>
 
@@ -247,8 +248,9 @@ llvm::Expected<KernelDecision> selectUnary(const Node &n) {
     if (n.op() == OpKind::Relu || n.op() == OpKind::Abs || n.op() == OpKind::Neg)
       allowed = arith();
   } else if (n.op() == OpKind::Gelu) {
-    return fail(n, "attribute approximate: expected \"none\" or \"tanh\", found \"{}\"",
-                n.attrs().getString("approximate", "none"));
+    if (auto a = geluApproximation(n); !a)
+      return selectError(n, llvm::toString(a.takeError()));
+    return fail(n, "Gelu: expected an activation step, found none");
   } else {
     return fail(n, "not a unary elementwise op");
   }
@@ -483,9 +485,9 @@ llvm::Expected<KernelDecision> selectWhere(const Node &n) {
 llvm::Expected<KernelDecision> selectBatchNorm(const Node &n) {
   if (n.numOperands() != 5)
     return fail(n, "expected 5 operands (X, scale, B, mean, var), found {}", n.numOperands());
-  if (n.attrs().getInt("training_mode", 0) != 0)
-    return fail(n, "attribute training_mode: expected 0 (inference), found {}",
-                n.attrs().getInt("training_mode", 0));
+  const BatchNormParams params = batchNormParams(n);
+  if (params.training)
+    return fail(n, "attribute training_mode: expected 0 (inference), found 1");
   const TensorType &x = n.operand(0)->type(), &o = n.result()->type();
   if (x.rank() < 2)
     return fail(n, "X: expected rank >= 2 (N x C x ...), found {}", typeString(x));
@@ -509,7 +511,7 @@ llvm::Expected<KernelDecision> selectBatchNorm(const Node &n) {
       false};
   for (unsigned i = 0; i < 5; ++i)
     bn.args.push_back(CallArg::operand(i));
-  bn.args.push_back(CallArg::floating(n.attrs().getFloat("epsilon", 1e-5)));
+  bn.args.push_back(CallArg::floating(params.epsilon));
   return decision({std::move(bn)});
 }
 

@@ -68,7 +68,6 @@ llvm::Expected<KernelDecision> selectPoolKernel(const Node &n) {
   const std::vector<int64_t> &kernel = window->kernel, &strides = window->strides,
                              &dil = window->dilations, &begins = window->padsBegin,
                              &ends = window->padsEnd;
-  const Attributes &at = n.attrs();
   for (size_t i = 0; i < nsp; ++i)
     if (begins[i] < 0 || ends[i] < 0)
       return selectError(n, fmt::format("expected non-negative pads, found begins [{}], ends [{}]",
@@ -91,7 +90,7 @@ llvm::Expected<KernelDecision> selectPoolKernel(const Node &n) {
     return poolCall(Kernel::MaxPool, {planes, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl},
                     planes * oh * ow * kh * kw);
   }
-  const bool includePad = at.getInt("count_include_pad", 0) != 0;
+  const bool includePad = window->countIncludePad;
   KernelDecision d =
       poolCall(Kernel::AvgPool, {planes, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr},
                planes * oh * ow * kh * kw);

@@ -46,14 +46,11 @@ llvm::Expected<KernelDecision> selectSoftmax(const Node &n) {
   if (auto err = checkOperands(n, /*floatOnly=*/true))
     return err;
   const TensorType &in = n.operand(0)->type();
-  const int rank = in.rank();
-  const int64_t axis = n.attrs().getInt("axis", -1);
-  if (axis < -rank || axis >= rank)
-    return selectError(n, fmt::format("expected axis in [{}, {}), found {}", -rank, rank, axis));
-  if (n.result(0)->type().shape != in.shape)
-    return selectError(n, fmt::format("expected result shape {}, found {}", shapeString(in.shape),
-                                      shapeString(n.result(0)->type().shape)));
-  const size_t a = static_cast<size_t>(axis < 0 ? axis + rank : axis);
+  // The verifier checked the axis and the result shape (shape inference, ir/ops/Reduce.cpp).
+  auto axis = softmaxAxis(n);
+  if (!axis)
+    return selectError(n, llvm::toString(axis.takeError()));
+  const size_t a = static_cast<size_t>(*axis);
   int64_t outer = 1, inner = 1;
   for (size_t d = 0; d < a; ++d)
     outer *= in.shape[d];
