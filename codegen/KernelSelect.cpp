@@ -1,5 +1,6 @@
-// selectKernel: dispatch from an op to the selector of its kernel family. One switch over the op
-// table (no string-keyed registry), so go-to-definition leads from an op to its selector. Also the
+// selectKernel: dispatch from an op to the selector of its kernel family, through the op-family
+// rows of codegen/Kernels.def (a switch generated from the table, no string-keyed registry), so
+// go-to-definition leads from an op to its selector. Also the
 // facts every family shares: a forced variant's family, the layouts the kernels read, in-place
 // epilogue operands and the default cost (bytes moved).
 #include "codegen/KernelSelect.h"
@@ -32,46 +33,14 @@ void addEpilogueInPlace(const Node &n, KernelDecision &d) {
 /// The family whose selector handles op `op`; nullopt when none does.
 std::optional<KernelFamily> familyOf(OpKind op) {
   switch (op) {
-  case OpKind::Conv:
-  case OpKind::ConvTranspose:
-    return KernelFamily::Conv;
-  case OpKind::Gemm:
-  case OpKind::MatMul:
-    return KernelFamily::Matrix;
-  case OpKind::MaxPool:
-  case OpKind::AveragePool:
-  case OpKind::GlobalAveragePool:
-  case OpKind::GlobalMaxPool:
-    return KernelFamily::Pool;
-  case OpKind::Concat:
-  case OpKind::Split:
-  case OpKind::Reshape:
-  case OpKind::Flatten:
-  case OpKind::Transpose:
-  case OpKind::DepthToSpace:
-  case OpKind::Squeeze:
-  case OpKind::Unsqueeze:
-  case OpKind::Slice:
-  case OpKind::Gather:
-  case OpKind::Expand:
-  case OpKind::Tile:
-  case OpKind::Pad:
-  case OpKind::Identity:
-  case OpKind::Dropout:
-  case OpKind::Cast:
-    return KernelFamily::Movement;
-  case OpKind::Softmax:
-  case OpKind::LogSoftmax:
-  case OpKind::ReduceMean:
-  case OpKind::ReduceSum:
-  case OpKind::ReduceMax:
-  case OpKind::ReduceMin:
-    return KernelFamily::Reduction;
+#define KILN_OP_FAMILY(Op, Family)                                                               \
+  case OpKind::Op:                                                                               \
+    return KernelFamily::Family;
+#include "codegen/Kernels.def"
   default:
     break;
   }
-  if (opClass(op) != OpClass::Other || op == OpKind::Clip || op == OpKind::Where ||
-      op == OpKind::BatchNormalization || op == OpKind::PRelu)
+  if (opClass(op) != OpClass::Other)
     return KernelFamily::Elementwise;
   return std::nullopt;
 }
