@@ -75,6 +75,32 @@ llvm::Expected<KernelDecision> selectSoftmax(const Node &n) {
   return k;
 }
 
+llvm::Expected<KernelDecision> selectLrn(const Node &n) {
+  // The verifier checked the size, the rank and the result type (ir/ops/Reduce.cpp).
+  auto p = lrnParams(n);
+  if (!p)
+    return selectError(n, llvm::toString(p.takeError()));
+  const TensorType &in = n.operand(0)->type();
+  if (in.dtype() != DType::F32 || !in.layout.isRowMajor())
+    return selectError(n, "expected a row-major f32 operand, found " + typeString(in));
+  const int64_t batch = in.shape[0], c = in.shape[1], s = in.numElements() / std::max<int64_t>(1, batch * c);
+  KernelDecision k = reduceDecision();
+  if (in.numElements() == 0) {
+    k.noWork = KernelDecision::NoWork::EmptyTensor;
+    k.calls.push_back({Kernel::Unused, {}, {CallArg::result(0)}, false});
+    return k;
+  }
+  k.calls.push_back({Kernel::RdLrn,
+                     {TemplateArg::integer(batch), TemplateArg::integer(c), TemplateArg::integer(s),
+                      TemplateArg::integer(p->below()), TemplateArg::integer(p->above())},
+                     {CallArg::result(0), CallArg::operand(0),
+                      CallArg::real9(p->alpha / double(p->size)), CallArg::real9(p->beta),
+                      CallArg::real9(p->bias)},
+                     false});
+  k.cost = in.numElements() * p->size;
+  return k;
+}
+
 llvm::Expected<KernelDecision> selectReduce(const Node &n) {
   if (auto err = checkOperands(n, /*floatOnly=*/false))
     return err;
@@ -145,6 +171,8 @@ llvm::Expected<KernelDecision> selectReductionKernel(const Node &n) {
   case OpKind::Softmax:
   case OpKind::LogSoftmax:
     return selectSoftmax(n);
+  case OpKind::LRN:
+    return selectLrn(n);
   case OpKind::ReduceMean:
   case OpKind::ReduceSum:
   case OpKind::ReduceMax:

@@ -63,6 +63,17 @@ llvm::Expected<ReduceParams> reduceParams(const Node &n);
 /// Softmax and LogSoftmax (ir/ops/Reduce.cpp): the axis, normalized to [0, rank).
 llvm::Expected<int64_t> softmaxAxis(const Node &n);
 
+/// LRN (ir/ops/Reduce.cpp): local response normalization across channels (dim 1).
+/// y = x / (bias + alpha / size * s)^beta, s the sum of x^2 over channels
+/// [c - floor((size - 1) / 2), c + ceil((size - 1) / 2)] clipped to [0, C).
+struct LrnParams {
+  int64_t size = 1;
+  double alpha = 1e-4, beta = 0.75, bias = 1.0;
+  int64_t below() const { return (size - 1) / 2; }      // channels before c in the window
+  int64_t above() const { return size - 1 - below(); } // channels after c
+};
+llvm::Expected<LrnParams> lrnParams(const Node &n);
+
 /// Unary elementwise ops (ir/ops/Elementwise.cpp): the float attributes that ir/Activations.def
 /// maps to an activation step's alpha and beta, with ONNX's defaults — LeakyRelu alpha,
 /// HardSigmoid alpha and beta, Elu alpha, Selu alpha and gamma (as beta); 0 for other ops.

@@ -1,11 +1,12 @@
 // Reduction kernels of kiln's generated code: ReduceSum / ReduceMean / ReduceMax / ReduceMin over
-// any set of axes, and Softmax / LogSoftmax along one axis. Shapes are template arguments; the
+// any set of axes, Softmax / LogSoftmax along one axis, and LRN across channels. Shapes are template arguments; the
 // selector (codegen/SelectReduction.cpp) collapses runs of reduced and of kept dimensions first.
 // Kernels take the emitter's may_alias views (kiln_f32*, ...) spelled through kiln_rd_view, so the
 // element type is named explicitly and never deduced from (and stripped off) a view type.
 #pragma once
 
 #include "runtime_stub/kiln_runtime.h"
+#include "runtime_stub/kiln_vec.h"
 
 /// The may_alias view of a plain element type.
 template <class T> struct kiln_rd_view;
@@ -160,4 +161,37 @@ inline void kiln_rd_softmax(typename kiln_rd_view<T>::type *out,
           y[n * Inner + i] = T(y[n * Inner + i]) * T(s[i]);
     }
   }
+}
+
+/// LRN over N x C x S (S the product of the spatial dims): y = x / (bias + a * sum)^beta, sum the
+/// squares over channels [c - LO, c + HI] clipped to [0, C), a = alpha / size. The sums run on
+/// whole vectors of positions (the channel window is a column of the same positions), the power
+/// lane by lane (powf), as ONNX's formula states it.
+template <long N, long C, long S, long LO, long HI>
+void kiln_f32_lrn(kiln_f32 *y, const kiln_f32 *x, float a, float beta, float bias) {
+  constexpr long VL = kiln_vcfg::vl;
+  for (long b = 0; b < N; ++b)
+    for (long c = 0; c < C; ++c) {
+      const long c0 = c - LO > 0 ? c - LO : 0, c1 = c + HI < C - 1 ? c + HI : C - 1;
+      const kiln_f32 *xb = x + b * C * S, *xc = xb + c * S;
+      kiln_f32 *yc = y + (b * C + c) * S;
+      long s = 0;
+      for (; s + VL <= S; s += VL) {
+        kiln_vf32 sum = kiln_vset1(0.0f);
+        for (long k = c0; k <= c1; ++k) {
+          const kiln_vf32 v = kiln_vload(xb + k * S + s);
+          sum += v * v;
+        }
+        float out[VL];
+        for (long l = 0; l < VL; ++l)
+          out[l] = xc[s + l] / powf(bias + a * sum[l], beta);
+        kiln_vstore(yc + s, kiln_vload(out));
+      }
+      for (; s < S; ++s) {
+        float sum = 0.0f;
+        for (long k = c0; k <= c1; ++k)
+          sum += xb[k * S + s] * xb[k * S + s];
+        yc[s] = xc[s] / powf(bias + a * sum, beta);
+      }
+    }
 }

@@ -1,4 +1,4 @@
-// The reduction family (ReduceMean/Sum/Max/Min, Softmax, LogSoftmax): shape inference, reference
+// The reduction family (ReduceMean/Sum/Max/Min, Softmax, LogSoftmax, LRN): shape inference, reference
 // evaluation and the typed parameters of ir/OpParams.h — the reduced dims (axes operand or
 // attribute, negative axes, empty axes reducing all or nothing) and the normalized softmax axis,
 // from the rules inference applies, so the selectors do not re-derive them.
@@ -27,6 +27,43 @@ llvm::Expected<int64_t> softmaxAxisOf(OpKind op, const std::vector<Operand> &ops
   if (auto e = arity(op, ops, 1, 1))
     return e;
   return normAxis(op, attrs.getInt("axis", -1), ops[0].type.rank());
+}
+
+/// LRN: size (required, at least 1), alpha, beta, bias; X of rank >= 3 (N x C x D1 ...).
+llvm::Expected<LrnParams> lrnParamsOf(OpKind op, const std::vector<Operand> &ops,
+                                      const Attributes &attrs) {
+  if (auto e = arity(op, ops, 1, 1))
+    return e;
+  if (auto e = minRank(op, ops[0], 3))
+    return e;
+  LrnParams p;
+  p.size = attrs.getInt("size", 0);
+  p.alpha = attrs.getFloat("alpha", 1e-4);
+  p.beta = attrs.getFloat("beta", 0.75);
+  p.bias = attrs.getFloat("bias", 1.0);
+  if (p.size < 1)
+    return fail(fmt::format("{} expects attribute size >= 1, found {}", nm(op), p.size));
+  return p;
+}
+
+/// LRN in double: each element over its window of channels.
+Tensors evalLrn(const Tensor &xt, const LrnParams &p, const TensorType &rt) {
+  const Shape &sh = xt.shape;
+  const int64_t n = sh[0], c = sh[1], s = xt.numElements() / (n * c);
+  std::vector<double> x = xt.toDoubles(), y(x.size());
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t i = 0; i < s; ++i) {
+        double sum = 0;
+        for (int64_t k = std::max<int64_t>(0, ch - p.below());
+             k <= std::min<int64_t>(c - 1, ch + p.above()); ++k) {
+          const double v = x[size_t((b * c + k) * s + i)];
+          sum += v * v;
+        }
+        const size_t at = size_t((b * c + ch) * s + i);
+        y[at] = x[at] / std::pow(p.bias + p.alpha / double(p.size) * sum, p.beta);
+      }
+  return Tensors{Tensor::fromDoubles(rt.dtype(), rt.shape, y)};
 }
 
 /// For each input dim whether it is reduced (all false for a no-op reduction, which sets *noop
@@ -131,6 +168,14 @@ llvm::Expected<Types> inferRule(OpKind op, const std::vector<Operand> &ops,
       return ax.takeError();
     return Types{rowMajor(ops[0].type.dtype(), ops[0].type.shape)};
   }
+  case OpKind::LRN: {
+    auto p = lrnParamsOf(op, ops, attrs);
+    if (!p)
+      return p.takeError();
+    if (auto e = needFloat(op, ops[0]))
+      return e;
+    return Types{rowMajor(ops[0].type.dtype(), ops[0].type.shape)};
+  }
   case OpKind::ReduceMean:
   case OpKind::ReduceSum:
   case OpKind::ReduceMax:
@@ -166,6 +211,12 @@ llvm::Expected<Tensors> evaluateRule(OpKind op, const Tensors &xs, const Attribu
       return ax.takeError();
     return evalSoftmax(op, xs[0], *ax, rt);
   }
+  case OpKind::LRN: {
+    auto p = lrnParamsOf(op, ops, attrs);
+    if (!p)
+      return p.takeError();
+    return evalLrn(xs[0], *p, rt);
+  }
   case OpKind::ReduceMean:
   case OpKind::ReduceSum:
   case OpKind::ReduceMax:
@@ -184,8 +235,8 @@ llvm::Expected<Tensors> evaluateRule(OpKind op, const Tensors &xs, const Attribu
 }
 
 std::vector<ShapeOperand> shapeOperandsRule(OpKind op) {
-  // The operand that reducedDims reads through constInts; Softmax has none.
-  if (op == OpKind::Softmax || op == OpKind::LogSoftmax)
+  // The operand that reducedDims reads through constInts; Softmax and LRN have none.
+  if (op == OpKind::Softmax || op == OpKind::LogSoftmax || op == OpKind::LRN)
     return {};
   return {{1, "axes"}};
 }
@@ -208,6 +259,10 @@ llvm::Expected<ReduceParams> reduceParams(const Node &n) {
 
 llvm::Expected<int64_t> softmaxAxis(const Node &n) {
   return sem::softmaxAxisOf(n.op(), sem::nodeOperands(n), n.attrs());
+}
+
+llvm::Expected<LrnParams> lrnParams(const Node &n) {
+  return sem::lrnParamsOf(n.op(), sem::nodeOperands(n), n.attrs());
 }
 
 } // namespace kiln

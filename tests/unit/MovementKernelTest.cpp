@@ -950,3 +950,59 @@ TEST(ReductionKernel, ReduceNoopWithEmptyAxesAndErrors) {
 }
 
 } // namespace
+
+/// LRN as ONNX states it, in double: each channel's window [c - floor((size-1)/2),
+/// c + ceil((size-1)/2)] clipped to the channels.
+std::vector<float> refLrn(const std::vector<float> &x, long n, long c, long s, long size,
+                          double alpha, double beta, double bias) {
+  std::vector<float> y(x.size());
+  for (long b = 0; b < n; ++b)
+    for (long ch = 0; ch < c; ++ch)
+      for (long i = 0; i < s; ++i) {
+        double sum = 0;
+        for (long k = ch - (size - 1) / 2; k <= ch + size / 2; ++k)
+          if (k >= 0 && k < c)
+            sum += double(x[size_t((b * c + k) * s + i)]) * x[size_t((b * c + k) * s + i)];
+        const size_t at = size_t((b * c + ch) * s + i);
+        y[at] = float(x[at] / std::pow(bias + alpha / double(size) * sum, beta));
+      }
+  return y;
+}
+
+TEST(ReductionKernel, LrnEvenWindowAcrossFewChannels) {
+  // size 4 (one channel before, two after) over 3 channels: every window is clipped; 2 x 7
+  // positions leave a partial vector on every target.
+  Graph g;
+  Value *x = g.addInput("x", TensorType(DType::F32, {2, 3, 2, 7}));
+  Attributes a;
+  a.set("size", int64_t(4));
+  a.set("alpha", 0.5);
+  a.set("beta", 0.6);
+  a.set("bias", 2.0);
+  Node *n = g.addNode(OpKind::LRN, "lrn", {x}, {x->type()}, {"y"}, a);
+  KernelDecision k = selectOk(selectReductionKernel(*n));
+  ASSERT_EQ(k.calls.size(), 1u);
+  EXPECT_EQ(k.calls[0].kernel, Kernel::RdLrn);
+  std::vector<int64_t> targs;
+  for (const TemplateArg &t : k.calls[0].templateArgs)
+    targs.push_back(t.value);
+  EXPECT_EQ(targs, (std::vector<int64_t>{2, 3, 14, 1, 2}));
+  EXPECT_EQ(k.scratchBytes, 0);
+  std::vector<float> in = noise(84, 4), out(84, 0.f);
+  for (float &v : in)
+    v *= 3.0f; // squares well away from the bias
+  kiln_f32_lrn<2, 3, 14, 1, 2>(out.data(), in.data(), 0.5f / 4, 0.6f, 2.0f);
+  const std::vector<float> want = refLrn(in, 2, 3, 14, 4, 0.5, 0.6, 2.0);
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_NEAR(out[i], want[i], 1e-5f * std::max(1.0f, std::fabs(want[i]))) << "at " << i;
+}
+
+TEST(ReductionKernel, LrnOddWindowWideRows) {
+  // size 5 (two each side) over 9 channels of 37 positions: full and clipped windows, vector
+  // tails.
+  std::vector<float> in = noise(9 * 37, 6), out(9 * 37, 0.f);
+  kiln_f32_lrn<1, 9, 37, 2, 2>(out.data(), in.data(), 1e-4f / 5, 0.75f, 1.0f);
+  const std::vector<float> want = refLrn(in, 1, 9, 37, 5, 1e-4, 0.75, 1.0);
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_NEAR(out[i], want[i], 1e-6f * std::max(1.0f, std::fabs(want[i]))) << "at " << i;
+}
