@@ -71,8 +71,11 @@ KILN_INLINE void kiln_copy_floats(float *dst, const float *src, long n) {
   if constexpr (S > 1) {
     if (n < S)
       return kiln_copy_floats<S / 2>(dst, src, n);
+    // n - S clamped at 0: it is never negative here, but g++ 12 (-Warray-bounds) also checks
+    // paths its jump threading made up where it would be.
+    const long tail = n > S ? n - S : 0;
     std::memcpy(dst, src, S * sizeof(float));
-    std::memcpy(dst + n - S, src + n - S, S * sizeof(float));
+    std::memcpy(dst + tail, src + tail, S * sizeof(float));
   } else {
     if (n == 1)
       dst[0] = src[0];
