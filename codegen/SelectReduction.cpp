@@ -83,13 +83,13 @@ llvm::Expected<KernelDecision> selectLrn(const Node &n) {
   const TensorType &in = n.operand(0)->type();
   if (in.dtype() != DType::F32 || !in.layout.isRowMajor())
     return selectError(n, "expected a row-major f32 operand, found " + typeString(in));
-  const int64_t batch = in.shape[0], c = in.shape[1], s = in.numElements() / std::max<int64_t>(1, batch * c);
   KernelDecision k = reduceDecision();
   if (in.numElements() == 0) {
     k.noWork = KernelDecision::NoWork::EmptyTensor;
     k.calls.push_back({Kernel::Unused, {}, {CallArg::result(0)}, false});
     return k;
   }
+  const int64_t batch = in.shape[0], c = in.shape[1], s = in.numElements() / (batch * c);
   k.calls.push_back({Kernel::RdLrn,
                      {TemplateArg::integer(batch), TemplateArg::integer(c), TemplateArg::integer(s),
                       TemplateArg::integer(p->below()), TemplateArg::integer(p->above())},

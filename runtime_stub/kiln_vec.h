@@ -81,6 +81,12 @@ KILN_INLINE void kiln_copy_floats(float *dst, const float *src, long n) {
       dst[0] = src[0];
   }
 }
+/// Stores lanes [0, n) of v, n <= VL, at dst (a partial vector: the floats after them untouched).
+template <int = 0> KILN_INLINE void kiln_vstore_lanes(float *dst, kiln_vf32 v, long n) {
+  float lanes[kiln_target::vec_floats];
+  kiln_vstore(lanes, v);
+  kiln_copy_floats(dst, lanes, n);
+}
 /// Splits the 2 * VL consecutive floats at p into the even ones (*even) and the odd ones (*odd):
 /// two loads and two shuffles (vpermt2ps, uzp1/uzp2), where a strided copy is one float at a time.
 template <int = 0> KILN_INLINE void kiln_vdeinterleave2(const float *p, kiln_vf32 *even, kiln_vf32 *odd) {

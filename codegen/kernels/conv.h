@@ -134,9 +134,7 @@ template <long TOTAL, class Epi>
 KILN_INLINE void kiln_store_lanes(kiln_f32 *dst, long gi, long c, kiln_vf32 v, long n,
                                   const Epi &epi) {
   if (gi + kiln_vcfg::vl <= TOTAL) {
-    float r[kiln_vcfg::vl];
-    kiln_vstore(r, epi.template vec<false>(v, gi, c));
-    kiln_copy_floats(dst, r, n);
+    kiln_vstore_lanes(dst, epi.template vec<false>(v, gi, c), n);
   } else {
     for (long l = 0; l < n; ++l)
       dst[l] = epi(v[l], gi + l, c);
@@ -302,7 +300,7 @@ void kiln_f32_conv2d_igemm(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 
 /// R rows (m0 ..) of a pointwise convolution over its full column panels [p0, p1), read in place
 /// from X (K rows of HW), then, with `partial` (HW not whole panels), the packed partial panel.
 template <long R, long K, long HW, class Store>
-KILN_INLINE void kiln_conv_1x1_rows(const kiln_f32 *wg, const kiln_f32 *xg, const kiln_f32 *panel,
+KILN_INLINE void kiln_conv_1x1_block(const kiln_f32 *wg, const kiln_f32 *xg, const kiln_f32 *panel,
                                     long m0, long p0, long p1, bool partial, Store &store) {
   constexpr long NR = kiln_gemm_cfg::nr, FULL = HW / NR;
   for (long p = p0; p < p1; ++p)
@@ -310,6 +308,21 @@ KILN_INLINE void kiln_conv_1x1_rows(const kiln_f32 *wg, const kiln_f32 *xg, cons
   if constexpr (HW % NR != 0)
     if (partial)
       kiln_gemm_block<R, K, K, 1>(wg, panel, m0, FULL * NR, HW % NR, store);
+}
+
+/// Rows [m0, m1) of a pointwise convolution with OCG rows (m0 a multiple of MR; m1 too, or OCG),
+/// register block by register block, the OCG % MR tail last when the range ends at OCG; each
+/// block as kiln_conv_1x1_block.
+template <long OCG, long K, long HW, class Store>
+KILN_INLINE void kiln_conv_1x1_rows(const kiln_f32 *wg, const kiln_f32 *xg, const kiln_f32 *panel,
+                                    long m0, long m1, long p0, long p1, bool partial,
+                                    Store &store) {
+  constexpr long MR = kiln_gemm_cfg::mr;
+  for (long m = m0; m + MR <= m1; m += MR)
+    kiln_conv_1x1_block<MR, K, HW>(wg, xg, panel, m, p0, p1, partial, store);
+  if constexpr (OCG % MR != 0)
+    if (m1 == OCG)
+      kiln_conv_1x1_block<OCG % MR, K, HW>(wg, xg, panel, OCG - OCG % MR, p0, p1, partial, store);
 }
 
 /// Pointwise convolution (1x1, strides 1, no pads): Y = W x X per image, X read in place as the
@@ -320,7 +333,7 @@ template <long N, long C, long HW, long OC, long G, bool HAS_B, class Epi>
 void kiln_f32_conv2d_1x1(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias, kiln_f32 *y,
                          unsigned char *scratch, Epi epi) {
   constexpr long CG = C / G, OCG = OC / G, K = CG;
-  constexpr long NR = kiln_gemm_cfg::nr, MR = kiln_gemm_cfg::mr, FULL = HW / NR;
+  constexpr long NR = kiln_gemm_cfg::nr, FULL = HW / NR;
   constexpr long MC = kiln_gemm_row_chunk(OCG, K);
   static_assert(CG * G == C && OCG * G == OC, "groups must divide the channels");
   for (long b = 0; b < N; ++b)
@@ -336,30 +349,15 @@ void kiln_f32_conv2d_1x1(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *b
         (void)panel;
       if constexpr (K * HW <= kiln_target::cache_floats) {
         // X stays in cache: each block of rows passes over every column, its weights read once.
-        for (long m0 = 0; m0 + MR <= OCG; m0 += MR)
-          kiln_conv_1x1_rows<MR, K, HW>(wg, xg, panel, m0, 0, FULL, true, store);
-        if constexpr (OCG % MR != 0)
-          kiln_conv_1x1_rows<OCG % MR, K, HW>(wg, xg, panel, OCG - OCG % MR, 0, FULL, true, store);
+        kiln_conv_1x1_rows<OCG, K, HW>(wg, xg, panel, 0, OCG, 0, FULL, true, store);
       } else {
         // Chunks of rows whose weights stay in cache, each passed over by every column panel.
         for (long mc = 0; mc < OCG; mc += MC) {
           const long mend = mc + MC < OCG ? mc + MC : OCG;
-          for (long p = 0; p < FULL; ++p) {
-            for (long m0 = mc; m0 + MR <= mend; m0 += MR)
-              kiln_conv_1x1_rows<MR, K, HW>(wg, xg, panel, m0, p, p + 1, false, store);
-            if constexpr (OCG % MR != 0)
-              if (mend == OCG)
-                kiln_conv_1x1_rows<OCG % MR, K, HW>(wg, xg, panel, OCG - OCG % MR, p, p + 1,
-                                                   false, store);
-          }
-          if constexpr (HW % NR != 0) {
-            for (long m0 = mc; m0 + MR <= mend; m0 += MR)
-              kiln_conv_1x1_rows<MR, K, HW>(wg, xg, panel, m0, FULL, FULL, true, store);
-            if constexpr (OCG % MR != 0)
-              if (mend == OCG)
-                kiln_conv_1x1_rows<OCG % MR, K, HW>(wg, xg, panel, OCG - OCG % MR, FULL, FULL,
-                                                   true, store);
-          }
+          for (long p = 0; p < FULL; ++p)
+            kiln_conv_1x1_rows<OCG, K, HW>(wg, xg, panel, mc, mend, p, p + 1, false, store);
+          if constexpr (HW % NR != 0)
+            kiln_conv_1x1_rows<OCG, K, HW>(wg, xg, panel, mc, mend, FULL, FULL, true, store);
         }
       }
     }

@@ -78,9 +78,7 @@ void kiln_f32_maxpool2d(const kiln_f32 *x, kiln_f32 *y) {
         if (ow + VL <= OW) {
           kiln_vstore(yc + oh * OW + ow, acc);
         } else {
-          float lanes[VL];
-          kiln_vstore(lanes, acc);
-          kiln_copy_floats(yc + oh * OW + ow, lanes, OW - ow);
+          kiln_vstore_lanes(yc + oh * OW + ow, acc, OW - ow);
         }
       }
     }

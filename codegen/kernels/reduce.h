@@ -182,10 +182,8 @@ void kiln_f32_lrn(kiln_f32 *y, const kiln_f32 *x, float a, float beta, float bia
           const kiln_vf32 v = kiln_vload(xb + k * S + s);
           sum += v * v;
         }
-        float out[VL];
         for (long l = 0; l < VL; ++l)
-          out[l] = xc[s + l] / powf(bias + a * sum[l], beta);
-        kiln_vstore(yc + s, kiln_vload(out));
+          yc[s + l] = xc[s + l] / powf(bias + a * sum[l], beta);
       }
       for (; s < S; ++s) {
         float sum = 0.0f;
