@@ -125,22 +125,6 @@ void kiln_f32_conv2d(const kiln_f32 *x, const kiln_f32 *w, const kiln_f32 *bias,
     }
 }
 
-/// Stores lanes [0, n) of v, n <= VL, as output elements gi .. gi + n - 1 of channel c (at dst)
-/// after the epilogue. The epilogue runs on the whole vector when its operand reads, elements
-/// gi .. gi + VL - 1, stay inside the output (TOTAL elements), and the n lanes are copied out;
-/// only the last vectors of the output run lane by lane. The lanes past n are computed and
-/// dropped: an operand read there is one the kernel has not overwritten yet, or one it drops.
-template <long TOTAL, class Epi>
-KILN_INLINE void kiln_store_lanes(kiln_f32 *dst, long gi, long c, kiln_vf32 v, long n,
-                                  const Epi &epi) {
-  if (gi + kiln_vcfg::vl <= TOTAL) {
-    kiln_vstore_lanes(dst, epi.template vec<false>(v, gi, c), n);
-  } else {
-    for (long l = 0; l < n; ++l)
-      dst[l] = epi(v[l], gi + l, c);
-  }
-}
-
 /// Convolution as an implicit GEMM (no im2col): the input is copied once into a zero-padded
 /// image split into SH x SW stride phases, phase (ph, pw) holding padded rows ph, ph + SH, ... and
 /// columns pw, pw + SW, ...; each phase has HP = OH + (KH-1)*DH/SH rows of WP = OW +

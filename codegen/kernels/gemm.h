@@ -37,6 +37,22 @@ template <int = 0> constexpr long kiln_gemm_row_chunk(long m, long k) {
   return fit < mr ? mr : (fit < m ? fit : m);
 }
 
+/// Stores lanes [0, n) of v, n <= VL, as output elements gi .. gi + n - 1 of channel c (at dst)
+/// after the epilogue. The epilogue runs on the whole vector when its operand reads, elements
+/// gi .. gi + VL - 1, stay inside the output (TOTAL elements), and the n lanes are copied out;
+/// only the last vectors of the output run lane by lane. The lanes past n are computed and
+/// dropped: an operand read there is one the kernel has not overwritten yet, or one it drops.
+template <long TOTAL, class Epi>
+KILN_INLINE void kiln_store_lanes(kiln_f32 *dst, long gi, long c, kiln_vf32 v, long n,
+                                  const Epi &epi) {
+  if (gi + kiln_vcfg::vl <= TOTAL) {
+    kiln_vstore_lanes(dst, epi.template vec<false>(v, gi, c), n);
+  } else {
+    for (long l = 0; l < n; ++l)
+      dst[l] = epi(v[l], gi + l, c);
+  }
+}
+
 /// Multiplies R rows of A (element (i, k) at a[i*ASM + k*ASK]) by one packed K x NR panel and
 /// hands the nv valid columns (starting at column n) of row m0 + i to the store: a full panel as
 /// vectors, store(m0 + i, n + v*VL, kiln_vf32) for VL consecutive columns, so that bias and
