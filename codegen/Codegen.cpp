@@ -23,6 +23,7 @@
 #include "codegen/NodeHook.h"
 #include "codegen/Sanitize.h"
 #include "codegen/WeightBlob.h"
+#include "codegen/WeightPack.h"
 #include "codegen/Writer.h"
 #include "ir/OpParams.h"
 
@@ -31,6 +32,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
@@ -274,6 +276,8 @@ private:
   std::string up_;
   std::vector<Node *> nodes_;
   std::vector<KernelDecision> calls_;
+  /// Per node step, the blob offset of each of its decision's packed weights.
+  std::vector<std::vector<int64_t>> packedAt_;
   std::map<const Value *, int64_t> weightAt_; // constant -> blob offset; looked up only
   std::vector<std::string> epiName_;          // per node; empty when the node has no epilogue
   WeightBlob blob_;
@@ -432,6 +436,22 @@ void Emitter::planMemory() {
   for (const Value *c : g_.constants())
     if (used.count(c))
       weightAt_[c] = blob_.add(c->constant().raw(), c->constant().byteSize(), kAlign);
+  // Packed weights after them, in node order; two decisions packing one constant alike share it.
+  std::map<std::pair<const Value *, PackedWeight>, int64_t> packedOnce;
+  packedAt_.assign(nodes_.size(), {});
+  for (size_t s = 0; s < nodes_.size(); ++s)
+    for (const PackedWeight &p : calls_[s].packed) {
+      const Value *c = nodes_[s]->operand(p.operand);
+      auto [it, fresh] = packedOnce.try_emplace({c, p}, 0);
+      if (fresh) {
+        std::vector<float> src(c->constant().byteSize() / sizeof(float));
+        std::memcpy(src.data(), c->constant().raw(), src.size() * sizeof(float));
+        const std::vector<float> packed = packWeight(p, src.data());
+        it->second = blob_.add(reinterpret_cast<const uint8_t *>(packed.data()),
+                               packed.size() * sizeof(float), kAlign);
+      }
+      packedAt_[s].push_back(it->second);
+    }
 
   // Everything else (inputs, outputs, the arena and what shares bytes in it) is the memory plan's
   // decision (codegen/MemoryPlan.h), fed by what each kernel decision allows.
@@ -816,6 +836,9 @@ std::string Emitter::source() {
     for (unsigned i = 0; i < n.numResults(); ++i)
       if (k.writesResult(i))
         w.raw(bind(fmt::format("out{}", i), n.result(i), true, k.bytePointers));
+    for (size_t i = 0; i < k.packed.size(); ++i)
+      w.line("const kiln_f32 *pk{} = reinterpret_cast<const kiln_f32 *>({}_weights + {});", i,
+             opts_.name, packedAt_[s][i]);
     if (k.usesScratch()) {
       if (memory_.scratchOffset[s] >= 0)
         w.line("unsigned char *scratch = {}_arena + {};", opts_.name, memory_.scratchOffset[s]);

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <tuple>
+
 namespace kiln {
 namespace {
 
@@ -126,6 +128,8 @@ std::string printArg(const CallArg &a, const KernelDecision &d) {
     return pointer("in", a.index, a.byteOffset);
   case CallArg::Role::Result:
     return pointer("out", a.index, a.byteOffset);
+  case CallArg::Role::Packed:
+    return pointer("pk", a.index, 0);
   case CallArg::Role::Scratch:
     return "scratch";
   case CallArg::Role::Epilogue:
@@ -242,6 +246,12 @@ CallArg CallArg::result(unsigned i, int64_t byteOffset) {
   a.role = Role::Result;
   return a;
 }
+CallArg CallArg::packed(unsigned i) {
+  CallArg a;
+  a.role = Role::Packed;
+  a.index = i;
+  return a;
+}
 CallArg CallArg::scratch() {
   CallArg a;
   a.role = Role::Scratch;
@@ -281,6 +291,11 @@ CallArg CallArg::table(unsigned i) {
   a.role = Role::Table;
   a.index = i;
   return a;
+}
+
+bool PackedWeight::operator<(const PackedWeight &o) const {
+  return std::tie(kind, operand, groups, rows, k, width) <
+         std::tie(o.kind, o.operand, o.groups, o.rows, o.k, o.width);
 }
 
 namespace {

@@ -104,14 +104,34 @@ struct ConstantTable {
   bool operator==(const ConstantTable &o) const { return kind == o.kind && values == o.values; }
 };
 
+/// A constant operand that kiln packs at compile time into the layout a kernel reads
+/// (codegen/WeightPack.h). The call reads the packed copy (CallArg role Packed); the constant
+/// itself is emitted only when something else reads it.
+struct PackedWeight {
+  /// ConvPanels: a [groups * rows, k] float matrix (a convolution's OIHW weights, rows = output
+  /// channels per group, k = (C / G) * KH * KW) as, per group, ceil(rows / width) panels of k x
+  /// width floats, element (r, kk) of panel q at [kk * width + r - q * width], the rows past
+  /// `rows` zero.
+  enum class Kind { ConvPanels };
+  Kind kind = Kind::ConvPanels;
+  unsigned operand = 0;
+  int64_t groups = 1, rows = 0, k = 0, width = 0;
+  bool operator==(const PackedWeight &o) const {
+    return kind == o.kind && operand == o.operand && groups == o.groups && rows == o.rows &&
+           k == o.k && width == o.width;
+  }
+  bool operator<(const PackedWeight &o) const;
+};
+
 /// One argument of a call, as a reference: an operand or result of the node (plus a constant byte
-/// offset), the node's scratch, its epilogue functor, a null pointer, a constant the selector
-/// computed (integer, float, functor value, one of the decision's constant tables). Room for
-/// what comes next: a weight pre-packed into a kernel's layout becomes a role of its own.
+/// offset), a weight the decision packs (one of its `packed`), the node's scratch, its epilogue
+/// functor, a null pointer, a constant the selector computed (integer, float, functor value, one
+/// of the decision's constant tables).
 struct CallArg {
-  enum class Role { Operand, Result, Scratch, Epilogue, Null, Int, Float, Functor, Table };
+  enum class Role { Operand, Result, Packed, Scratch, Epilogue, Null, Int, Float, Functor, Table };
   Role role = Role::Null;
-  unsigned index = 0;      // Operand, Result: the node's operand / result; Table: the decision's
+  unsigned index = 0;      // Operand, Result: the node's operand / result; Packed, Table: the
+                           // decision's
   int64_t byteOffset = 0;  // Operand, Result: bytes past the start (byte-pointer kernels)
   int64_t value = 0;       // Int
   double real = 0;         // Float
@@ -120,6 +140,7 @@ struct CallArg {
 
   static CallArg operand(unsigned i, int64_t byteOffset = 0);
   static CallArg result(unsigned i, int64_t byteOffset = 0);
+  static CallArg packed(unsigned i);
   static CallArg scratch();
   static CallArg epilogue();
   static CallArg null();
@@ -162,6 +183,8 @@ struct KernelDecision {
   /// The calls in order; a node's code is usually one, Concat / Split / the variadic ops several.
   std::vector<KernelCall> calls;
   std::vector<ConstantTable> tables;
+  /// Constant operands packed at compile time, which Packed call arguments read.
+  std::vector<PackedWeight> packed;
   /// Why a node has nothing to compute, printed before its calls (which then only mark results
   /// unused).
   enum class NoWork { None, EmptyResult, EmptyTensor };
@@ -198,7 +221,8 @@ struct KernelDecision {
 };
 
 /// The C++ statement(s) of a decision, one call per line, naming the pointers the emitter binds:
-/// in<i> / out<i> (operand / result i), scratch, epi (see codegen/KernelSelect.h).
+/// in<i> / out<i> (operand / result i), pk<i> (packed weight i), scratch, epi (see
+/// codegen/KernelSelect.h).
 std::string printDecision(const KernelDecision &d);
 /// A functor as the kernels take it ("kiln_ew_leaky_relu{0.01f}").
 std::string printFunctor(const Functor &f);

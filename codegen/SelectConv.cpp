@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace kiln {
 namespace {
 
@@ -17,7 +19,7 @@ namespace {
 struct Geometry {
   int64_t n = 0, c = 0, h = 1, w = 0, oc = 0, oh = 1, ow = 0;
   int64_t kh = 1, kw = 0, sh = 1, sw = 0, dh = 1, dw = 0, pt = 0, pl = 0, group = 1;
-  bool transpose = false, hasBias = false;
+  bool transpose = false, hasBias = false, constWeight = false;
   int64_t cg() const { return c / group; }
   int64_t k() const { return cg() * kh * kw; }
 };
@@ -49,6 +51,10 @@ std::string whyNot(Variant v, const Geometry &g) {
                ? ""
                : "expected strides 1, or no dilation and a kernel at least the stride, found " +
                      window(g);
+  case Variant::ConvDirect:
+    return g.constWeight ? ""
+                         : "expected a constant weight W (it is packed at compile time), found a "
+                           "computed one";
   case Variant::ConvIm2col:
     return "";
   default:
@@ -97,6 +103,91 @@ int64_t igemmScratch(const Geometry &g, const Target &t) {
          4;
 }
 
+/// The register block of the direct kernel: NV vectors of output channels by R output pixels,
+/// ROWS > 1 whole rows of OW pixels (R = ROWS * OW) or ROWS = 1 segments of at most R pixels of
+/// one row.
+struct DirectBlock {
+  int64_t nv = 1, r = 1, rows = 1;
+};
+
+/// The default block: half the vector registers hold accumulators (measured at x86-64-v4: 16
+/// accumulators of 32 registers run at 80-89 % of the FMA peak on the 3x3 layers of resnet18,
+/// 20 or more spill), two vectors of channels unless one holds every channel of a group, and
+/// rows split into equal segments, or gathered whole when two or more fit.
+DirectBlock directBlock(const Geometry &g, const Target &t) {
+  DirectBlock b;
+  const int64_t vl = t.vectorFloats(), acc = std::max<int64_t>(2, t.vectorRegisters / 2);
+  b.nv = g.oc / g.group <= vl ? 1 : 2;
+  const int64_t rmax = std::max<int64_t>(1, acc / b.nv);
+  if (2 * g.ow <= rmax) {
+    b.rows = std::min(g.oh, rmax / g.ow);
+    b.r = b.rows * g.ow;
+  } else {
+    const int64_t segments = (g.ow + rmax - 1) / rmax;
+    b.r = (g.ow + segments - 1) / segments;
+  }
+  return b;
+}
+
+/// The block a forced decision sets (tunables nv, r, rows), checked against the geometry.
+llvm::Expected<DirectBlock> forcedDirectBlock(const Node &n, const Geometry &g, DirectBlock b,
+                                              const ForcedVariant *forced) {
+  if (!forced)
+    return b;
+  for (const Tunable &tu : forced->tunables) {
+    if (tu.name == "nv")
+      b.nv = tu.value;
+    else if (tu.name == "r")
+      b.r = tu.value;
+    else if (tu.name == "rows")
+      b.rows = tu.value;
+  }
+  const bool ok = b.nv >= 1 && b.nv <= 8 && b.r >= 1 && b.r <= 64 && b.rows >= 1 &&
+                  (b.rows == 1 ? b.r <= g.ow : b.rows <= g.oh && b.r == b.rows * g.ow);
+  if (!ok)
+    return selectError(n, fmt::format("variant conv_direct: expected nv in [1, 8] and either "
+                                      "rows = 1 with r in [1, min(OW = {}, 64)] or rows in [2, "
+                                      "OH = {}] with r = rows * OW, found nv {}, r {}, rows {}",
+                                      g.ow, g.oh, b.nv, b.r, b.rows));
+  return b;
+}
+
+/// Whether the direct kernel reads a zero-padded copy of the input (its windows leave the
+/// image), and the copy's floats per group.
+int64_t directCopyFloats(const Geometry &g) {
+  const int64_t hpad = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1;
+  const int64_t wpad = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+  const bool copy = g.pt > 0 || g.pl > 0 || hpad > g.h || wpad > g.w;
+  return copy ? g.cg() * hpad * wpad : 0;
+}
+
+/// Estimated cost in multiply-accumulates, weighted by what each kernel was measured to sustain
+/// at x86-64-v4 (docs/performance.md): the MACs a variant computes, including lanes it drops
+/// (the implicit GEMM's padding columns, the pointwise kernel's partial panel, the direct kernel's
+/// padding channels), times 1.15 for the implicit GEMM's line-splitting loads, plus 64 per output
+/// element for the direct kernel's in-register transpose and store (what made it lose on 3-channel
+/// stems), and a penalty when its block has fewer than 12 accumulators.
+int64_t estimatedCost(Variant v, const Geometry &g, const Target &t) {
+  const int64_t ocg = g.oc / g.group, p = g.oh * g.ow, nr = t.gemmNr;
+  const int64_t batchGroups = g.n * g.group;
+  switch (v) {
+  case Variant::ConvDirect: {
+    const DirectBlock b = directBlock(g, t);
+    const int64_t width = b.nv * t.vectorFloats(), ocp = (ocg + width - 1) / width * width;
+    const int64_t accs = b.r * b.nv, work = batchGroups * ocp * p * (g.k() + 64);
+    return accs >= 12 ? work : work * 12 / accs;
+  }
+  case Variant::ConvImplicitGemm: {
+    const int64_t wp = g.ow + (g.kw - 1) * g.dw / g.sw, nt = (g.oh * wp + nr - 1) / nr * nr;
+    return batchGroups * ocg * nt * g.k() * 115 / 100;
+  }
+  case Variant::ConvPointwise:
+    return batchGroups * ocg * ((p + nr - 1) / nr * nr) * g.k();
+  default:
+    return batchGroups * ocg * ((p + nr - 1) / nr * nr) * g.k() * 120 / 100;
+  }
+}
+
 llvm::Expected<KernelDecision> build(const Node &n, Variant v, const Geometry &g, const Target &t,
                                      const ForcedVariant *forced) {
   switch (v) {
@@ -125,6 +216,28 @@ llvm::Expected<KernelDecision> build(const Node &n, Variant v, const Geometry &g
     return oneCall(v, Kernel::ConvPointwise, ints({g.n, g.c, p, g.oc, g.group}), g,
                    p % t.gemmNr ? g.cg() * t.gemmNr * 4 : 0);
   }
+  case Variant::ConvDirect: {
+    // The weights become panels of NV vectors of output channels (codegen/WeightPack.h), which
+    // the kernel reads in place of W.
+    auto b = forcedDirectBlock(n, g, directBlock(g, t), forced);
+    if (!b)
+      return b.takeError();
+    KernelDecision d = oneCall(v, Kernel::ConvDirect,
+                               ints({g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw,
+                                     g.dh, g.dw, g.pt, g.pl, g.group, b->nv, b->r, b->rows}),
+                               g, directCopyFloats(g) * 4);
+    PackedWeight pw;
+    pw.kind = PackedWeight::Kind::ConvPanels;
+    pw.operand = 1;
+    pw.groups = g.group;
+    pw.rows = g.oc / g.group;
+    pw.k = g.k();
+    pw.width = b->nv * t.vectorFloats();
+    d.packed = {pw};
+    d.calls[0].args[1] = CallArg::packed(0);
+    d.tunables = {{"nv", b->nv}, {"r", b->r}, {"rows", b->rows}};
+    return d;
+  }
   case Variant::ConvImplicitGemm:
     // The implicit GEMM over a padded, stride-phase-split copy of one group's input packs
     // nothing: every tap of a phase is a shift.
@@ -146,16 +259,11 @@ llvm::Expected<KernelDecision> build(const Node &n, Variant v, const Geometry &g
   }
 }
 
-/// Today's rule: ConvTranspose scatters; a depthwise convolution (one input channel per group,
-/// more than one group) runs the direct kernel; a pointwise one the 1x1 GEMM; the implicit GEMM
-/// takes kernels larger than 1x1 at strides 1, and larger strides when every phase is read (no
+/// The GEMM-shaped rule: a pointwise convolution runs the 1x1 GEMM; the implicit GEMM takes
+/// kernels larger than 1x1 at strides 1, and larger strides when every phase is read (no
 /// dilation, kernel at least the stride), as long as its copy needs no more scratch than the
 /// im2col chunk, so the arena never grows for it; everything else is im2col.
-Variant defaultVariant(const Geometry &g, const Target &t) {
-  if (g.transpose)
-    return Variant::ConvTranspose;
-  if (g.cg() == 1 && g.group > 1)
-    return Variant::ConvDepthwise;
+Variant gemmVariant(const Geometry &g, const Target &t) {
   if (whyNot(Variant::ConvPointwise, g).empty())
     return Variant::ConvPointwise;
   const bool unitStride = g.sh == 1 && g.sw == 1;
@@ -163,6 +271,38 @@ Variant defaultVariant(const Geometry &g, const Target &t) {
       igemmScratch(g, t) <= g.k() * defaultChunk(g, t) * 4)
     return Variant::ConvImplicitGemm;
   return Variant::ConvIm2col;
+}
+
+/// Scratch bytes of a variant under the default tunables.
+int64_t scratchOf(Variant v, const Geometry &g, const Target &t) {
+  switch (v) {
+  case Variant::ConvDirect:
+    return directCopyFloats(g) * 4;
+  case Variant::ConvImplicitGemm:
+    return igemmScratch(g, t);
+  case Variant::ConvPointwise:
+    return g.h * g.w % t.gemmNr ? g.cg() * t.gemmNr * 4 : 0;
+  default:
+    return g.k() * defaultChunk(g, t) * 4;
+  }
+}
+
+/// The default rule: ConvTranspose scatters; a depthwise convolution (one input channel per
+/// group, more than one group) runs the depthwise kernel; otherwise the direct kernel over packed
+/// weights where the weights are constant, the target has vectors of at least 4 floats, its cost
+/// estimate beats the GEMM-shaped variant's and it needs no more scratch (so the arena never
+/// grows for it), else the GEMM-shaped variant.
+Variant defaultVariant(const Geometry &g, const Target &t) {
+  if (g.transpose)
+    return Variant::ConvTranspose;
+  if (g.cg() == 1 && g.group > 1)
+    return Variant::ConvDepthwise;
+  const Variant gemm = gemmVariant(g, t);
+  if (whyNot(Variant::ConvDirect, g).empty() && t.vectorFloats() >= 4 &&
+      scratchOf(Variant::ConvDirect, g, t) <= scratchOf(gemm, g, t) &&
+      estimatedCost(Variant::ConvDirect, g, t) < estimatedCost(gemm, g, t))
+    return Variant::ConvDirect;
+  return gemm;
 }
 
 } // namespace
@@ -208,6 +348,7 @@ llvm::Expected<KernelDecision> selectConvKernel(const Node &n, const Target &t,
   Geometry g;
   g.transpose = transpose;
   g.hasBias = hasBias;
+  g.constWeight = wt->isConstant();
   g.group = win->group;
   g.n = xs[0];
   g.c = xs[1];
@@ -228,12 +369,14 @@ llvm::Expected<KernelDecision> selectConvKernel(const Node &n, const Target &t,
     g.pt = pads[0];
   }
 
-  if (!forced)
-    return build(n, defaultVariant(g, t), g, t, nullptr);
-  if (std::string why = whyNot(forced->variant, g); !why.empty())
-    return selectError(
-        n, fmt::format("variant {} does not apply: {}", variantName(forced->variant), why));
-  return build(n, forced->variant, g, t, forced);
+  const Variant v = forced ? forced->variant : defaultVariant(g, t);
+  if (forced)
+    if (std::string why = whyNot(v, g); !why.empty())
+      return selectError(n, fmt::format("variant {} does not apply: {}", variantName(v), why));
+  auto d = build(n, v, g, t, forced);
+  if (d && !g.transpose && v != Variant::ConvDepthwise)
+    d->cost = estimatedCost(v, g, t);
+  return d;
 }
 
 } // namespace kiln

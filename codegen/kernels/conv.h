@@ -8,11 +8,14 @@
 // - kiln_f32_conv2d_1x1: pointwise convolutions read the input in place as the GEMM's B.
 // - kiln_f32_conv2d_igemm: convolutions as an implicit GEMM over a zero-padded copy of the input
 //   split into stride phases (no im2col, nothing packed).
+// - kiln_f32_conv2d_direct (conv_direct.h): output channels in vectors, output pixels broadcast,
+//   over weights kiln packs at compile time.
 // - kiln_f32_conv_transpose2d: scatter-accumulate into a scratch image, then bias and epilogue.
 // Every shape is a template argument. The epilogue runs on each output value after the bias, as
 // the last step before the single store of that element.
 #pragma once
 
+#include "codegen/kernels/conv_direct.h"
 #include "codegen/kernels/gemm.h"
 #include "runtime_stub/kiln_runtime.h"
 

@@ -11,6 +11,7 @@
 #include "codegen/kernels/pool.h"
 
 #include "codegen/KernelSelect.h"
+#include "codegen/WeightPack.h"
 
 #include <gtest/gtest.h>
 
@@ -257,6 +258,52 @@ TEST(ComputeKernelTest, ConvStride1ImplicitGemm) {
   checkConv<1, 16, 7, 7, 19, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false, 0, true>(); // 7x7, MR tail
   checkConv<1, 6, 14, 14, 8, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, false, 0, true>(); // valid 5x5
   checkConv<1, 2, 40, 37, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, false, 0, true>(); // wide rows
+}
+
+/// The direct kernel (kiln_f32_conv2d_direct) over weights packed as kiln packs them
+/// (codegen/WeightPack.h): NV vectors of channels, blocks of R pixels (ROWS whole rows or row
+/// segments).
+template <long N, long C, long H, long W, long OC, long KH, long KW, long SH, long SW, long DH,
+          long DW, long PT, long PL, long PB, long PR, long G, long NV, long R, long ROWS,
+          bool HAS_B>
+void checkDirect() {
+  const ConvGeom p{N, C, H, W, OC, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, G};
+  constexpr long OH = (H + PT + PB - ((KH - 1) * DH + 1)) / SH + 1;
+  constexpr long OW = (W + PL + PR - ((KW - 1) * DW + 1)) / SW + 1;
+  constexpr long K = C / G * KH * KW;
+  auto x = randomData(size_t(N * C * H * W), 1);
+  auto w = randomData(size_t(OC * K), 2);
+  auto b = randomData(size_t(OC), 3);
+  kiln::PackedWeight pw{kiln::PackedWeight::Kind::ConvPanels, 1, G, OC / G, K,
+                        NV * kiln_vcfg::vl};
+  const std::vector<float> packed = kiln::packWeight(pw, w.data());
+  ASSERT_EQ(long(packed.size()), kiln::packedFloats(pw));
+  std::vector<float> y(size_t(N * OC * OH * OW), kUnstored);
+  EpiRecord rec(y.size());
+  constexpr long HP = (OH - 1) * SH + (KH - 1) * DH + 1, WP = (OW - 1) * SW + (KW - 1) * DW + 1;
+  Scratch s(size_t(C / G * HP * WP * 4));
+  kiln_f32_conv2d_direct<N, C, H, W, OC, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL, G, NV, R, ROWS,
+                         HAS_B>(x.data(), packed.data(), HAS_B ? b.data() : nullptr, y.data(),
+                                s.ptr(), rec.epi(y));
+  s.expectNoOverrun();
+  expectClose(y, refConv(p, x, w, HAS_B ? b.data() : nullptr));
+  rec.expectChannels([](long i) { return i / (OH * OW) % OC; });
+}
+
+TEST(ComputeKernelTest, ConvDirect) {
+  // N, C, H, W, OC, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, G, NV, R, ROWS, bias
+  checkDirect<1, 5, 9, 11, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 4, 1, true>();  // channel tail
+  checkDirect<2, 4, 8, 8, 37, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 1, 2, 3, 1, false>(); // stride 2, batch
+  checkDirect<1, 6, 7, 7, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 14, 2, true>(); // 2 rows + tail row
+  checkDirect<1, 3, 12, 13, 9, 3, 3, 1, 1, 2, 3, 2, 3, 2, 3, 1, 1, 5, 1, true>(); // dilation
+  checkDirect<1, 8, 6, 5, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, 1, 5, 1, true>();  // groups
+  checkDirect<1, 16, 7, 7, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 2, 7, 1, true>(); // 1x1, read in place
+  checkDirect<1, 8, 9, 9, 6, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 5, 1, false>();  // 1x1 stride 2
+  checkDirect<1, 3, 1, 31, 5, 1, 4, 1, 2, 1, 1, 0, 2, 0, 1, 1, 2, 6, 1, true>();  // 1-D as H = 1
+  checkDirect<1, 3, 20, 22, 19, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 2, 8, 1, true>(); // 7x7 s2 stem
+  checkDirect<1, 5, 10, 9, 7, 3, 2, 1, 1, 1, 1, 2, 0, 1, 3, 1, 2, 9, 1, true>();  // asymmetric pads
+  // More pixels per block than a vector has lanes (transposed a vector at a time).
+  checkDirect<1, 4, 5, 20, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 20, 1, true>();
 }
 
 TEST(ComputeKernelTest, ConvDepthwise) {

@@ -90,8 +90,10 @@ TEST(KernelDecision, ForceEachConvVariant) {
   EXPECT_EQ(d->calls[0].kernel, Kernel::ConvIm2col);
   EXPECT_EQ(d->tunables, (std::vector<Tunable>{{"nc", 16}}));
   EXPECT_EQ(d->scratchBytes, 27 * 16 * 4);
-  EXPECT_EQ(d->cost, 5 * 9 * 7 * 27);
-  EXPECT_EQ(d->row("c3"), (DecisionRow{"c3", "conv_im2col", {{"nc", 16}}, 27 * 16 * 4, 8505}));
+  // The cost estimate: 5 rows by 63 pixels rounded up to the generic target's panels of 8, 27
+  // MACs each, times 1.2 for im2col's packing.
+  EXPECT_EQ(d->cost, 5 * 64 * 27 * 120 / 100);
+  EXPECT_EQ(d->row("c3"), (DecisionRow{"c3", "conv_im2col", {{"nc", 16}}, 27 * 16 * 4, 10368}));
   d = force(*c3, Variant::ConvImplicitGemm);
   ASSERT_TRUE(bool(d)) << llvm::toString(d.takeError());
   EXPECT_EQ(d->calls[0].kernel, Kernel::ConvImplicitGemm);
@@ -113,8 +115,11 @@ TEST(KernelDecision, ForceEachConvVariant) {
             "node 'c3' (Conv): variant conv_igemm: expected no tunable 'nc', found it set");
   EXPECT_EQ(forceError(*c3, Variant::GemmRows),
             "node 'c3' (Conv): variant gemm_rows does not apply: it is a matrix kernel, the node "
-            "runs a conv kernel (variants: conv_dw, conv_1x1, conv_igemm, conv_im2col, "
-            "conv_transpose)");
+            "runs a conv kernel (variants: conv_dw, conv_1x1, conv_igemm, conv_direct, "
+            "conv_im2col, conv_transpose)");
+  EXPECT_EQ(forceError(*c3, Variant::ConvDirect),
+            "node 'c3' (Conv): variant conv_direct does not apply: expected a constant weight W "
+            "(it is packed at compile time), found a computed one");
 
   for (Variant v : {Variant::ConvDepthwise, Variant::ConvIm2col}) {
     d = force(*dw, v);
@@ -134,6 +139,39 @@ TEST(KernelDecision, ForceEachConvVariant) {
   auto def = selectKernel(*pw, genericTarget());
   ASSERT_TRUE(bool(def));
   EXPECT_EQ(def->variant, Variant::ConvPointwise);
+}
+
+TEST(KernelDecision, ConvDirectPacksItsWeights) {
+  Graph g;
+  Attributes a;
+  a.set("kernel_shape", std::vector<int64_t>{3, 3});
+  a.set("strides", std::vector<int64_t>{1, 1});
+  a.set("dilations", std::vector<int64_t>{1, 1});
+  a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  a.set("group", int64_t(1));
+  Value *w = g.addConstant("w", Tensor::fromVector(DType::F32, {10, 3, 3, 3},
+                                                   std::vector<float>(10 * 27, 0.5f)));
+  Node *c = g.addNode(OpKind::Conv, "c", {g.addInput("x", f32({1, 3, 9, 20})), w},
+                      {f32({1, 10, 9, 20})}, {"y"}, a);
+  auto d = force(*c, Variant::ConvDirect);
+  ASSERT_TRUE(bool(d)) << llvm::toString(d.takeError());
+  // Generic: 16 vector registers, 8 accumulators, two vectors of 4 channels, so rows of 20 in
+  // segments of 4 pixels.
+  EXPECT_EQ(d->tunables, (std::vector<Tunable>{{"nv", 2}, {"r", 4}, {"rows", 1}}));
+  ASSERT_EQ(d->packed.size(), 1u);
+  EXPECT_EQ(d->packed[0], (PackedWeight{PackedWeight::Kind::ConvPanels, 1, 1, 10, 27, 8}));
+  EXPECT_EQ(printDecision(*d), "kiln_f32_conv2d_direct<1, 3, 9, 20, 10, 9, 20, 3, 3, 1, 1, 1, 1, "
+                               "1, 1, 1, 2, 4, 1, false>(in0, pk0, nullptr, out0, scratch, epi);");
+  EXPECT_FALSE(d->readsOperand(1)); // the packed copy replaces W
+  EXPECT_EQ(d->scratchBytes, 3 * 11 * 22 * 4); // the zero-padded input
+  // Whole rows: r = rows * OW; a forced block outside the geometry is refused.
+  d = force(*c, Variant::ConvDirect, {{"r", 40}, {"rows", 2}});
+  ASSERT_TRUE(bool(d)) << llvm::toString(d.takeError());
+  EXPECT_EQ(d->tunables, (std::vector<Tunable>{{"nv", 2}, {"r", 40}, {"rows", 2}}));
+  EXPECT_EQ(forceError(*c, Variant::ConvDirect, {{"r", 30}, {"rows", 2}}),
+            "node 'c' (Conv): variant conv_direct: expected nv in [1, 8] and either rows = 1 with "
+            "r in [1, min(OW = 20, 64)] or rows in [2, OH = 9] with r = rows * OW, found nv 2, r "
+            "30, rows 2");
 }
 
 TEST(KernelDecision, ForceEachMatrixVariant) {

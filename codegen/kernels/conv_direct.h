@@ -1,0 +1,212 @@
+// Direct convolution over NCHW input with weights packed at compile time (kiln_f32_conv2d_direct):
+// the output channels are the vector dimension and the output pixels the broadcast one, so a
+// register block is R output pixels by NV vectors of output channels. The weights arrive packed
+// by kiln (codegen/WeightPack.cpp) as panels of NR = NV * VL output channels, each panel K x NR
+// floats with k = (ic, kh, kw) and the channels past OC / G zero; one vector load per tap and
+// vector of channels, aligned and contiguous. The input is read at the pixels' window origins
+// with compile-time offsets (from a zero-padded copy in scratch when the window leaves the
+// image), one scalar broadcast per tap and pixel. Unlike the implicit GEMM, whose vectors run
+// along output rows and compute the padding columns of every row, nothing is computed that is
+// not stored: a block is a segment of one output row, or whole rows when rows are short, so
+// 7x7 and 13x13 layers waste no lane. The accumulators are transposed in registers (VL x VL by
+// shuffles) into vectors of consecutive pixels of one channel, which get the bias and the
+// epilogue and are stored once each.
+#pragma once
+
+#include "codegen/kernels/gemm.h"
+#include "runtime_stub/kiln_runtime.h"
+#include "runtime_stub/kiln_vec.h"
+
+#include <utility>
+
+/// Lanes of a and b swapped across bit H of the lane and row index: lane l of a becomes b's lane
+/// l - H where l has bit H, and b's lane l becomes a's lane l + H where l lacks it (one stage of
+/// a VL x VL transpose, two shuffles).
+template <long H, long... I>
+KILN_INLINE void kiln_vtranspose_stage_(kiln_vf32 &a, kiln_vf32 &b,
+                                        std::integer_sequence<long, I...>) {
+  constexpr long VL = kiln_vcfg::vl;
+  const kiln_vf32 lo = __builtin_shufflevector(a, b, ((I & H) ? VL + I - H : I)...);
+  const kiln_vf32 hi = __builtin_shufflevector(a, b, ((I & H) ? VL + I : I + H)...);
+  a = lo;
+  b = hi;
+}
+
+/// Transposes the VL x VL matrix m (row r is m[r]) in place: log2(VL) stages of VL / 2 shuffle
+/// pairs, each stage swapping one bit of the row and lane index.
+template <long H = kiln_vcfg::vl / 2> KILN_INLINE void kiln_vtranspose(kiln_vf32 *m) {
+  if constexpr (H >= 1) {
+#pragma GCC unroll 16
+    for (long r = 0; r < kiln_vcfg::vl; ++r)
+      if ((r & H) == 0)
+        kiln_vtranspose_stage_<H>(m[r], m[r + H],
+                                  std::make_integer_sequence<long, kiln_vcfg::vl>{});
+    kiln_vtranspose<H / 2>(m);
+  }
+}
+
+/// The compile-time shape of a direct convolution's register block: R pixels, BOW of them per
+/// output row (BOW = R: a segment of one row; BOW = OW: whole rows), NV vectors of channels;
+/// the input at row stride XR and channel stride XP.
+template <long R, long BOW, long NV, long CG, long KH, long KW, long SH, long SW, long DH,
+          long DW, long XR, long XP>
+struct kiln_conv_direct_block {
+  static constexpr long VL = kiln_vcfg::vl, NR = NV * VL;
+
+  /// acc[i][v] = the products of pixel i (window origin at xs + offset(i)) with channel vector v
+  /// of the panel wp, summed over every tap of every input channel.
+  static KILN_INLINE void run(const kiln_f32 *xs, const kiln_f32 *wp, kiln_vf32 (&acc)[R][NV]) {
+#pragma GCC unroll 16
+    for (long i = 0; i < R; ++i)
+#pragma GCC unroll 8
+      for (long v = 0; v < NV; ++v)
+        acc[i][v] = kiln_vf32{};
+    for (long ic = 0; ic < CG; ++ic) {
+      const kiln_f32 *xc = xs + ic * XP;
+      const kiln_f32 *wc = wp + ic * KH * KW * NR;
+#pragma GCC unroll 8
+      for (long kh = 0; kh < KH; ++kh)
+#pragma GCC unroll 8
+        for (long kw = 0; kw < KW; ++kw) {
+          kiln_vf32 wv[NV];
+#pragma GCC unroll 8
+          for (long v = 0; v < NV; ++v)
+            wv[v] = kiln_vload(wc + (kh * KW + kw) * NR + v * VL);
+          const kiln_f32 *tap = xc + kh * DH * XR + kw * DW;
+#pragma GCC unroll 16
+          for (long i = 0; i < R; ++i) {
+            const float a = tap[(i / BOW) * SH * XR + (i % BOW) * SW];
+#pragma GCC unroll 8
+            for (long v = 0; v < NV; ++v)
+              acc[i][v] += a * wv[v];
+          }
+        }
+    }
+  }
+};
+
+/// Stores a block: pixel i of acc is output pixel p0 + i (consecutive), lane j of vector v is
+/// channel c0 + v * VL + j of the group (OCG channels; the panel's channels past it are dropped),
+/// output element (channel c, pixel p) at y[c * P + p], flat index base + c * P + p, epilogue
+/// channel cbase + c. VL pixels at a time are transposed into one vector per channel.
+template <long R, long NV, long OCG, long P, long TOTAL, bool HAS_B, class Epi>
+KILN_INLINE void kiln_conv_direct_store(kiln_vf32 (&acc)[R][NV], kiln_f32 *y, const kiln_f32 *bias,
+                                        long c0, long p0, long base, long cbase, const Epi &epi) {
+  constexpr long VL = kiln_vcfg::vl;
+#pragma GCC unroll 8
+  for (long v = 0; v < NV; ++v)
+#pragma GCC unroll 4
+    for (long q = 0; q < R; q += VL) {
+      kiln_vf32 t[VL];
+#pragma GCC unroll 16
+      for (long l = 0; l < VL; ++l)
+        t[l] = q + l < R ? acc[q + l][v] : kiln_vf32{};
+      kiln_vtranspose(t);
+      const long n = R - q < VL ? R - q : VL;
+#pragma GCC unroll 16
+      for (long j = 0; j < VL; ++j) {
+        const long c = c0 + v * VL + j;
+        if (OCG % (NV * VL) != 0 && c >= OCG)
+          break;
+        kiln_vf32 r = t[j];
+        if constexpr (HAS_B)
+          r += kiln_vset1(bias[cbase + c]);
+        const long i = c * P + p0 + q;
+        if (n == VL)
+          kiln_vstore(y + i, epi.template vec<false>(r, base + i, cbase + c));
+        else
+          kiln_store_lanes<TOTAL>(y + i, base + i, cbase + c, r, n, epi);
+      }
+    }
+}
+
+/// Conv of X [N, C, H, W] with weights packed by kiln (see the file comment: G groups of
+/// ceil((OC/G) / NR) panels of K x NR floats, K = (C/G) * KH * KW) into Y [N, OC, OH, OW]; pads
+/// PT / PL are the begins. Blocks: with ROWS > 1, ROWS whole output rows (R = ROWS * OW pixels);
+/// with ROWS = 1, each row in segments of R pixels, the last one shorter. scratch holds the
+/// group's zero-padded input, (C/G) * HPAD * WPAD floats, when the windows leave the image, else
+/// it is unused and X is read in place.
+template <long N, long C, long H, long W, long OC, long OH, long OW, long KH, long KW, long SH,
+          long SW, long DH, long DW, long PT, long PL, long G, long NV, long R, long ROWS,
+          bool HAS_B, class Epi>
+void kiln_f32_conv2d_direct(const kiln_f32 *x, const kiln_f32 *wp, const kiln_f32 *bias,
+                            kiln_f32 *y, unsigned char *scratch, Epi epi) {
+  constexpr long VL = kiln_vcfg::vl, NR = NV * VL, CG = C / G, OCG = OC / G, P = OH * OW;
+  constexpr long K = CG * KH * KW, PANELS = (OCG + NR - 1) / NR;
+  constexpr long HPAD = (OH - 1) * SH + (KH - 1) * DH + 1, WPAD = (OW - 1) * SW + (KW - 1) * DW + 1;
+  constexpr bool COPY = PT > 0 || PL > 0 || HPAD > H || WPAD > W;
+  constexpr long XR = COPY ? WPAD : W, XP = COPY ? HPAD * WPAD : H * W, TOTAL = N * OC * P;
+  static_assert(CG * G == C && OCG * G == OC, "groups must divide the channels");
+  static_assert(ROWS >= 1 && R >= 1 && (ROWS == 1 || R == ROWS * OW), "a block is rows or a segment");
+  for (long b = 0; b < N; ++b)
+    for (long g = 0; g < G; ++g) {
+      const kiln_f32 *xs = x + (b * C + g * CG) * H * W;
+      if constexpr (COPY) {
+        // The padded copy: rows [PT, PT + H) and columns [PL, PL + W) of it are the input (as
+        // far as the windows reach), everything else zero.
+        kiln_f32 *xp = reinterpret_cast<kiln_f32 *>(scratch);
+        constexpr long RH = H < HPAD - PT ? H : HPAD - PT, RW = W < WPAD - PL ? W : WPAD - PL;
+        for (long ic = 0; ic < CG; ++ic) {
+          kiln_f32 *d = xp + ic * XP;
+          const kiln_f32 *s = xs + ic * H * W;
+          for (long i = 0; i < PT * WPAD; ++i)
+            d[i] = 0.0f;
+          for (long r = 0; r < RH; ++r) {
+            kiln_f32 *dr = d + (PT + r) * WPAD;
+            for (long q = 0; q < PL; ++q)
+              dr[q] = 0.0f;
+            std::memcpy(dr + PL, s + r * W, RW * sizeof(float));
+            for (long q = PL + RW; q < WPAD; ++q)
+              dr[q] = 0.0f;
+          }
+          for (long i = (PT + RH) * WPAD; i < XP; ++i)
+            d[i] = 0.0f;
+        }
+        xs = xp;
+      } else {
+        (void)scratch;
+      }
+      const long cbase = g * OCG, base = (b * OC + cbase) * P;
+      kiln_f32 *yg = y + base;
+      for (long p = 0; p < PANELS; ++p) {
+        const kiln_f32 *wpp = wp + (g * PANELS + p) * K * NR;
+        const long c0 = p * NR;
+        kiln_vf32 acc[R][NV];
+        if constexpr (ROWS > 1) {
+          using Blk = kiln_conv_direct_block<R, OW, NV, CG, KH, KW, SH, SW, DH, DW, XR, XP>;
+          long oh = 0;
+          for (; oh + ROWS <= OH; oh += ROWS) {
+            Blk::run(xs + oh * SH * XR, wpp, acc);
+            kiln_conv_direct_store<R, NV, OCG, P, TOTAL, HAS_B>(acc, yg, bias, c0, oh * OW, base,
+                                                                cbase, epi);
+          }
+          if constexpr (OH % ROWS != 0) {
+            constexpr long RT = OH % ROWS * OW;
+            kiln_vf32 tail[RT][NV];
+            kiln_conv_direct_block<RT, OW, NV, CG, KH, KW, SH, SW, DH, DW, XR, XP>::run(
+                xs + oh * SH * XR, wpp, tail);
+            kiln_conv_direct_store<RT, NV, OCG, P, TOTAL, HAS_B>(tail, yg, bias, c0, oh * OW,
+                                                                 base, cbase, epi);
+          }
+        } else {
+          constexpr long NB = (OW + R - 1) / R, RT = OW - (NB - 1) * R;
+          using Blk = kiln_conv_direct_block<R, R, NV, CG, KH, KW, SH, SW, DH, DW, XR, XP>;
+          for (long oh = 0; oh < OH; ++oh) {
+            const kiln_f32 *xr = xs + oh * SH * XR;
+            for (long s = 0; s + 1 < NB; ++s) {
+              Blk::run(xr + s * R * SW, wpp, acc);
+              kiln_conv_direct_store<R, NV, OCG, P, TOTAL, HAS_B>(acc, yg, bias, c0,
+                                                                  oh * OW + s * R, base, cbase,
+                                                                  epi);
+            }
+            kiln_vf32 tail[RT][NV];
+            kiln_conv_direct_block<RT, RT, NV, CG, KH, KW, SH, SW, DH, DW, XR, XP>::run(
+                xr + (NB - 1) * R * SW, wpp, tail);
+            kiln_conv_direct_store<RT, NV, OCG, P, TOTAL, HAS_B>(tail, yg, bias, c0,
+                                                                 oh * OW + (NB - 1) * R, base,
+                                                                 cbase, epi);
+          }
+        }
+      }
+    }
+}
