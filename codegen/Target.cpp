@@ -276,12 +276,14 @@ std::string targetConfigCode(const Target &t) {
       "    gemm_mr = {3},    // GEMM register block: rows\n"
       "    gemm_nr = {4},    // GEMM register block: columns (whole vectors)\n"
       "    dw_block = {5},   // depthwise: output columns per block (whole vectors)\n"
-      "    cache_floats = {6} // floats of weights a GEMM keeps in cache while B passes (half the "
+      "    cache_floats = {6}, // floats of weights a GEMM keeps in cache while B passes (half the "
       "packing budget)\n"
+      "    l1_floats = {7} // floats of weights a direct convolution keeps in the L1d (half of it; 0: "
+      "no data cache)\n"
       "  }};\n"
       "}};\n",
       t.name, t.vectorFloats(), t.vectorBytes, t.gemmMr, t.gemmNr, t.dwBlock,
-      t.packBudgetBytes() / 8);
+      t.packBudgetBytes() / 8, t.l1dBytes / 8);
 }
 
 std::string targetBaselineAttribute(const Target &t) {

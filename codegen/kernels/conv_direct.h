@@ -48,20 +48,16 @@ template <long H = kiln_vcfg::vl / 2> KILN_INLINE void kiln_vtranspose(kiln_vf32
 /// The compile-time shape of a direct convolution's register block: R pixels, BOW of them per
 /// output row (BOW = R: a segment of one row; BOW = OW: whole rows), NV vectors of channels;
 /// the input at row stride XR and channel stride XP.
-template <long R, long BOW, long NV, long CG, long KH, long KW, long SH, long SW, long DH,
-          long DW, long XR, long XP>
+template <long R, long BOW, long NV, long KH, long KW, long SH, long SW, long DH, long DW,
+          long XR, long XP>
 struct kiln_conv_direct_block {
   static constexpr long VL = kiln_vcfg::vl, NR = NV * VL;
 
-  /// acc[i][v] = the products of pixel i (window origin at xs + offset(i)) with channel vector v
-  /// of the panel wp, summed over every tap of every input channel.
-  static KILN_INLINE void run(const kiln_f32 *xs, const kiln_f32 *wp, kiln_vf32 (&acc)[R][NV]) {
-#pragma GCC unroll 16
-    for (long i = 0; i < R; ++i)
-#pragma GCC unroll 8
-      for (long v = 0; v < NV; ++v)
-        acc[i][v] = kiln_vf32{};
-    for (long ic = 0; ic < CG; ++ic) {
+  /// acc[i][v] += the products of pixel i (window origin at xs + offset(i)) with channel vector
+  /// v of the panel wp, over every tap of input channels [ic0, ic1).
+  static KILN_INLINE void run(const kiln_f32 *xs, const kiln_f32 *wp, long ic0, long ic1,
+                              kiln_vf32 (&acc)[R][NV]) {
+    for (long ic = ic0; ic < ic1; ++ic) {
       const kiln_f32 *xc = xs + ic * XP;
       const kiln_f32 *wc = wp + ic * KH * KW * NR;
 #pragma GCC unroll 8
@@ -120,12 +116,49 @@ KILN_INLINE void kiln_conv_direct_store(kiln_vf32 (&acc)[R][NV], kiln_f32 *y, co
     }
 }
 
+/// One block over input channels [ic0, ic1): its accumulators start at zero (first) or from
+/// `part`, and go to the output through the epilogue (last) or back to `part`.
+template <class Blk, long RMAX, long NV, long OCG, long P, long TOTAL, bool HAS_B, class Epi>
+KILN_INLINE void kiln_conv_direct_step(const kiln_f32 *xs, const kiln_f32 *wp, long ic0, long ic1,
+                                       bool first, bool last, kiln_vf32 (*part)[NV], kiln_f32 *y,
+                                       const kiln_f32 *bias, long c0, long p0, long base,
+                                       long cbase, const Epi &epi) {
+  constexpr long R = Blk::rows;
+  static_assert(R <= RMAX, "a block fits its partial-sum slot");
+  kiln_vf32 acc[R][NV];
+#pragma GCC unroll 16
+  for (long i = 0; i < R; ++i)
+#pragma GCC unroll 8
+    for (long v = 0; v < NV; ++v)
+      acc[i][v] = first ? kiln_vf32{} : part[i][v];
+  Blk::run(xs, wp, ic0, ic1, acc);
+  if (last) {
+    kiln_conv_direct_store<R, NV, OCG, P, TOTAL, HAS_B>(acc, y, bias, c0, p0, base, cbase, epi);
+  } else {
+#pragma GCC unroll 16
+    for (long i = 0; i < R; ++i)
+#pragma GCC unroll 8
+      for (long v = 0; v < NV; ++v)
+        part[i][v] = acc[i][v];
+  }
+}
+
+/// A block shape with its pixel count as `rows` (what kiln_conv_direct_step reads).
+template <long R, long BOW, long NV, long KH, long KW, long SH, long SW, long DH, long DW,
+          long XR, long XP>
+struct kiln_conv_direct_shape : kiln_conv_direct_block<R, BOW, NV, KH, KW, SH, SW, DH, DW, XR, XP> {
+  static constexpr long rows = R;
+};
+
 /// Conv of X [N, C, H, W] with weights packed by kiln (see the file comment: G groups of
 /// ceil((OC/G) / NR) panels of K x NR floats, K = (C/G) * KH * KW) into Y [N, OC, OH, OW]; pads
 /// PT / PL are the begins. Blocks: with ROWS > 1, ROWS whole output rows (R = ROWS * OW pixels);
-/// with ROWS = 1, each row in segments of R pixels, the last one shorter. scratch holds the
-/// group's zero-padded input, (C/G) * HPAD * WPAD floats, when the windows leave the image, else
-/// it is unused and X is read in place.
+/// with ROWS = 1, each row in segments of R pixels, the last one shorter. When a panel's weights
+/// exceed kiln_target::l1_floats, the input channels go in chunks whose weights fit, each chunk
+/// passed over by a group of blocks whose partial sums wait in registers' stead on the stack, so
+/// that the chunk is read from the L1d rather than streamed from the L2 once per block. scratch
+/// holds the group's zero-padded input, (C/G) * HPAD * WPAD floats, when the windows leave the
+/// image, else it is unused and X is read in place.
 template <long N, long C, long H, long W, long OC, long OH, long OW, long KH, long KW, long SH,
           long SW, long DH, long DW, long PT, long PL, long G, long NV, long R, long ROWS,
           bool HAS_B, class Epi>
@@ -138,6 +171,20 @@ void kiln_f32_conv2d_direct(const kiln_f32 *x, const kiln_f32 *wp, const kiln_f3
   constexpr long XR = COPY ? WPAD : W, XP = COPY ? HPAD * WPAD : H * W, TOTAL = N * OC * P;
   static_assert(CG * G == C && OCG * G == OC, "groups must divide the channels");
   static_assert(ROWS >= 1 && R >= 1 && (ROWS == 1 || R == ROWS * OW), "a block is rows or a segment");
+  // Blocks of a panel: whole-row blocks (the last one the OH % ROWS rows left), or NB segments
+  // per row (the last one RT pixels).
+  constexpr long NB = ROWS > 1 ? 1 : (OW + R - 1) / R, RT = ROWS > 1 ? OH % ROWS * OW : OW - (NB - 1) * R;
+  constexpr long NBLK = ROWS > 1 ? (OH + ROWS - 1) / ROWS : OH * NB;
+  // Input channels per chunk, and blocks per group (their partial sums: at most 4096 floats).
+  constexpr long TAPW = KH * KW * NR;
+  constexpr long KC0 = kiln_target::l1_floats / TAPW;
+  constexpr long KC = kiln_target::l1_floats == 0 || KC0 >= CG ? CG : (KC0 > 0 ? KC0 : 1);
+  constexpr long BG0 = 4096 / (R * NR);
+  constexpr long BG = KC == CG ? NBLK : (BG0 < 1 ? 1 : (BG0 < NBLK ? BG0 : NBLK));
+  constexpr long RT1 = RT > 0 ? RT : 1; // a tail block, instantiated even where there is none
+  using Full = kiln_conv_direct_shape<R, (ROWS > 1 ? OW : R), NV, KH, KW, SH, SW, DH, DW, XR, XP>;
+  using Tail =
+      kiln_conv_direct_shape<RT1, (ROWS > 1 ? OW : RT1), NV, KH, KW, SH, SW, DH, DW, XR, XP>;
   for (long b = 0; b < N; ++b)
     for (long g = 0; g < G; ++g) {
       const kiln_f32 *xs = x + (b * C + g * CG) * H * W;
@@ -168,45 +215,30 @@ void kiln_f32_conv2d_direct(const kiln_f32 *x, const kiln_f32 *wp, const kiln_f3
       }
       const long cbase = g * OCG, base = (b * OC + cbase) * P;
       kiln_f32 *yg = y + base;
+      kiln_vf32 part[KC == CG ? 1 : BG][KC == CG ? 1 : R][NV];
       for (long p = 0; p < PANELS; ++p) {
         const kiln_f32 *wpp = wp + (g * PANELS + p) * K * NR;
         const long c0 = p * NR;
-        kiln_vf32 acc[R][NV];
-        if constexpr (ROWS > 1) {
-          using Blk = kiln_conv_direct_block<R, OW, NV, CG, KH, KW, SH, SW, DH, DW, XR, XP>;
-          long oh = 0;
-          for (; oh + ROWS <= OH; oh += ROWS) {
-            Blk::run(xs + oh * SH * XR, wpp, acc);
-            kiln_conv_direct_store<R, NV, OCG, P, TOTAL, HAS_B>(acc, yg, bias, c0, oh * OW, base,
-                                                                cbase, epi);
-          }
-          if constexpr (OH % ROWS != 0) {
-            constexpr long RT = OH % ROWS * OW;
-            kiln_vf32 tail[RT][NV];
-            kiln_conv_direct_block<RT, OW, NV, CG, KH, KW, SH, SW, DH, DW, XR, XP>::run(
-                xs + oh * SH * XR, wpp, tail);
-            kiln_conv_direct_store<RT, NV, OCG, P, TOTAL, HAS_B>(tail, yg, bias, c0, oh * OW,
-                                                                 base, cbase, epi);
-          }
-        } else {
-          constexpr long NB = (OW + R - 1) / R, RT = OW - (NB - 1) * R;
-          using Blk = kiln_conv_direct_block<R, R, NV, CG, KH, KW, SH, SW, DH, DW, XR, XP>;
-          for (long oh = 0; oh < OH; ++oh) {
-            const kiln_f32 *xr = xs + oh * SH * XR;
-            for (long s = 0; s + 1 < NB; ++s) {
-              Blk::run(xr + s * R * SW, wpp, acc);
-              kiln_conv_direct_store<R, NV, OCG, P, TOTAL, HAS_B>(acc, yg, bias, c0,
-                                                                  oh * OW + s * R, base, cbase,
-                                                                  epi);
+        for (long b0 = 0; b0 < NBLK; b0 += BG)
+          for (long ic0 = 0; ic0 < CG; ic0 += KC) {
+            const long ic1 = ic0 + KC < CG ? ic0 + KC : CG;
+            const bool first = ic0 == 0, last = ic1 == CG;
+            const long bend = b0 + BG < NBLK ? b0 + BG : NBLK;
+            for (long bl = b0; bl < bend; ++bl) {
+              kiln_vf32(*slot)[NV] = part[KC == CG ? 0 : bl - b0];
+              // The block's first output row and pixel, and whether it is the shorter tail.
+              const long oh = ROWS > 1 ? bl * ROWS : bl / NB, s = ROWS > 1 ? 0 : bl % NB;
+              const bool tail = ROWS > 1 ? oh + ROWS > OH : s + 1 == NB;
+              const kiln_f32 *xb = xs + oh * SH * XR + s * R * SW;
+              const long p0 = oh * OW + s * R;
+              if (tail && RT != R)
+                kiln_conv_direct_step<Tail, R, NV, OCG, P, TOTAL, HAS_B>(
+                    xb, wpp, ic0, ic1, first, last, slot, yg, bias, c0, p0, base, cbase, epi);
+              else
+                kiln_conv_direct_step<Full, R, NV, OCG, P, TOTAL, HAS_B>(
+                    xb, wpp, ic0, ic1, first, last, slot, yg, bias, c0, p0, base, cbase, epi);
             }
-            kiln_vf32 tail[RT][NV];
-            kiln_conv_direct_block<RT, RT, NV, CG, KH, KW, SH, SW, DH, DW, XR, XP>::run(
-                xr + (NB - 1) * R * SW, wpp, tail);
-            kiln_conv_direct_store<RT, NV, OCG, P, TOTAL, HAS_B>(tail, yg, bias, c0,
-                                                                 oh * OW + (NB - 1) * R, base,
-                                                                 cbase, epi);
           }
-        }
       }
     }
 }

@@ -304,6 +304,12 @@ TEST(ComputeKernelTest, ConvDirect) {
   checkDirect<1, 5, 10, 9, 7, 3, 2, 1, 1, 1, 1, 2, 0, 1, 3, 1, 2, 9, 1, true>();  // asymmetric pads
   // More pixels per block than a vector has lanes (transposed a vector at a time).
   checkDirect<1, 4, 5, 20, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 20, 1, true>();
+  // Weights past kiln_target::l1_floats on every target: chunks of input channels (the last one
+  // shorter), partial sums per block between them; with 24x24 pixels in blocks of 4 or 8, more
+  // blocks than one group of partial sums holds.
+  checkDirect<1, 130, 5, 6, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 3, 1, true>();
+  checkDirect<1, 600, 24, 24, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 2, 4, 1, true>();
+  checkDirect<1, 600, 24, 24, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 2, 8, 1, false>();
 }
 
 TEST(ComputeKernelTest, ConvDepthwise) {
