@@ -164,9 +164,11 @@ int64_t directCopyFloats(const Geometry &g) {
 /// Estimated cost in multiply-accumulates, weighted by what each kernel was measured to sustain
 /// at x86-64-v4 (docs/performance.md): the MACs a variant computes, including lanes it drops
 /// (the implicit GEMM's padding columns, the pointwise kernel's partial panel, the direct kernel's
-/// padding channels), times 1.15 for the implicit GEMM's line-splitting loads, plus 64 per output
-/// element for the direct kernel's in-register transpose and store (what made it lose on 3-channel
-/// stems), and a penalty when its block has fewer than 12 accumulators.
+/// padding channels), times 1.15 for the implicit GEMM's line-splitting loads, plus 32 per output
+/// element for the direct kernel's in-register transpose and store (fitted on single layers:
+/// it makes the direct kernel lose on 3-channel stems and on 1x1 expansions of fewer than about
+/// OC / 2 input channels, as measured, and win on 3x3 layers of 16 or more input channels), and
+/// a penalty when its block has fewer than 12 accumulators.
 int64_t estimatedCost(Variant v, const Geometry &g, const Target &t) {
   const int64_t ocg = g.oc / g.group, p = g.oh * g.ow, nr = t.gemmNr;
   const int64_t batchGroups = g.n * g.group;
@@ -174,7 +176,7 @@ int64_t estimatedCost(Variant v, const Geometry &g, const Target &t) {
   case Variant::ConvDirect: {
     const DirectBlock b = directBlock(g, t);
     const int64_t width = b.nv * t.vectorFloats(), ocp = (ocg + width - 1) / width * width;
-    const int64_t accs = b.r * b.nv, work = batchGroups * ocp * p * (g.k() + 64);
+    const int64_t accs = b.r * b.nv, work = batchGroups * ocp * p * (g.k() + 32);
     return accs >= 12 ? work : work * 12 / accs;
   }
   case Variant::ConvImplicitGemm: {
