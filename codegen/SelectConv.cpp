@@ -103,6 +103,14 @@ int64_t igemmScratch(const Geometry &g, const Target &t) {
          4;
 }
 
+/// A pointwise convolution (1x1, strides 1, no padding) as one row of its H * W pixels.
+Geometry pointwiseAsRow(const Geometry &g) {
+  Geometry r = g;
+  r.w = r.ow = g.h * g.w;
+  r.h = r.oh = 1;
+  return r;
+}
+
 /// The register block of the direct kernel: NV vectors of output channels by R output pixels,
 /// ROWS > 1 whole rows of OW pixels (R = ROWS * OW) or ROWS = 1 segments of at most R pixels of
 /// one row.
@@ -164,19 +172,20 @@ int64_t directCopyFloats(const Geometry &g) {
 /// Estimated cost in multiply-accumulates, weighted by what each kernel was measured to sustain
 /// at x86-64-v4 (docs/performance.md): the MACs a variant computes, including lanes it drops
 /// (the implicit GEMM's padding columns, the pointwise kernel's partial panel, the direct kernel's
-/// padding channels), times 1.15 for the implicit GEMM's line-splitting loads, plus 32 per output
-/// element for the direct kernel's in-register transpose and store (fitted on single layers:
-/// it makes the direct kernel lose on 3-channel stems and on 1x1 expansions of fewer than about
-/// OC / 2 input channels, as measured, and win on 3x3 layers of 16 or more input channels), and
-/// a penalty when its block has fewer than 12 accumulators.
+/// padding channels), times 1.15 for the implicit GEMM's line-splitting loads, plus 12 per output
+/// element for the direct kernel's in-register transpose and store, 64 when it has fewer than 8
+/// input channels per group (fitted on single layers: the direct kernel loses on 3-channel stems
+/// and on 1x1 expansions of fewer than about OC / 3 input channels, and wins on 3x3 layers of 16
+/// or more), and a penalty when its block has fewer than 12 accumulators.
 int64_t estimatedCost(Variant v, const Geometry &g, const Target &t) {
   const int64_t ocg = g.oc / g.group, p = g.oh * g.ow, nr = t.gemmNr;
   const int64_t batchGroups = g.n * g.group;
   switch (v) {
   case Variant::ConvDirect: {
-    const DirectBlock b = directBlock(g, t);
+    const DirectBlock b =
+        directBlock(whyNot(Variant::ConvPointwise, g).empty() ? pointwiseAsRow(g) : g, t);
     const int64_t width = b.nv * t.vectorFloats(), ocp = (ocg + width - 1) / width * width;
-    const int64_t accs = b.r * b.nv, work = batchGroups * ocp * p * (g.k() + 32);
+    const int64_t accs = b.r * b.nv, work = batchGroups * ocp * p * (g.k() + (g.cg() < 8 ? 64 : 12));
     return accs >= 12 ? work : work * 12 / accs;
   }
   case Variant::ConvImplicitGemm: {
@@ -220,14 +229,17 @@ llvm::Expected<KernelDecision> build(const Node &n, Variant v, const Geometry &g
   }
   case Variant::ConvDirect: {
     // The weights become panels of NV vectors of output channels (codegen/WeightPack.h), which
-    // the kernel reads in place of W.
-    auto b = forcedDirectBlock(n, g, directBlock(g, t), forced);
+    // the kernel reads in place of W. A pointwise convolution's pixels are consecutive in X
+    // whatever the rows, so it runs as one row of H * W pixels (full blocks across row ends).
+    const Geometry &dg = whyNot(Variant::ConvPointwise, g).empty() ? pointwiseAsRow(g) : g;
+    auto b = forcedDirectBlock(n, dg, directBlock(dg, t), forced);
     if (!b)
       return b.takeError();
-    KernelDecision d = oneCall(v, Kernel::ConvDirect,
-                               ints({g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw,
-                                     g.dh, g.dw, g.pt, g.pl, g.group, b->nv, b->r, b->rows}),
-                               g, directCopyFloats(g) * 4);
+    KernelDecision d =
+        oneCall(v, Kernel::ConvDirect,
+                ints({dg.n, dg.c, dg.h, dg.w, dg.oc, dg.oh, dg.ow, dg.kh, dg.kw, dg.sh, dg.sw, dg.dh,
+                      dg.dw, dg.pt, dg.pl, dg.group, b->nv, b->r, b->rows}),
+                dg, directCopyFloats(dg) * 4);
     PackedWeight pw;
     pw.kind = PackedWeight::Kind::ConvPanels;
     pw.operand = 1;
