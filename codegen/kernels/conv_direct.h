@@ -54,9 +54,14 @@ struct kiln_conv_direct_block {
   static constexpr long VL = kiln_vcfg::vl, NR = NV * VL;
 
   /// acc[i][v] += the products of pixel i (window origin at xs + offset(i)) with channel vector
-  /// v of the panel wp, over every tap of input channels [ic0, ic1).
+  /// v of the panel wp, over every tap of input channels [ic0, ic1). With PF, each tap also
+  /// prefetches the weights as far past the chunk as the chunk is long (the next chunk, or the
+  /// next panel: they follow in memory), which the first block of a chunk does so that the
+  /// weights stream from memory while it computes rather than stalling the next block.
+  template <bool PF>
   static KILN_INLINE void run(const kiln_f32 *xs, const kiln_f32 *wp, long ic0, long ic1,
                               kiln_vf32 (&acc)[R][NV]) {
+    const long ahead = (ic1 - ic0) * KH * KW * NR;
     for (long ic = ic0; ic < ic1; ++ic) {
       const kiln_f32 *xc = xs + ic * XP;
       const kiln_f32 *wc = wp + ic * KH * KW * NR;
@@ -64,6 +69,10 @@ struct kiln_conv_direct_block {
       for (long kh = 0; kh < KH; ++kh)
 #pragma GCC unroll 8
         for (long kw = 0; kw < KW; ++kw) {
+          if constexpr (PF)
+#pragma GCC unroll 8
+            for (long v = 0; v < NV; ++v)
+              __builtin_prefetch(wc + ahead + (kh * KW + kw) * NR + v * VL, 0, 3);
           kiln_vf32 wv[NV];
 #pragma GCC unroll 8
           for (long v = 0; v < NV; ++v)
@@ -117,12 +126,13 @@ KILN_INLINE void kiln_conv_direct_store(kiln_vf32 (&acc)[R][NV], kiln_f32 *y, co
 }
 
 /// One block over input channels [ic0, ic1): its accumulators start at zero (first) or from
-/// `part`, and go to the output through the epilogue (last) or back to `part`.
+/// `part`, and go to the output through the epilogue (last) or back to `part`; `prefetch`: it
+/// prefetches the weights that follow the chunk's.
 template <class Blk, long RMAX, long NV, long OCG, long P, long TOTAL, bool HAS_B, class Epi>
 KILN_INLINE void kiln_conv_direct_step(const kiln_f32 *xs, const kiln_f32 *wp, long ic0, long ic1,
-                                       bool first, bool last, kiln_vf32 (*part)[NV], kiln_f32 *y,
-                                       const kiln_f32 *bias, long c0, long p0, long base,
-                                       long cbase, const Epi &epi) {
+                                       bool first, bool last, bool prefetch,
+                                       kiln_vf32 (*part)[NV], kiln_f32 *y, const kiln_f32 *bias,
+                                       long c0, long p0, long base, long cbase, const Epi &epi) {
   constexpr long R = Blk::rows;
   static_assert(R <= RMAX, "a block fits its partial-sum slot");
   kiln_vf32 acc[R][NV];
@@ -131,7 +141,10 @@ KILN_INLINE void kiln_conv_direct_step(const kiln_f32 *xs, const kiln_f32 *wp, l
 #pragma GCC unroll 8
     for (long v = 0; v < NV; ++v)
       acc[i][v] = first ? kiln_vf32{} : part[i][v];
-  Blk::run(xs, wp, ic0, ic1, acc);
+  if (prefetch)
+    Blk::template run<true>(xs, wp, ic0, ic1, acc);
+  else
+    Blk::template run<false>(xs, wp, ic0, ic1, acc);
   if (last) {
     kiln_conv_direct_store<R, NV, OCG, P, TOTAL, HAS_B>(acc, y, bias, c0, p0, base, cbase, epi);
   } else {
@@ -233,10 +246,12 @@ void kiln_f32_conv2d_direct(const kiln_f32 *x, const kiln_f32 *wp, const kiln_f3
               const long p0 = oh * OW + s * R;
               if (tail && RT != R)
                 kiln_conv_direct_step<Tail, R, NV, OCG, P, TOTAL, HAS_B>(
-                    xb, wpp, ic0, ic1, first, last, slot, yg, bias, c0, p0, base, cbase, epi);
+                    xb, wpp, ic0, ic1, first, last, bl == b0, slot, yg, bias, c0, p0, base, cbase,
+                    epi);
               else
                 kiln_conv_direct_step<Full, R, NV, OCG, P, TOTAL, HAS_B>(
-                    xb, wpp, ic0, ic1, first, last, slot, yg, bias, c0, p0, base, cbase, epi);
+                    xb, wpp, ic0, ic1, first, last, bl == b0, slot, yg, bias, c0, p0, base, cbase,
+                    epi);
             }
           }
       }
