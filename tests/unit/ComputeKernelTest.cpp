@@ -429,6 +429,10 @@ TEST(ComputeKernelTest, GemmFewRowsUnpacked) {
   checkGemm<1, 37, 19, 0, false, true, true, 0, 1>(1.0f, 1.0f);  // FC layer form
   checkGemm<3, 35, 21, 0, false, false, true, 1, 0>(0.5f, 1.0f); // row-major B, N tail
   checkGemm<2, 9, 5, 0, true, true, false, 0, 0>(1.0f, 0.0f);
+  // Long enough for every target's vector paths: K past two vectors with a tail, N past
+  // groups of four columns (transposed B) or four vectors of columns (row-major B) with tails.
+  checkGemm<2, 70, 100, 0, false, true, true, 0, 1>(1.0f, 1.0f);
+  checkGemm<3, 150, 21, 0, false, false, true, 1, 0>(1.0f, 0.5f);
 }
 
 /// MatMul with per-batch element offsets of A and B given as tables (the broadcast kernel) or,
